@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// offsite-agent: pushes finished backup archives to S3-compatible storage.
+// Dependencies point one way: agent (CLI) -> Upload/Diagnostics -> S3 -> HTTPTransport + SigV4 -> C shims.
+
+import PackageDescription
+
+let package = Package(
+    name: "offsite-agent",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "agent", targets: ["agent"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // C edge: system libraries and the non-variadic curl shim.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+
+        // Core modules, one folder per concern.
+        .target(name: "AgentSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(name: "Hashing", dependencies: ["COpenSSL"]),
+        .target(name: "SigV4", dependencies: ["Hashing"]),
+        .target(name: "HTTPTransport", dependencies: ["CCurl", "CCurlShim", "AgentSupport"]),
+        .target(name: "S3", dependencies: ["HTTPTransport", "SigV4", "Hashing", "AgentSupport"]),
+        .target(name: "Providers", dependencies: ["AgentSupport", "TOMLKit"]),
+        .target(name: "Config", dependencies: ["Providers", "AgentSupport", "TOMLKit"]),
+
+        // The CLI: argument parsing and output only.
+        .executableTarget(
+            name: "agent",
+            dependencies: [
+                "AgentSupport", "Config", "Providers", "S3",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport"]),
+    ]
+)

@@ -1,0 +1,100 @@
+/// Byte sizes and durations as written in the config: `16MiB`, `20MiB/s`, `30s`, `26h`.
+public enum Units {
+    /// Parses `123`, `123B`, `5KiB`, `16MiB`, `1GiB`, `2TiB` (also `KB`/`MB`/`GB` as powers of 1000).
+    public static func parseSize(_ text: String) -> Int64? {
+        let trimmed = text.trimming(" \t")
+        guard !trimmed.isEmpty else { return nil }
+        var number = ""
+        var unit = ""
+        for ch in trimmed {
+            if unit.isEmpty, ch.isNumber || ch == "." { number.append(ch) } else if ch != " " { unit.append(ch) }
+        }
+        guard let value = Double(number), value >= 0 else { return nil }
+        let multipliers: [String: Double] = [
+            "": 1, "b": 1,
+            "k": 1024, "kib": 1024, "kb": 1000,
+            "m": 1_048_576, "mib": 1_048_576, "mb": 1_000_000,
+            "g": 1_073_741_824, "gib": 1_073_741_824, "gb": 1_000_000_000,
+            "t": 1_099_511_627_776, "tib": 1_099_511_627_776, "tb": 1_000_000_000_000,
+        ]
+        guard let mult = multipliers[unit.lowercased()] else { return nil }
+        let bytes = value * mult
+        guard bytes < 9.0e18 else { return nil }
+        return Int64(bytes.rounded())
+    }
+
+    /// Parses a rate such as `20MiB/s` (the `/s` is optional) into bytes per second.
+    public static func parseRate(_ text: String) -> Int64? {
+        var t = text.trimming(" \t")
+        if t.lowercased().hasSuffix("/s") { t.removeLast(2) }
+        return parseSize(t)
+    }
+
+    /// Parses `500ms`, `30s`, `5m`, `26h`, `7d` (or plain seconds) into seconds.
+    public static func parseDuration(_ text: String) -> Double? {
+        let trimmed = text.trimming(" \t")
+        var number = ""
+        var unit = ""
+        for ch in trimmed {
+            if unit.isEmpty, ch.isNumber || ch == "." { number.append(ch) } else if ch != " " { unit.append(ch) }
+        }
+        guard let value = Double(number), value >= 0 else { return nil }
+        switch unit.lowercased() {
+        case "ms": return value / 1000
+        case "", "s": return value
+        case "m", "min": return value * 60
+        case "h": return value * 3600
+        case "d": return value * 86400
+        default: return nil
+        }
+    }
+
+    /// `1.5 GiB`, `512 B`: a human-readable size.
+    public static func formatSize(_ bytes: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var index = 0
+        while value >= 1024, index < units.count - 1 {
+            value /= 1024
+            index += 1
+        }
+        if index == 0 { return "\(bytes) B" }
+        return "\(formatFixed(value, digits: 1)) \(units[index])"
+    }
+
+    /// `12.3s`, `4m05s`, `1h02m`.
+    public static func formatDuration(_ seconds: Double) -> String {
+        if seconds < 60 { return "\(formatFixed(seconds, digits: 1))s" }
+        let total = Int(seconds.rounded())
+        let h = total / 3600
+        let m = (total % 3600) / 60
+        let s = total % 60
+        if h > 0 { return "\(h)h\(pad2(m))m" }
+        return "\(m)m\(pad2(s))s"
+    }
+
+    /// Fixed-point formatting without Foundation's `String(format:)`.
+    public static func formatFixed(_ value: Double, digits: Int) -> String {
+        guard value.isFinite else { return "0" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int64((abs(value) * scale).rounded())
+        let whole = scaled / Int64(scale)
+        var frac = String(scaled % Int64(scale))
+        while frac.count < digits { frac = "0" + frac }
+        let sign = value < 0 && scaled != 0 ? "-" : ""
+        return digits == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
+    }
+
+    private static func pad2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
+
+extension String {
+    /// Trims the given characters from both ends (no Foundation needed).
+    public func trimming(_ set: String) -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,72 @@
+import AgentSupport
+import ArgumentParser
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The `agent` command line: argument parsing and output only; the work lives in the modules.
+@main
+struct Agent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Push finished backup archives offsite to S3-compatible storage.",
+        version: AgentVersion.string,
+        subcommands: [
+            UploadCommand.self, ResumeCommand.self, StatusCommand.self, AbortCommand.self,
+            CleanupCommand.self, TestConnectionCommand.self, ListCommand.self, VerifyCommand.self,
+            RestoreCommand.self, PruneCommand.self, ProvidersCommand.self, ConfigCommand.self,
+        ]
+    )
+
+    static func main() {
+        let wantsJSON = CommandLine.arguments.dropFirst().contains("--json")
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as AgentError {
+            Output.fail(error, json: Output.jsonMode || wantsJSON)
+            Glibc.exit(error.exitStatus.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help and --version land here.
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            if code.rawValue == ExitCode.validationFailure.rawValue || error is ValidationError {
+                let usage = AgentError(.usage, message(for: error), hint: "run `agent help` for the commands and their options", exit: .usage)
+                Output.fail(usage, json: wantsJSON)
+                Glibc.exit(ExitStatus.usage.rawValue)
+            }
+            if let exit = error as? ExitCode {
+                Glibc.exit(exit.rawValue)
+            }
+            let other = AgentError(ErrorCode("INTERNAL"), "\(error)", hint: "this is a bug in the agent; please report it with this message", exit: .failed)
+            Output.fail(other, json: wantsJSON)
+            Glibc.exit(ExitStatus.failed.rawValue)
+        }
+        Glibc.exit(Output.exitStatus.rawValue)
+    }
+}
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Config file (default: $OFFSITE_AGENT_CONFIG, else /etc/offsite-agent/agent.toml).", valueName: "path"))
+    var config: String?
+
+    @Flag(name: .long, help: "Print one JSON document on stdout as the final result.")
+    var json = false
+
+    /// Records the output mode before anything is printed.
+    func apply() { Output.jsonMode = json }
+}
+
+enum AgentVersion {
+    static let string = "0.1.0"
+}
+
+/// A command whose capability has not been built yet says so plainly instead of pretending.
+func notBuiltYet(_ what: String) -> AgentError {
+    AgentError(ErrorCode("NOT_IMPLEMENTED"), "`agent \(what)` is not built in this version", hint: "see README.md for the commands that work in this version", exit: .failed)
+}
