@@ -37,12 +37,17 @@ let package = Package(
         .target(name: "S3", dependencies: ["HTTPTransport", "SigV4", "Hashing", "AgentSupport"]),
         .target(name: "Providers", dependencies: ["AgentSupport", "TOMLKit"]),
         .target(name: "Config", dependencies: ["Providers", "AgentSupport", "TOMLKit"]),
+        .target(name: "Backups", dependencies: ["AgentSupport"]),
+        .target(
+            name: "Upload",
+            dependencies: ["Backups", "S3", "Config", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // The CLI: argument parsing and output only.
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "HTTPTransport", "CCurlShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -51,6 +56,7 @@ let package = Package(
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4"]),
+        .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers"]),
     ]
 )

@@ -62,3 +62,22 @@ int ccurl_has_ca_cache_timeout(void) {
     return 0;
 #endif
 }
+
+#include <signal.h>
+#include <string.h>
+
+static volatile sig_atomic_t agent_caught_signal = 0;
+
+static void agent_signal_handler(int sig) { agent_caught_signal = sig; }
+
+void agent_signals_install(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = agent_signal_handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int agent_signals_caught(void) { return (int)agent_caught_signal; }

@@ -42,3 +42,9 @@ extern const long ccurl_version_num;
 int ccurl_has_ca_cache_timeout(void);
 
 #endif
+
+/* Signal handling for the agent: SIGINT/SIGTERM set a flag the transfer loop polls
+ * (async-signal-safe: the handler only stores to a volatile sig_atomic_t). */
+void agent_signals_install(void);
+/* The signal number caught (SIGINT or SIGTERM), or 0. */
+int agent_signals_caught(void);

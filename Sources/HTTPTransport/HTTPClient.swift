@@ -1,0 +1,202 @@
+import CCurl
+import CCurlShim
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs HTTP requests through one libcurl multi handle: many at once, connections reused
+/// between them. Not thread-safe: create it on, and use it from, one thread only.
+///
+/// The multi loop (`curl_multi_perform` + `curl_multi_poll`, draining `curl_multi_info_read`)
+/// lives here and nowhere else.
+public final class HTTPClient {
+    private let multi: UnsafeMutableRawPointer
+    private var transfers: [Int: CurlTransfer] = [:]
+    private var byHandle: [UnsafeMutableRawPointer: Int] = [:]
+    private var nextID = 1
+    private var timers: [(due: Double, action: () -> Void)] = []
+
+    /// Agent-wide bandwidth limit in bytes/s (0 = none), shared by `bandwidthShares` transfers.
+    public var bandwidthLimit: Int64 = 0
+    /// How many transfers the limit is divided among (the upload's concurrency).
+    public var bandwidthShares = 1
+    /// Polled while transfers run; returning true aborts them all (SIGINT/SIGTERM).
+    public var shouldCancel: () -> Bool = { false }
+    /// Called about every `tickInterval` seconds while the loop runs (progress lines).
+    public var onTick: (() -> Void)?
+    public var tickInterval: Double = 1
+
+    public init() {
+        HTTPClient.globalInit
+        // curl_multi_init only fails when out of memory.
+        guard let m = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
+        multi = m
+        // Up to 8 connections per host are kept warm for reuse across parts.
+        _ = ccurl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
+        _ = ccurl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, 16)
+    }
+
+    deinit {
+        for (_, t) in transfers {
+            curl_multi_remove_handle(multi, t.handle)
+            curl_easy_cleanup(t.handle)
+        }
+        curl_multi_cleanup(multi)
+    }
+
+    private static let globalInit: Void = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }()
+
+    /// Number of requests in flight.
+    public var activeCount: Int { transfers.count }
+
+    /// Whether anything is left to drive: requests in flight or timers pending.
+    public var isBusy: Bool { !transfers.isEmpty || !timers.isEmpty }
+
+    /// Runs `action` on this thread, from within `run…`, once `seconds` have passed (retry backoff).
+    public func after(_ seconds: Double, _ action: @escaping () -> Void) {
+        timers.append((due: monotonicSeconds() + max(0, seconds), action: action))
+    }
+
+    private func fireDueTimers() {
+        guard !timers.isEmpty else { return }
+        let now = monotonicSeconds()
+        let due = timers.filter { $0.due <= now }
+        guard !due.isEmpty else { return }
+        timers.removeAll { $0.due <= now }
+        for t in due { t.action() }
+    }
+
+    /// Starts a request; `completion` runs on this thread from within `run…`.
+    @discardableResult
+    public func start(_ request: HTTPRequest, completion: @escaping (Result<HTTPResponse, TransportError>) -> Void) -> Int {
+        let id = nextID
+        nextID += 1
+        guard let easy = curl_easy_init() else {
+            completion(.failure(TransportError(kind: .other, curlCode: -1, message: "curl_easy_init failed")))
+            return id
+        }
+        let t = CurlTransfer(id: id, handle: easy, request: request, completion: completion)
+        let share = max(1, bandwidthShares)
+        let send = request.options.maxSendRate > 0 ? request.options.maxSendRate : (bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(share)) : 0)
+        let recv = request.options.maxReceiveRate > 0 ? request.options.maxReceiveRate : (bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(share)) : 0)
+        do {
+            try t.configure(sendRate: send, receiveRate: recv)
+        } catch {
+            curl_easy_cleanup(easy)
+            completion(.failure(error))
+            return id
+        }
+        let rc = curl_multi_add_handle(multi, easy)
+        if rc != CURLM_OK {
+            curl_easy_cleanup(easy)
+            let msg = String(cString: curl_multi_strerror(rc))
+            completion(.failure(TransportError(kind: .other, curlCode: Int32(rc.rawValue), message: msg)))
+            return id
+        }
+        transfers[id] = t
+        byHandle[easy] = id
+        return id
+    }
+
+    /// Aborts one request; its completion gets `.aborted`.
+    public func cancel(_ id: Int) {
+        guard let t = transfers[id] else { return }
+        finish(t, result: .failure(TransportError(kind: .aborted, curlCode: Int32(CURLE_ABORTED_BY_CALLBACK.rawValue), message: "cancelled")))
+    }
+
+    /// Aborts every request in flight.
+    public func cancelAll() {
+        timers.removeAll()
+        for id in transfers.keys.sorted() { cancel(id) }
+    }
+
+    /// Drives transfers until none is left (completions may start new ones).
+    public func runUntilIdle() {
+        run(until: { false })
+    }
+
+    /// Drives transfers until none is left or `condition` holds.
+    public func run(until condition: () -> Bool) {
+        var lastTick = monotonicSeconds()
+        while isBusy, !condition() {
+            if shouldCancel() {
+                cancelAll()
+                break
+            }
+            fireDueTimers()
+            var running: Int32 = 0
+            curl_multi_perform(multi, &running)
+            drain()
+            if !isBusy || condition() { break }
+            var wait = 200
+            if let next = timers.map(\.due).min() {
+                wait = max(0, min(wait, Int((next - monotonicSeconds()) * 1000) + 1))
+            }
+            var numfds: Int32 = 0
+            curl_multi_poll(multi, nil, 0, Int32(wait), &numfds)
+            if let tick = onTick {
+                let now = monotonicSeconds()
+                if now - lastTick >= tickInterval {
+                    lastTick = now
+                    tick()
+                }
+            }
+        }
+    }
+
+    /// Sends one request and waits for its answer (other requests in flight progress too).
+    public func execute(_ request: HTTPRequest) -> Result<HTTPResponse, TransportError> {
+        var result: Result<HTTPResponse, TransportError>?
+        start(request) { result = $0 }
+        run(until: { result != nil })
+        if result == nil, shouldCancel() {
+            return .failure(TransportError(kind: .aborted, curlCode: Int32(CURLE_ABORTED_BY_CALLBACK.rawValue), message: "interrupted"))
+        }
+        return result ?? .failure(TransportError(kind: .other, curlCode: -1, message: "request did not complete"))
+    }
+
+    private func drain() {
+        var remaining: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &remaining) {
+            guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
+            let code = msg.pointee.data.result
+            guard let id = byHandle[easy], let t = transfers[id] else { continue }
+            if code == CURLE_OK {
+                finish(t, result: .success(t.makeResponse()))
+            } else {
+                var error = TransportError.from(code: code, detail: t.errorDetail)
+                if let r = t.readFailure {
+                    error = TransportError(kind: .fileRead, curlCode: Int32(code.rawValue), message: r)
+                } else if let w = t.writeFailure {
+                    error = TransportError(kind: .fileRead, curlCode: Int32(code.rawValue), message: w)
+                }
+                finish(t, result: .failure(error))
+            }
+        }
+    }
+
+    private func finish(_ t: CurlTransfer, result: Result<HTTPResponse, TransportError>) {
+        curl_multi_remove_handle(multi, t.handle)
+        transfers[t.id] = nil
+        byHandle[t.handle] = nil
+        curl_easy_cleanup(t.handle)
+        t.completion(result)
+    }
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Seconds since the Unix epoch, wall clock.
+public func wallClockSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

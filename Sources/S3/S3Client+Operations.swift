@@ -1,0 +1,200 @@
+import Hashing
+import HTTPTransport
+import SigV4
+
+/// A failed operation with every attempt's error.
+public struct S3Error: Error, Sendable, CustomStringConvertible {
+    public var failure: S3Failure
+    public var attempts: [String]
+    public init(failure: S3Failure, attempts: [String]) {
+        self.failure = failure
+        self.attempts = attempts
+    }
+    public var description: String { failure.description }
+}
+
+/// The S3 API operations, each a blocking call that retries transient failures.
+extension S3Client {
+    private func run(_ op: Operation) throws(S3Error) -> HTTPResponse {
+        let (result, attempts) = perform(op)
+        switch result {
+        case .success(let r): return r
+        case .failure(let f): throw S3Error(failure: f, attempts: attempts)
+        }
+    }
+
+    private func xml(_ response: HTTPResponse, _ operation: String) throws(S3Error) -> XMLElement {
+        guard let root = XMLElement.parse(response.body) else {
+            throw S3Error(failure: .invalidResponse(operation: operation, detail: "no XML document in the answer"), attempts: [])
+        }
+        return root
+    }
+
+    // MARK: bucket
+
+    public func headBucket() throws(S3Error) {
+        _ = try run(Operation(name: "HeadBucket", method: "HEAD"))
+    }
+
+    /// The bucket's region as GetBucketLocation names it ("" means us-east-1 on AWS).
+    public func getBucketLocation() throws(S3Error) -> String {
+        let r = try run(Operation(name: "GetBucketLocation", method: "GET", query: [("location", nil)]))
+        return try xml(r, "GetBucketLocation").trimmedText
+    }
+
+    public func listObjectsV2(prefix: String, continuationToken: String? = nil, maxKeys: Int = 1000, delimiter: String? = nil) throws(S3Error) -> ObjectListing {
+        var query: [(name: String, value: String?)] = [("list-type", "2"), ("max-keys", String(maxKeys)), ("prefix", prefix)]
+        if let continuationToken { query.append(("continuation-token", continuationToken)) }
+        if let delimiter { query.append(("delimiter", delimiter)) }
+        let r = try run(Operation(name: "ListObjectsV2", method: "GET", query: query))
+        let root = try xml(r, "ListObjectsV2")
+        let objects = root.children("Contents").map { c in
+            S3Object(
+                key: c.value("Key") ?? "", size: Int64(c.value("Size") ?? "") ?? 0, etag: unquoteETag(c.value("ETag") ?? ""),
+                lastModified: c.value("LastModified") ?? "")
+        }
+        let prefixes = root.children("CommonPrefixes").compactMap { $0.value("Prefix") }
+        let truncated = (root.value("IsTruncated") ?? "false").lowercased() == "true"
+        let token = root.value("NextContinuationToken")
+        return ObjectListing(objects: objects, commonPrefixes: prefixes, nextContinuationToken: token?.isEmpty == false ? token : nil, isTruncated: truncated)
+    }
+
+    /// Every object under `prefix`, following continuation tokens.
+    public func listAllObjects(prefix: String) throws(S3Error) -> [S3Object] {
+        var all: [S3Object] = []
+        var token: String?
+        repeat {
+            let page = try listObjectsV2(prefix: prefix, continuationToken: token)
+            all += page.objects
+            token = page.isTruncated ? page.nextContinuationToken : nil
+        } while token != nil
+        return all
+    }
+
+    // MARK: objects
+
+    /// PutObject: `payloadHash` is the hex SHA-256 (signed payload) or `UNSIGNED-PAYLOAD`;
+    /// `headers` carries Content-MD5 / x-amz-checksum-* / storage class as the caller chose.
+    @discardableResult
+    public func putObject(key: String, body: RequestBody, payloadHash: String, headers: [(name: String, value: String)] = []) throws(S3Error) -> String {
+        let r = try run(Operation(name: "PutObject", method: "PUT", key: key, headers: headers, body: body, payloadHash: payloadHash))
+        return unquoteETag(r.header("ETag") ?? "")
+    }
+
+    public func headObject(key: String) throws(S3Error) -> ObjectInfo {
+        let r = try run(Operation(name: "HeadObject", method: "HEAD", key: key))
+        return ObjectInfo(
+            size: Int64(r.header("Content-Length") ?? "") ?? 0, etag: unquoteETag(r.header("ETag") ?? ""),
+            lastModified: r.header("Last-Modified") ?? "", headers: r.headers)
+    }
+
+    /// GetObject, optionally a byte range (`Range: bytes=first-last`), into a sink.
+    public func getObject(key: String, range: ClosedRange<Int64>? = nil, sink: ResponseSink = .memory(limit: 64 << 20)) throws(S3Error) -> HTTPResponse {
+        var headers: [(name: String, value: String)] = []
+        if let range { headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound)")) }
+        return try run(Operation(name: "GetObject", method: "GET", key: key, headers: headers, sink: sink))
+    }
+
+    public func deleteObject(key: String) throws(S3Error) {
+        _ = try run(Operation(name: "DeleteObject", method: "DELETE", key: key))
+    }
+
+    // MARK: multipart
+
+    public func createMultipartUpload(key: String, headers: [(name: String, value: String)] = []) throws(S3Error) -> String {
+        let r = try run(Operation(name: "CreateMultipartUpload", method: "POST", key: key, query: [("uploads", nil)], headers: headers))
+        // AWS answers <InitiateMultipartUploadResult>, some servers <InitiateMultipartUpload>: read the UploadId wherever it is.
+        let root = try xml(r, "CreateMultipartUpload")
+        guard let id = root.value("UploadId"), !id.isEmpty else {
+            throw S3Error(failure: .invalidResponse(operation: "CreateMultipartUpload", detail: "no UploadId in the answer"), attempts: [])
+        }
+        return id
+    }
+
+    /// The operation for one part, to be sent concurrently with `send`.
+    public func uploadPartOperation(
+        key: String, uploadID: String, partNumber: Int, body: RequestBody, payloadHash: String, headers: [(name: String, value: String)] = []
+    ) -> Operation {
+        Operation(
+            name: "UploadPart", method: "PUT", key: key, query: [("partNumber", String(partNumber)), ("uploadId", uploadID)], headers: headers,
+            body: body, payloadHash: payloadHash)
+    }
+
+    /// CompleteMultipartUpload. A 200 with an `<Error>` body is a failure (handled in `send`).
+    /// Complete may think for minutes: no stall cut, a generous total timeout instead.
+    public func completeMultipartUpload(key: String, uploadID: String, parts: [UploadedPart]) throws(S3Error) -> String {
+        var body = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for p in parts.sorted(by: { $0.number < $1.number }) {
+            body += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\"\(xmlEscape(p.etag))\"</ETag></Part>"
+        }
+        body += "</CompleteMultipartUpload>"
+        let bytes = Array(body.utf8)
+        var opts = options
+        opts.stallTimeout = 0
+        opts.totalTimeout = 900
+        let r = try run(
+            Operation(
+                name: "CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID)],
+                headers: [("Content-Type", "application/xml")], body: .bytes(bytes), payloadHash: Digest.sha256Hex(bytes), options: opts))
+        let root = try xml(r, "CompleteMultipartUpload")
+        return unquoteETag(root.value("ETag") ?? r.header("ETag") ?? "")
+    }
+
+    public func abortMultipartUpload(key: String, uploadID: String) throws(S3Error) {
+        _ = try run(Operation(name: "AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)]))
+    }
+
+    /// Every part the server holds for an upload, following `NextPartNumberMarker`.
+    public func listParts(key: String, uploadID: String) throws(S3Error) -> [UploadedPart] {
+        var parts: [UploadedPart] = []
+        var marker: String?
+        while true {
+            var query: [(name: String, value: String?)] = [("uploadId", uploadID), ("max-parts", "1000")]
+            if let marker { query.append(("part-number-marker", marker)) }
+            let r = try run(Operation(name: "ListParts", method: "GET", key: key, query: query))
+            let root = try xml(r, "ListParts")
+            for p in root.children("Part") {
+                guard let n = Int(p.value("PartNumber") ?? "") else { continue }
+                parts.append(UploadedPart(number: n, etag: unquoteETag(p.value("ETag") ?? ""), size: Int64(p.value("Size") ?? "") ?? 0))
+            }
+            let truncated = (root.value("IsTruncated") ?? "false").lowercased() == "true"
+            let next = root.value("NextPartNumberMarker")
+            if truncated, let next, !next.isEmpty, next != marker { marker = next } else { break }
+        }
+        return parts
+    }
+
+    /// Multipart uploads in progress under `prefix`, following the markers.
+    public func listMultipartUploads(prefix: String) throws(S3Error) -> [MultipartUploadInfo] {
+        var uploads: [MultipartUploadInfo] = []
+        var keyMarker: String?
+        var idMarker: String?
+        while true {
+            var query: [(name: String, value: String?)] = [("uploads", nil), ("prefix", prefix)]
+            if let keyMarker { query.append(("key-marker", keyMarker)) }
+            if let idMarker { query.append(("upload-id-marker", idMarker)) }
+            let r: HTTPResponse
+            do {
+                r = try run(Operation(name: "ListMultipartUploads", method: "GET", query: query))
+            } catch {
+                // Some servers answer NoSuchUpload when there are none.
+                if error.failure.code == "NoSuchUpload" { return uploads }
+                throw error
+            }
+            let root = try xml(r, "ListMultipartUploads")
+            for u in root.children("Upload") {
+                uploads.append(MultipartUploadInfo(key: u.value("Key") ?? "", uploadID: u.value("UploadId") ?? "", initiated: u.value("Initiated") ?? ""))
+            }
+            let truncated = (root.value("IsTruncated") ?? "false").lowercased() == "true"
+            guard truncated, let nk = root.value("NextKeyMarker"), !nk.isEmpty else { break }
+            if nk == keyMarker && root.value("NextUploadIdMarker") == idMarker { break }
+            keyMarker = nk
+            idMarker = root.value("NextUploadIdMarker")
+        }
+        return uploads
+    }
+}
+
+extension Digest {
+    static func sha256Hex(_ bytes: [UInt8]) -> String { Digest.sha256(bytes).hexString }
+}

@@ -1,0 +1,138 @@
+import HTTPTransport
+import SigV4
+
+/// Talks the S3 API to one bucket: builds and signs requests, sends them through the shared
+/// `HTTPClient` with the retry policy, and decodes answers. Knows nothing of backups.
+/// Confined to the thread of its `HTTPClient`.
+public final class S3Client {
+    public let http: HTTPClient
+    public let location: S3Location
+    public var signer: SigV4Signer
+    public var options: TransferOptions
+    public var retry: RetryPolicy
+    /// Seconds since the epoch for signing (injected in tests).
+    public var clock: () -> Int64 = { Int64(wallClockSeconds()) }
+    /// Called for every attempt that failed and will be retried (logging).
+    public var onRetry: ((_ operation: String, _ failure: S3Failure, _ attempt: Int, _ delay: Double) -> Void)?
+
+    public init(http: HTTPClient, location: S3Location, credentials: SigningCredentials, options: TransferOptions = TransferOptions(), retry: RetryPolicy = RetryPolicy()) {
+        self.http = http
+        self.location = location
+        self.signer = SigV4Signer(credentials: credentials, region: location.region)
+        self.options = options
+        self.retry = retry
+    }
+
+    /// A request to sign and send: everything but the date-dependent signature.
+    public struct Operation: Sendable {
+        public var name: String
+        public var method: String
+        public var key: String?
+        public var query: [(name: String, value: String?)]
+        public var headers: [(name: String, value: String)]
+        public var body: RequestBody
+        /// Hex SHA-256 of the body, or `PayloadHash.unsigned`.
+        public var payloadHash: String
+        public var sink: ResponseSink
+        public var options: TransferOptions?
+
+        public init(
+            name: String, method: String, key: String? = nil, query: [(name: String, value: String?)] = [],
+            headers: [(name: String, value: String)] = [], body: RequestBody = .none, payloadHash: String = PayloadHash.empty,
+            sink: ResponseSink = .memory(limit: 4 << 20), options: TransferOptions? = nil
+        ) {
+            self.name = name
+            self.method = method
+            self.key = key
+            self.query = query
+            self.headers = headers
+            self.body = body
+            self.payloadHash = payloadHash
+            self.sink = sink
+            self.options = options
+        }
+    }
+
+    /// The signed HTTP request for an operation, dated now. Also returns our string to sign,
+    /// which diagnostics compare with a server's `<StringToSign>`.
+    public func signedRequest(_ op: Operation) -> (request: HTTPRequest, stringToSign: String, canonicalRequest: String) {
+        let rawPath = location.rawPath(key: op.key)
+        var headers: [(name: String, value: String)] = [(name: "Host", value: location.hostHeader)]
+        headers.append(contentsOf: op.headers)
+        if op.body.length > 0 || op.method == "PUT" || op.method == "POST" {
+            headers.append((name: "Content-Length", value: String(op.body.length)))
+        }
+        let signed = signer.sign(method: op.method, path: rawPath, query: op.query, headers: headers, payloadHash: op.payloadHash, date: clock())
+        // curl sets Host and Content-Length from the URL and body itself; send the rest.
+        var send = headers.filter { $0.name != "Host" && $0.name != "Content-Length" }
+        send.append(contentsOf: signed.headers)
+        let request = HTTPRequest(
+            method: op.method, url: location.url(rawPath: rawPath, query: op.query), headers: send, body: op.body, sink: op.sink,
+            options: op.options ?? options)
+        return (request, signed.stringToSign, signed.canonicalRequest)
+    }
+
+    /// Sends an operation, retrying transient failures per the policy; `completion` gets the
+    /// 2xx answer, or the last failure together with every attempt's error.
+    public func send(_ op: Operation, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void) {
+        attempt(op, number: 1, history: [], completion: completion)
+    }
+
+    private func attempt(_ op: Operation, number: Int, history: [String], completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void) {
+        let request = signedRequest(op).request
+        http.start(request) { [self] result in
+            let failure: S3Failure
+            switch result {
+            case .success(let response):
+                if (200..<300).contains(response.status) {
+                    // A 200 whose body is an <Error> (CompleteMultipartUpload, CopyObject) is a failure.
+                    if op.method == "POST", response.body.count > 0, let root = XMLElement.parse(response.body), root.name == "Error" {
+                        failure = .service(S3ServiceError.from(response: response, operation: op.name))
+                    } else {
+                        completion(.success(response), history)
+                        return
+                    }
+                } else {
+                    failure = .service(S3ServiceError.from(response: response, operation: op.name))
+                }
+            case .failure(let t):
+                failure = .transport(t)
+            }
+            let history = history + ["attempt \(number): \(failure)"]
+            switch retry.decide(failure, attempt: number) {
+            case .giveUp:
+                completion(.failure(failure), history)
+            case .retry(let delay):
+                onRetry?(op.name, failure, number, delay)
+                http.after(delay) { [self] in
+                    if http.shouldCancel() {
+                        completion(.failure(failure), history)
+                        return
+                    }
+                    attempt(op, number: number + 1, history: history, completion: completion)
+                }
+            }
+        }
+    }
+
+    /// Sends an operation and waits (other transfers on the client keep moving).
+    public func perform(_ op: Operation) -> (result: Result<HTTPResponse, S3Failure>, attempts: [String]) {
+        var outcome: (Result<HTTPResponse, S3Failure>, [String])?
+        send(op) { outcome = ($0, $1) }
+        http.run(until: { outcome != nil })
+        if let outcome { return outcome }
+        return (.failure(.transport(TransportError(kind: .aborted, curlCode: 42, message: "interrupted"))), [])
+    }
+
+    /// One attempt, no retries: for diagnostics, which must never repeat a failed authentication.
+    public func performOnce(_ op: Operation) -> (result: Result<HTTPResponse, S3Failure>, stringToSign: String) {
+        let signed = signedRequest(op)
+        switch http.execute(signed.request) {
+        case .success(let response):
+            if (200..<300).contains(response.status) { return (.success(response), signed.stringToSign) }
+            return (.failure(.service(S3ServiceError.from(response: response, operation: op.name))), signed.stringToSign)
+        case .failure(let t):
+            return (.failure(.transport(t)), signed.stringToSign)
+        }
+    }
+}

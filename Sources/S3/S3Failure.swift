@@ -1,0 +1,133 @@
+import HTTPTransport
+
+/// An error answer from the service, decoded from its XML body (or, for bodiless HEAD answers,
+/// from the status alone).
+public struct S3ServiceError: Error, Sendable, CustomStringConvertible {
+    public var status: Int
+    /// The S3 error code (`NoSuchBucket`, `SignatureDoesNotMatch`...); "" when the body named none.
+    public var code: String
+    public var message: String
+    public var requestID: String
+    /// Every other element of `<Error>`: `Region`, `Endpoint`, `ServerTime`, `StringToSign`, `BucketName`...
+    public var details: [String: String]
+    public var headers: [(name: String, value: String)]
+    /// The operation that received this answer (`PutObject`, `UploadPart`...).
+    public var operation: String
+
+    public init(status: Int, code: String, message: String, requestID: String, details: [String: String], headers: [(name: String, value: String)], operation: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.requestID = requestID
+        self.details = details
+        self.headers = headers
+        self.operation = operation
+    }
+
+    /// Decodes an error answer. Lenient: servers differ (an empty `<Error>`, a missing body).
+    public static func from(response: HTTPResponse, operation: String) -> S3ServiceError {
+        var code = ""
+        var message = ""
+        var requestID = response.header("x-amz-request-id") ?? ""
+        var details: [String: String] = [:]
+        if let root = XMLElement.parse(response.body), root.name == "Error" {
+            for child in root.children {
+                let value = child.trimmedText
+                switch child.name {
+                case "Code": code = value
+                case "Message": message = value
+                case "RequestId": if !value.isEmpty { requestID = value }
+                default: details[child.name] = value
+                }
+            }
+        }
+        if let region = response.header("x-amz-bucket-region"), details["Region"] == nil {
+            details["BucketRegionHeader"] = region
+        }
+        return S3ServiceError(
+            status: response.status, code: code, message: message, requestID: requestID, details: details, headers: response.headers,
+            operation: operation)
+    }
+
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first(where: { $0.name.lowercased() == lower })?.value
+    }
+
+    public var description: String {
+        var text = "\(operation): HTTP \(status)"
+        if !code.isEmpty { text += " \(code)" }
+        if !message.isEmpty { text += ": \(message)" }
+        if !requestID.isEmpty { text += " (request id \(requestID))" }
+        return text
+    }
+}
+
+/// Why an S3 request failed: no answer, an error answer, or an answer we could not read.
+public enum S3Failure: Error, Sendable, CustomStringConvertible {
+    case transport(TransportError)
+    case service(S3ServiceError)
+    case invalidResponse(operation: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .transport(let t): return t.description
+        case .service(let s): return s.description
+        case .invalidResponse(let op, let detail): return "\(op): unreadable answer: \(detail)"
+        }
+    }
+
+    public var serviceError: S3ServiceError? {
+        if case .service(let s) = self { return s }
+        return nil
+    }
+
+    /// The S3 error code, if the server sent one.
+    public var code: String? { serviceError?.code }
+
+    /// Authentication failures are never retried (some providers lock accounts after repeated bad signatures).
+    public var isAuthenticationFailure: Bool {
+        guard let s = serviceError else { return false }
+        return S3Failure.authenticationCodes.contains(s.code)
+    }
+
+    static let authenticationCodes: Set<String> = [
+        "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired",
+        "AuthorizationHeaderMalformed", "InvalidSecurity", "AccountProblem", "AllAccessDisabled",
+    ]
+
+    /// Codes that mean "try again": server trouble, throttling, and bytes damaged in transit.
+    static let transientCodes: Set<String> = [
+        "SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "Throttling", "ThrottlingException",
+        "RequestThrottled", "TooManyRequests", "BadDigest", "InvalidDigest", "XAmzContentSHA256Mismatch",
+        "OperationAborted", "RequestTimeTooSkewed_Transient", "InternalServerError",
+    ]
+
+    /// SPEC 5's classification, in one place.
+    public var isTransient: Bool {
+        switch self {
+        case .transport(let t): return t.isTransient || t.kind == .dns
+        case .invalidResponse: return true
+        case .service(let s):
+            if isAuthenticationFailure { return false }
+            if S3Failure.transientCodes.contains(s.code) { return true }
+            if s.status >= 500 || s.status == 429 { return true }
+            return false
+        }
+    }
+
+    /// Seconds the server asked us to wait (`Retry-After`), if any.
+    public var retryAfter: Double? {
+        guard let s = serviceError, let value = s.header("Retry-After") else { return nil }
+        return Double(value.trimmingCharacters(in: " "))
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,112 @@
+import AgentSupport
+import Hashing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The journal directory `state_dir/journal/`: one JSON file per entry, written atomically,
+/// mode 0600; a lock file per entry held with `flock` while an agent works on it.
+public struct Journal: Sendable {
+    public let directory: String
+
+    public init(stateDir: String) {
+        directory = stateDir.hasSuffix("/") ? stateDir + "journal" : stateDir + "/journal"
+    }
+
+    /// The entry id of a backup's upload to a vault: stable, so a re-run finds it.
+    public static func entryID(backup: String, vault: String, singleFilePath: String? = nil) -> String {
+        var material = "\(vault)\u{0}\(backup)"
+        if let singleFilePath { material += "\u{0}\(singleFilePath)" }
+        return String(Digest.sha256(material).hexString.prefix(16))
+    }
+
+    public func path(of id: String) -> String { "\(directory)/\(id).json" }
+
+    public func prepare() throws(AgentError) {
+        guard AtomicFile.makeDirectories(directory, mode: 0o700) else {
+            throw AgentError(
+                .invalidConfig, "cannot create the journal directory \(directory): \(String(cString: strerror(errno)))",
+                hint: "set state_dir in the config to a directory the agent's user can write (default /var/lib/offsite-agent)")
+        }
+    }
+
+    public func save(_ entry: JournalEntry) throws(AgentError) {
+        do {
+            try AtomicFile.write(entry.json().serialized(pretty: true) + "\n", to: path(of: entry.id), mode: 0o600)
+        } catch {
+            throw AgentError(.invalidConfig, "cannot write the journal: \(error)", hint: "check free space and permissions of state_dir")
+        }
+    }
+
+    public enum LoadResult {
+        case missing
+        case entry(JournalEntry)
+        /// Unreadable or damaged: moved aside to `movedTo`.
+        case corrupt(path: String, movedTo: String)
+    }
+
+    /// Loads one entry; a damaged file is moved aside (never a crash).
+    public func load(_ id: String) -> LoadResult {
+        let p = path(of: id)
+        guard access(p, F_OK) == 0 else { return .missing }
+        if let text = AtomicFile.read(p), let json = JSON.parse(text), let entry = JournalEntry(json: json) {
+            return .entry(entry)
+        }
+        let aside = "\(p).corrupt-\(Timestamp.now())"
+        rename(p, aside)
+        return .corrupt(path: p, movedTo: aside)
+    }
+
+    /// Every entry, plus the damaged files found (moved aside).
+    public func all() -> (entries: [JournalEntry], corrupt: [(path: String, movedTo: String)]) {
+        var entries: [JournalEntry] = []
+        var corrupt: [(String, String)] = []
+        guard let dir = opendir(directory) else { return ([], []) }
+        var names: [String] = []
+        while let e = readdir(dir) {
+            let name = withUnsafePointer(to: e.pointee.d_name) { p in p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+            if name.hasSuffix(".json") { names.append(String(name.dropLast(5))) }
+        }
+        closedir(dir)
+        for id in names.sorted() {
+            switch load(id) {
+            case .entry(let e): entries.append(e)
+            case .corrupt(let p, let moved): corrupt.append((p, moved))
+            case .missing: break
+            }
+        }
+        return (entries.sorted { $0.created < $1.created }, corrupt)
+    }
+
+    /// Deletes completed and aborted entries older than `maxAge` seconds.
+    public func prune(olderThan maxAge: Int64, now: Int64) {
+        for entry in all().entries where entry.isFinished && now - entry.updated > maxAge {
+            unlink(path(of: entry.id))
+            unlink("\(directory)/\(entry.id).lock")
+        }
+    }
+
+    /// Takes the entry's lock without waiting; nil when another agent holds it. The lock is
+    /// released when the returned descriptor is closed or the process dies.
+    public func lock(_ id: String) -> EntryLock? {
+        let p = "\(directory)/\(id).lock"
+        let fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            return nil
+        }
+        return EntryLock(fd: fd)
+    }
+}
+
+/// A held journal-entry lock.
+public final class EntryLock {
+    private let fd: Int32
+    init(fd: Int32) { self.fd = fd }
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

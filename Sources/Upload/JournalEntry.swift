@@ -1,0 +1,180 @@
+import AgentSupport
+import Backups
+
+/// One upload of a backup to a vault, as recorded before anything is sent (SPEC 6).
+/// Holds no secret: ids, keys, sizes, ETags and checksums only.
+public struct JournalEntry: Sendable {
+    public enum State: String, Sendable {
+        case uploading, interrupted, completed, failed, aborted
+    }
+
+    public struct Part: Sendable, Equatable {
+        public var number: Int
+        public var etag: String
+        public var size: Int64
+        public var sha256: String
+        public var md5: String?
+    }
+
+    public struct File: Sendable {
+        public enum State: String, Sendable { case pending, uploading, done }
+        public var path: String
+        public var sourcePath: String
+        public var key: String
+        public var identity: FileIdentity
+        public var state: State
+        public var uploadID: String?
+        public var partSize: Int64?
+        public var parts: [Part]
+        public var etag: String?
+        /// Strong checksum of the whole file: `sha256:<hex>` or `sha256-parts:<hex>,<hex>...`
+        public var checksum: String?
+
+        public var bytesDone: Int64 {
+            if state == .done { return identity.size }
+            return parts.reduce(0) { $0 + $1.size }
+        }
+    }
+
+    public var id: String
+    public var backup: String
+    public var backupDirectory: String
+    public var singleFile: Bool
+    public var vault: String
+    public var bucket: String
+    public var endpoint: String
+    public var prefix: String
+    public var state: State
+    public var created: Int64
+    public var updated: Int64
+    public var lastError: String?
+    public var files: [File]
+
+    public var bytesTotal: Int64 { files.reduce(0) { $0 + $1.identity.size } }
+    public var bytesDone: Int64 { files.reduce(0) { $0 + $1.bytesDone } }
+    public var isFinished: Bool { state == .completed || state == .aborted }
+
+    // MARK: JSON
+
+    public func json() -> JSON {
+        .object([
+            ("version", .int(1)),
+            ("id", .string(id)),
+            ("backup", .string(backup)),
+            ("backup_directory", .string(backupDirectory)),
+            ("single_file", .bool(singleFile)),
+            ("vault", .string(vault)),
+            ("bucket", .string(bucket)),
+            ("endpoint", .string(endpoint)),
+            ("prefix", .string(prefix)),
+            ("state", .string(state.rawValue)),
+            ("created", .int(created)),
+            ("updated", .int(updated)),
+            ("last_error", lastError.map { .string($0) } ?? .null),
+            ("files", .array(files.map { $0.json() })),
+        ])
+    }
+
+    public init?(json: JSON) {
+        guard json["version"]?.intValue == 1, let id = json["id"]?.stringValue, let backup = json["backup"]?.stringValue,
+            let vault = json["vault"]?.stringValue, let stateText = json["state"]?.stringValue, let state = State(rawValue: stateText),
+            let filesJSON = json["files"]?.arrayValue
+        else { return nil }
+        var files: [File] = []
+        for f in filesJSON {
+            guard let file = File(json: f) else { return nil }
+            files.append(file)
+        }
+        self.id = id
+        self.backup = backup
+        self.backupDirectory = json["backup_directory"]?.stringValue ?? ""
+        self.singleFile = json["single_file"]?.boolValue ?? false
+        self.vault = vault
+        self.bucket = json["bucket"]?.stringValue ?? ""
+        self.endpoint = json["endpoint"]?.stringValue ?? ""
+        self.prefix = json["prefix"]?.stringValue ?? ""
+        self.state = state
+        self.created = json["created"]?.intValue ?? 0
+        self.updated = json["updated"]?.intValue ?? 0
+        self.lastError = json["last_error"]?.stringValue
+        self.files = files
+    }
+
+    public init(
+        id: String, backup: String, backupDirectory: String, singleFile: Bool, vault: String, bucket: String, endpoint: String, prefix: String,
+        files: [File], now: Int64
+    ) {
+        self.id = id
+        self.backup = backup
+        self.backupDirectory = backupDirectory
+        self.singleFile = singleFile
+        self.vault = vault
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.prefix = prefix
+        self.state = .uploading
+        self.created = now
+        self.updated = now
+        self.lastError = nil
+        self.files = files
+    }
+}
+
+extension JournalEntry.File {
+    func json() -> JSON {
+        .object([
+            ("path", .string(path)),
+            ("source", .string(sourcePath)),
+            ("key", .string(key)),
+            ("size", .int(identity.size)),
+            ("mtime_ns", .int(identity.mtimeNanos)),
+            ("inode", .int(Int64(bitPattern: identity.inode))),
+            ("state", .string(state.rawValue)),
+            ("upload_id", uploadID.map { .string($0) } ?? .null),
+            ("part_size", partSize.map { .int($0) } ?? .null),
+            (
+                "parts",
+                .array(
+                    parts.map { p in
+                        var fields: [(String, JSON)] = [("n", .int(Int64(p.number))), ("etag", .string(p.etag)), ("size", .int(p.size)), ("sha256", .string(p.sha256))]
+                        if let md5 = p.md5 { fields.append(("md5", .string(md5))) }
+                        return .object(fields)
+                    })
+            ),
+            ("etag", etag.map { .string($0) } ?? .null),
+            ("checksum", checksum.map { .string($0) } ?? .null),
+        ])
+    }
+
+    init?(json: JSON) {
+        guard let path = json["path"]?.stringValue, let key = json["key"]?.stringValue, let size = json["size"]?.intValue,
+            let stateText = json["state"]?.stringValue, let state = State(rawValue: stateText)
+        else { return nil }
+        self.path = path
+        self.sourcePath = json["source"]?.stringValue ?? ""
+        self.key = key
+        self.identity = FileIdentity(size: size, mtimeNanos: json["mtime_ns"]?.intValue ?? 0, inode: UInt64(bitPattern: json["inode"]?.intValue ?? 0))
+        self.state = state
+        self.uploadID = json["upload_id"]?.stringValue
+        self.partSize = json["part_size"]?.intValue
+        self.parts = (json["parts"]?.arrayValue ?? []).compactMap { p in
+            guard let n = p["n"]?.intValue, let etag = p["etag"]?.stringValue else { return nil }
+            return JournalEntry.Part(number: Int(n), etag: etag, size: p["size"]?.intValue ?? 0, sha256: p["sha256"]?.stringValue ?? "", md5: p["md5"]?.stringValue)
+        }
+        self.etag = json["etag"]?.stringValue
+        self.checksum = json["checksum"]?.stringValue
+    }
+
+    public init(path: String, sourcePath: String, key: String, identity: FileIdentity) {
+        self.path = path
+        self.sourcePath = sourcePath
+        self.key = key
+        self.identity = identity
+        self.state = .pending
+        self.uploadID = nil
+        self.partSize = nil
+        self.parts = []
+        self.etag = nil
+        self.checksum = nil
+    }
+}

@@ -1,0 +1,569 @@
+import AgentSupport
+import Backups
+import HTTPTransport
+import Hashing
+import Logging
+import Providers
+import S3
+import SigV4
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Sends one backup to one vault: journal first, then each file (single PUT or multipart with
+/// several parts in flight), each verified, then `backup.json`, then the offsite manifest.
+/// Resumes an unfinished journal entry instead of starting over. Runs on one thread.
+public final class UploadEngine {
+    public let target: UploadTarget
+    public let client: S3Client
+    let http: HTTPClient
+    let journal: Journal
+    let logger: Logger
+    let hasher = RegionHasher()
+    /// Set when the bucket demanded Content-MD5 (Object Lock): every later PUT carries it.
+    var forceContentMD5 = false
+    var warnings: [String] = []
+    var bytesSent: Int64 = 0
+    /// Called with bytes newly confirmed by the server.
+    public var onProgress: ((_ bytes: Int64) -> Void)?
+    public var agentVersion = "0"
+
+    public init(target: UploadTarget, journal: Journal, http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) {
+        self.target = target
+        self.http = http
+        self.journal = journal
+        self.logger = logger
+        var options = target.transfer
+        options.maxSendRate = 0
+        client = S3Client(http: http, location: target.location, credentials: target.credentials, options: options, retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
+        client.onRetry = { [logger] op, failure, attempt, delay in
+            logger.warning("retrying \(op) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
+        }
+        http.bandwidthLimit = target.bandwidthLimit
+        http.bandwidthShares = max(1, target.concurrency)
+    }
+
+    var bucket: String { target.location.bucket }
+
+    // MARK: backup
+
+    public func upload(backup: Backup, force: Bool) throws(AgentError) -> UploadResult {
+        let started = monotonicSeconds()
+        try journal.prepare()
+        let id = Journal.entryID(backup: backup.id, vault: target.vault, singleFilePath: backup.singleFile ? backup.files.first?.relativePath : nil)
+        guard let lock = journal.lock(id) else {
+            throw AgentError(
+                .locked, "another agent is uploading backup \(backup.id) to vault \(target.vault) right now",
+                hint: "wait for it to finish (`agent status`); nothing was sent by this run")
+        }
+        defer { withExtendedLifetime(lock) {} }
+
+        var entry: JournalEntry
+        var resumed = false
+        switch journal.load(id) {
+        case .entry(let existing) where !existing.isFinished:
+            entry = existing
+            resumed = true
+            logger.info("resuming upload \(id) of backup \(backup.id) to vault \(target.vault) (\(Units.formatSize(existing.bytesDone)) of \(Units.formatSize(existing.bytesTotal)) already sent)")
+            try reconcileSources(&entry, with: backup)
+        case .entry(let done) where done.state == .completed && !force:
+            if try offsiteManifestExists(backup: backup) {
+                return alreadyOffsite(backup: backup, id: id, started: started)
+            }
+            entry = newEntry(id: id, backup: backup)
+        case .corrupt(let path, let moved):
+            warn("the journal file \(path) was damaged and was moved to \(moved); starting this upload afresh")
+            entry = newEntry(id: id, backup: backup)
+        default:
+            if !force, !backup.singleFile, try offsiteManifestExists(backup: backup) {
+                return alreadyOffsite(backup: backup, id: id, started: started)
+            }
+            entry = newEntry(id: id, backup: backup)
+        }
+        entry.state = .uploading
+        entry.lastError = nil
+        try save(&entry)
+        if !backup.singleFile, backup.files.allSatisfy({ $0.identity.size == 0 }) {
+            warn("backup \(backup.id) holds only empty files; they are uploaded, but check that the backup job wrote its archives")
+        }
+
+        do {
+            for index in entry.files.indices where entry.files[index].state != .done {
+                try sendFile(&entry, index)
+            }
+            try putOffsiteManifest(entry: entry, backup: backup)
+        } catch {
+            entry.state = error.exitStatus == .tempFail ? .interrupted : .failed
+            entry.lastError = "\(error.code): \(error.message)"
+            try? save(&entry)
+            throw error
+        }
+        entry.state = .completed
+        try save(&entry)
+        let seconds = monotonicSeconds() - started
+        let total = entry.bytesTotal
+        let rate = seconds > 0 ? Int64(Double(bytesSent) / seconds) : 0
+        logger.info("Transferred: \(entry.files.count) files, \(total) bytes (\(Units.formatSize(total))) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)")
+        return UploadResult(
+            backup: backup.id, vault: target.vault, entryID: id,
+            files: entry.files.map { f in
+                UploadResult.File(path: f.path, key: f.key, size: f.identity.size, parts: f.uploadID == nil ? 1 : f.parts.count, etag: f.etag ?? "", checksum: f.checksum ?? "")
+            }, bytesSent: bytesSent, bytes: total, seconds: seconds, alreadyOffsite: false, resumed: resumed, warnings: warnings)
+    }
+
+    private func alreadyOffsite(backup: Backup, id: String, started: Double) -> UploadResult {
+        logger.info("backup \(backup.id) is already complete offsite in vault \(target.vault); nothing to send (use --force to upload again)")
+        return UploadResult(
+            backup: backup.id, vault: target.vault, entryID: id, files: [], bytesSent: 0, bytes: 0, seconds: monotonicSeconds() - started, alreadyOffsite: true,
+            resumed: false, warnings: warnings)
+    }
+
+    private func newEntry(id: String, backup: Backup) -> JournalEntry {
+        let files = backup.allFiles.map { f in
+            JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: target.key(backup: backup.id, relativePath: f.relativePath), identity: f.identity)
+        }
+        return JournalEntry(
+            id: id, backup: backup.id, backupDirectory: backup.directory, singleFile: backup.singleFile, vault: target.vault, bucket: bucket,
+            endpoint: target.location.endpointDescription, prefix: target.prefix, files: files, now: Timestamp.now())
+    }
+
+    /// Files that changed since the interrupted attempt start over (their old multipart upload
+    /// aborted); files that appeared are added, files that vanished are dropped.
+    private func reconcileSources(_ entry: inout JournalEntry, with backup: Backup) throws(AgentError) {
+        var files: [JournalEntry.File] = []
+        for f in backup.allFiles {
+            let key = target.key(backup: backup.id, relativePath: f.relativePath)
+            guard var old = entry.files.first(where: { $0.path == f.relativePath }) else {
+                files.append(JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity))
+                continue
+            }
+            if old.identity != f.identity {
+                warn("SOURCE_CHANGED: \(f.relativePath) changed since the interrupted upload; sending it again from the start")
+                if let uploadID = old.uploadID { abortQuietly(key: old.key, uploadID: uploadID) }
+                old = JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity)
+            }
+            files.append(old)
+        }
+        for old in entry.files where !files.contains(where: { $0.path == old.path }) {
+            if let uploadID = old.uploadID, old.state != .done { abortQuietly(key: old.key, uploadID: uploadID) }
+        }
+        entry.files = files
+    }
+
+    // MARK: one file
+
+    private func sendFile(_ entry: inout JournalEntry, _ index: Int) throws(AgentError) {
+        let file = entry.files[index]
+        let fd = open(file.sourcePath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw AgentError(.unreadable, "cannot read \(file.sourcePath): \(String(cString: strerror(errno)))", hint: "let the agent's user read the backup files (check owner and mode)")
+        }
+        defer { close(fd) }
+        try checkUnchanged(fd: fd, file: file)
+        let started = monotonicSeconds()
+        let size = file.identity.size
+        if file.uploadID == nil && size <= min(target.multipartThreshold, target.limits.maxSinglePut) {
+            try sendSingle(&entry, index, fd: fd)
+        } else {
+            var restarts = 0
+            while true {
+                do {
+                    try sendMultipart(&entry, index, fd: fd)
+                    break
+                } catch let restart as RestartFile {
+                    restarts += 1
+                    if restarts > 3 {
+                        throw AgentError(.retriesExhausted, "the server kept forgetting the multipart upload of \(file.path)", hint: "retry later with `agent resume --all`")
+                    }
+                    warn("the server forgot the multipart upload of \(file.path) (\(restart.reason)); starting this file over with a new upload")
+                    entry.files[index].uploadID = nil
+                    entry.files[index].parts = []
+                    entry.files[index].partSize = nil
+                    try save(&entry)
+                } catch let error as AgentError {
+                    throw error
+                } catch {
+                    throw AgentError(ErrorCode("INTERNAL"), "\(error)", hint: "this is a bug; please report it", exit: .failed)
+                }
+            }
+        }
+        let seconds = monotonicSeconds() - started
+        let f = entry.files[index]
+        let rate = seconds > 0 ? Int64(Double(size) / seconds) : 0
+        logger.info(
+            "uploaded \(f.path) -> \(f.key) (\(Units.formatSize(size)), \(f.uploadID == nil ? "1 request" : "\(f.parts.count) parts"), \(Units.formatDuration(seconds)), \(Units.formatSize(rate))/s)")
+    }
+
+    /// Mechanism headers for one body (SPEC 5: a payload checksum the provider verifies).
+    private func integrityHeaders(_ digests: PayloadDigests) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        if let md5 = digests.md5 { headers.append(("Content-MD5", md5.base64String)) }
+        if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
+            headers.append(("x-amz-checksum-sha256", digests.sha256.base64String))
+        }
+        return headers
+    }
+
+    private var wantsMD5: Bool { forceContentMD5 || target.integrity.preferred == .contentMD5 || (target.integrity.etagIsMD5 && target.integrity.contentMD5) }
+
+    private var objectHeaders: [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        if let sc = target.storageClass { headers.append(("x-amz-storage-class", sc)) }
+        if let sse = target.serverSideEncryption { headers.append(("x-amz-server-side-encryption", sse)) }
+        return headers
+    }
+
+    private func isObjectLockDemand(_ error: S3Error) -> Bool {
+        guard let s = error.failure.serviceError, s.code == "InvalidRequest" else { return false }
+        return s.message.contains("Content-MD5") || s.message.contains("x-amz-checksum")
+    }
+
+    private func sendSingle(_ entry: inout JournalEntry, _ index: Int, fd: Int32) throws(AgentError) {
+        let file = entry.files[index]
+        let size = file.identity.size
+        var withMD5 = wantsMD5
+        while true {
+            let digests = try digest(fd: fd, offset: 0, length: size, withMD5: withMD5, file: file)
+            let etag: String
+            do {
+                etag = try client.putObject(
+                    key: file.key, body: .file(fd: fd, offset: 0, length: size), payloadHash: digests.sha256.hexString,
+                    headers: objectHeaders + integrityHeaders(digests))
+            } catch {
+                if !withMD5 && isObjectLockDemand(error) {
+                    warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on")
+                    forceContentMD5 = true
+                    withMD5 = true
+                    continue
+                }
+                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+            }
+            do {
+                try checkUnchanged(fd: fd, file: file)
+                try verify(file: file, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag)
+                entry.files[index].etag = etag
+                entry.files[index].checksum = "sha256:" + digests.sha256.hexString
+                entry.files[index].state = .done
+                bytesSent += size
+                onProgress?(size)
+                try save(&entry)
+                return
+            }
+        }
+    }
+
+    struct RestartFile: Error { var reason: String }
+
+    private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, fd: Int32) throws {
+        let file = entry.files[index]
+        let size = file.identity.size
+        let plan: PartPlan
+        if let recorded = file.partSize, file.uploadID != nil {
+            plan = PartPlan(fileSize: size, partSize: recorded, partCount: max(1, Int((size + recorded - 1) / recorded)))
+        } else {
+            plan = PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits)
+        }
+        var held: [Int: JournalEntry.Part] = [:]
+        if let uploadID = file.uploadID {
+            held = try reconcileParts(entry.files[index], uploadID: uploadID, plan: plan, fd: fd)
+            entry.files[index].parts = held.values.sorted { $0.number < $1.number }
+            try save(&entry)
+            logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
+        } else {
+            var headers = objectHeaders
+            if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
+                headers.append(("x-amz-checksum-algorithm", "SHA256"))
+            }
+            let uploadID: String
+            do {
+                uploadID = try client.createMultipartUpload(key: file.key, headers: headers)
+            } catch {
+                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+            }
+            entry.files[index].uploadID = uploadID
+            entry.files[index].partSize = plan.partSize
+            entry.files[index].parts = []
+            entry.files[index].state = .uploading
+            try save(&entry)
+        }
+        guard let uploadID = entry.files[index].uploadID else { throw RestartFile(reason: "no upload id") }
+        let alreadyHeld = held.values.reduce(Int64(0)) { $0 + $1.size }
+        if alreadyHeld > 0 { onProgress?(alreadyHeld) }
+
+        // The closures below outlive this call's inout access: they work on a copy.
+        var working = entry
+        var queue = (1...plan.partCount).filter { held[$0] == nil }
+        var inFlight = 0
+        var firstError: AgentError?
+        var restart: String?
+        let concurrency = max(1, target.concurrency)
+
+        func launch(_ number: Int) {
+            let (offset, length) = plan.range(of: number)
+            let withMD5 = wantsMD5
+            let digests: PayloadDigests
+            do {
+                digests = try digest(fd: fd, offset: offset, length: length, withMD5: withMD5, file: file)
+            } catch {
+                firstError = error
+                return
+            }
+            let op = client.uploadPartOperation(
+                key: file.key, uploadID: uploadID, partNumber: number, body: .file(fd: fd, offset: offset, length: length),
+                payloadHash: digests.sha256.hexString, headers: integrityHeaders(digests))
+            inFlight += 1
+            client.send(op) { [self] result, attempts in
+                inFlight -= 1
+                switch result {
+                case .success(let response):
+                    let etag = unquoteETag(response.header("ETag") ?? "")
+                    if etag.isEmpty {
+                        firstError = AgentError(.rejected, "the server answered part \(number) of \(file.path) without an ETag", hint: "the endpoint may not be S3-compatible", exit: .failed)
+                        break
+                    }
+                    if let md5 = digests.md5, target.integrity.etagIsMD5, target.serverSideEncryption != "aws:kms", etag.count == 32, etag.lowercased() != md5.hexString {
+                        // The server stored other bytes than we sent: send the part again.
+                        logger.warning("part \(number) of \(file.path): ETag \(etag) is not the MD5 of what was sent; sending it again")
+                        queue.insert(number, at: 0)
+                        break
+                    }
+                    working.files[index].parts.append(JournalEntry.Part(number: number, etag: etag, size: length, sha256: digests.sha256.hexString, md5: digests.md5?.hexString))
+                    bytesSent += length
+                    onProgress?(length)
+                    do throws(AgentError) {
+                        try save(&working)
+                        try checkUnchanged(fd: fd, file: file)
+                    } catch {
+                        firstError = firstError ?? error
+                    }
+                case .failure(let failure):
+                    let error = S3Error(failure: failure, attempts: attempts)
+                    if failure.code == "NoSuchUpload" {
+                        restart = "NoSuchUpload on part \(number)"
+                    } else if !withMD5 && isObjectLockDemand(error) {
+                        if !forceContentMD5 { warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on") }
+                        forceContentMD5 = true
+                        queue.insert(number, at: 0)
+                    } else {
+                        if case .transport(let t) = failure, t.kind == .stalled {
+                            logger.warning("part \(number) of \(file.path) stalled: \(t.message)")
+                        }
+                        firstError = firstError ?? StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+                    }
+                }
+                launchMore()
+            }
+        }
+
+        func launchMore() {
+            while firstError == nil, restart == nil, inFlight < concurrency, !queue.isEmpty {
+                launch(queue.removeFirst())
+            }
+        }
+
+        launchMore()
+        http.run(until: { inFlight == 0 && (queue.isEmpty || firstError != nil || restart != nil) })
+        entry = working
+        if http.shouldCancel() {
+            throw AgentError(.interrupted, "interrupted while sending \(file.path); the journal keeps the \(entry.files[index].parts.count) parts sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
+        }
+        if let firstError {
+            if firstError.code == .sourceChanged { abortQuietly(key: file.key, uploadID: uploadID) }
+            throw firstError
+        }
+        if let restart { throw RestartFile(reason: restart) }
+
+        // Complete with every part, in order.
+        let parts = entry.files[index].parts.sorted { $0.number < $1.number }
+        guard parts.count == plan.partCount else {
+            throw AgentError(.retriesExhausted, "\(file.path): only \(parts.count) of \(plan.partCount) parts were sent", hint: "run `agent resume --all`")
+        }
+        try checkUnchanged(fd: fd, file: file)
+        let etag: String
+        do {
+            etag = try client.completeMultipartUpload(key: file.key, uploadID: uploadID, parts: parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size) })
+        } catch {
+            if error.failure.code == "NoSuchUpload" {
+                // Completed by an earlier attempt whose answer was lost? Then the object is there.
+                if let info = try? client.headObject(key: file.key), info.size == size {
+                    logger.info("\(file.path): the upload was already completed")
+                    return try finishMultipart(&entry, index, parts: parts, etag: info.etag)
+                }
+                throw RestartFile(reason: "NoSuchUpload on complete")
+            }
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+        }
+        var expected: String?
+        if parts.allSatisfy({ $0.md5 != nil }) {
+            var concatenated: [UInt8] = []
+            for p in parts { concatenated += Hex.decode(p.md5 ?? "") ?? [] }
+            expected = Digest.md5(concatenated).hexString + "-\(parts.count)"
+        }
+        try verify(file: file, expectedETag: expected, reportedETag: etag)
+        try finishMultipart(&entry, index, parts: parts, etag: etag)
+    }
+
+    private func finishMultipart(_ entry: inout JournalEntry, _ index: Int, parts: [JournalEntry.Part], etag: String) throws(AgentError) {
+        entry.files[index].etag = etag
+        entry.files[index].checksum = "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
+        entry.files[index].state = .done
+        try save(&entry)
+    }
+
+    /// Parts the server holds that we can trust: recorded in the journal with the same ETag and
+    /// size, or (killed before the journal write) whose ETag is the MD5 of our bytes.
+    private func reconcileParts(_ file: JournalEntry.File, uploadID: String, plan: PartPlan, fd: Int32) throws -> [Int: JournalEntry.Part] {
+        let serverParts: [UploadedPart]
+        do {
+            serverParts = try client.listParts(key: file.key, uploadID: uploadID)
+        } catch {
+            if error.failure.code == "NoSuchUpload" { throw RestartFile(reason: "NoSuchUpload on ListParts") }
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:ListMultipartUploadParts")
+        }
+        var held: [Int: JournalEntry.Part] = [:]
+        for sp in serverParts where sp.number >= 1 && sp.number <= plan.partCount {
+            let (offset, length) = plan.range(of: sp.number)
+            guard sp.size == length else { continue }
+            if let recorded = file.parts.first(where: { $0.number == sp.number }), recorded.etag == sp.etag, recorded.size == sp.size {
+                held[sp.number] = recorded
+                continue
+            }
+            if target.integrity.etagIsMD5, sp.etag.count == 32 {
+                let digests = try digest(fd: fd, offset: offset, length: length, withMD5: true, file: file)
+                if digests.md5?.hexString == sp.etag.lowercased() {
+                    held[sp.number] = JournalEntry.Part(number: sp.number, etag: sp.etag, size: length, sha256: digests.sha256.hexString, md5: digests.md5?.hexString)
+                }
+            }
+        }
+        return held
+    }
+
+    // MARK: checks
+
+    private func digest(fd: Int32, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File) throws(AgentError) -> PayloadDigests {
+        do {
+            return try hasher.digest(fd: fd, offset: offset, length: length, withMD5: withMD5)
+        } catch {
+            switch error {
+            case .shortFile:
+                throw AgentError(.sourceChanged, "\(file.path) became shorter while being uploaded", hint: "upload backups only after the backup job finished writing them; run the upload again")
+            case .read(let e):
+                throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(String(cString: strerror(e)))", hint: "check the disk and the file's permissions")
+            }
+        }
+    }
+
+    /// SOURCE_CHANGED when the file's size, mtime or inode differ from what was recorded.
+    private func checkUnchanged(fd: Int32, file: JournalEntry.File) throws(AgentError) {
+        let now = FileIdentity.of(fd: fd)
+        let onDisk = FileIdentity.of(path: file.sourcePath)
+        if now?.size != file.identity.size || now?.mtimeNanos != file.identity.mtimeNanos || onDisk?.inode != file.identity.inode {
+            throw AgentError(
+                .sourceChanged, "\(file.path) changed while being uploaded (size, modification time or inode differ)",
+                hint: "upload backups only after the backup job finished writing them; run the upload again to send the new content")
+        }
+    }
+
+    /// HEAD the stored object: its size must be ours, and its ETag where it is verifiable.
+    private func verify(file: JournalEntry.File, expectedETag: String?, reportedETag: String) throws(AgentError) {
+        let info: ObjectInfo
+        do {
+            info = try client.headObject(key: file.key)
+        } catch {
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+        }
+        if info.size != file.identity.size {
+            throw AgentError(
+                .verifyMismatch, "\(file.key) is stored with \(info.size) bytes, but \(file.identity.size) were sent",
+                hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
+        }
+        if let expectedETag, target.integrity.etagIsMD5, target.serverSideEncryption != "aws:kms" {
+            let stored = info.etag.isEmpty ? reportedETag : info.etag
+            if stored.contains("-") == expectedETag.contains("-"), stored.lowercased() != expectedETag.lowercased() {
+                throw AgentError(
+                    .verifyMismatch, "\(file.key): the stored object's ETag \(stored) does not match the \(expectedETag) of what was sent",
+                    hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
+            }
+        }
+    }
+
+    private func offsiteManifestExists(backup: Backup) throws(AgentError) -> Bool {
+        do {
+            _ = try client.headObject(key: target.key(backup: backup.id, relativePath: Backup.offsiteManifestName))
+            return true
+        } catch {
+            if let s = error.failure.serviceError, s.status == 404 { return false }
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+        }
+    }
+
+    private func abortQuietly(key: String, uploadID: String) {
+        do {
+            try client.abortMultipartUpload(key: key, uploadID: uploadID)
+        } catch {
+            if error.failure.code != "NoSuchUpload" {
+                warn("could not abort the old multipart upload of \(key): \(error); `agent cleanup` removes it later")
+            }
+        }
+    }
+
+    private func save(_ entry: inout JournalEntry) throws(AgentError) {
+        entry.updated = Timestamp.now()
+        try journal.save(entry)
+    }
+
+    func warn(_ text: String) {
+        warnings.append(text)
+        logger.warning("\(text)")
+    }
+
+    // MARK: offsite manifest
+
+    /// Writes `<prefix><backup>/offsite-manifest.json` last: its presence means a complete,
+    /// verifiable copy. Uploading one archive merges its entry into the existing manifest.
+    private func putOffsiteManifest(entry: JournalEntry, backup: Backup) throws(AgentError) {
+        let key = target.key(backup: backup.id, relativePath: Backup.offsiteManifestName)
+        var files: [JSON] = []
+        if backup.singleFile {
+            if let existing = try? client.getObject(key: key), let json = JSON.parse(existing.bodyText), let old = json["files"]?.arrayValue {
+                files = old.filter { f in !entry.files.contains(where: { $0.path == f["path"]?.stringValue }) }
+            }
+        }
+        for f in entry.files {
+            var fields: [(String, JSON)] = [
+                ("path", .string(f.path)), ("key", .string(f.key)), ("size", .int(f.identity.size)), ("etag", .string(f.etag ?? "")),
+            ]
+            if let uploadPartSize = f.partSize, f.uploadID != nil {
+                fields.append(("part_size", .int(uploadPartSize)))
+                fields.append(("sha256_parts", .array(f.parts.sorted { $0.number < $1.number }.map { .string($0.sha256) })))
+            } else if let c = f.checksum, c.hasPrefix("sha256:") {
+                fields.append(("sha256", .string(String(c.dropFirst(7)))))
+            }
+            files.append(.object(fields))
+        }
+        files.sort { ($0["path"]?.stringValue ?? "") < ($1["path"]?.stringValue ?? "") }
+        let manifest = JSON.object([
+            ("format", .int(1)),
+            ("backup", .string(backup.id)),
+            ("host", .string(target.host)),
+            ("type", backup.manifest?.type.map { .string($0) } ?? .null),
+            ("created_at", backup.manifest?.createdAt.map { .string($0) } ?? .null),
+            ("uploaded_at", .string(Timestamp.iso8601(Timestamp.now()))),
+            ("agent_version", .string(agentVersion)),
+            ("files", .array(files)),
+        ])
+        let bytes = Array((manifest.serialized(pretty: true) + "\n").utf8)
+        let sha = Digest.sha256(bytes)
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        if wantsMD5 { headers.append(("Content-MD5", Digest.md5(bytes).base64String)) }
+        if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
+            headers.append(("x-amz-checksum-sha256", sha.base64String))
+        }
+        do {
+            try client.putObject(key: key, body: .bytes(bytes), payloadHash: sha.hexString, headers: headers)
+        } catch {
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+        }
+    }
+}

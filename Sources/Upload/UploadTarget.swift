@@ -1,0 +1,54 @@
+import HTTPTransport
+import Providers
+import S3
+import SigV4
+
+/// Everything the engine needs to know about one vault, resolved from the config and profile.
+public struct UploadTarget: Sendable {
+    public var vault: String
+    public var location: S3Location
+    public var credentials: SigningCredentials
+    /// Object keys start with this ("web-01/").
+    public var prefix: String
+    public var limits: MultipartLimits
+    public var integrity: IntegritySupport
+    /// Configured part size (nil: chosen per file).
+    public var partSize: Int64?
+    /// Files above this size use multipart.
+    public var multipartThreshold: Int64
+    public var concurrency: Int
+    /// Bytes per second for the whole agent (0: none).
+    public var bandwidthLimit: Int64
+    public var transfer: TransferOptions
+    public var maxAttempts: Int
+    public var storageClass: String?
+    public var serverSideEncryption: String?
+    public var host: String
+
+    public init(
+        vault: String, location: S3Location, credentials: SigningCredentials, prefix: String, limits: MultipartLimits, integrity: IntegritySupport,
+        partSize: Int64?, multipartThreshold: Int64, concurrency: Int, bandwidthLimit: Int64, transfer: TransferOptions, maxAttempts: Int,
+        storageClass: String?, serverSideEncryption: String?, host: String
+    ) {
+        self.vault = vault
+        self.location = location
+        self.credentials = credentials
+        self.prefix = prefix
+        self.limits = limits
+        self.integrity = integrity
+        self.partSize = partSize
+        self.multipartThreshold = multipartThreshold
+        self.concurrency = concurrency
+        self.bandwidthLimit = bandwidthLimit
+        self.transfer = transfer
+        self.maxAttempts = maxAttempts
+        self.storageClass = storageClass
+        self.serverSideEncryption = serverSideEncryption
+        self.host = host
+    }
+
+    /// The object key of a file of a backup.
+    public func key(backup: String, relativePath: String) -> String {
+        prefix + backup + "/" + relativePath
+    }
+}

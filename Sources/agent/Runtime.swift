@@ -1,0 +1,45 @@
+import AgentSupport
+import CCurlShim
+import Config
+import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What every command that talks to a vault sets up: config, logging, signals.
+enum Runtime {
+    nonisolated(unsafe) static var loggingBootstrapped = false
+
+    static var environment: [String: String] { ProcessEnvironment.current() }
+
+    static func loadConfig(_ global: GlobalOptions) throws -> AgentConfig {
+        try AgentConfig.load(path: global.config, environment: environment)
+    }
+
+    /// swift-log to stderr and `state_dir/agent.log`; SIGINT/SIGTERM caught for a clean stop.
+    static func start(config: AgentConfig, quiet: Bool = false) -> Logger {
+        if !loggingBootstrapped {
+            LoggingSystem.bootstrap { AgentLogHandler(label: $0) }
+            loggingBootstrapped = true
+        }
+        AgentLogHandler.quietStderr = quiet
+        AgentLogHandler.openLogFile(stateDir: config.stateDir)
+        agent_signals_install()
+        return Logger(label: "offsite-agent")
+    }
+
+    static var interrupted: Bool { agent_signals_caught() != 0 }
+
+    /// Backoff base for retries; tests shorten it through the environment.
+    static var retryBaseDelay: Double {
+        if let text = environment["OFFSITE_AGENT_RETRY_BASE"], let v = Double(text), v >= 0 { return v }
+        return 0.5
+    }
+
+    static func hostname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count) == 0 else { return "localhost" }
+        return String(cString: buf)
+    }
+}
