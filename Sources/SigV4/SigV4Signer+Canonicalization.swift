@@ -39,7 +39,9 @@ extension SigV4Signer {
     /// Names are lowercased; values trimmed with inner whitespace runs collapsed to one space;
     /// repeated headers joined with "," in request order; sorted by name. Headers in
     /// ``unsignedHeaders`` are left out.
-    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (text: String, signedHeaders: String) {
+    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (
+        text: String, signedHeaders: String
+    ) {
         var valuesByName: [String: [String]] = [:]
         for header in headers {
             let name = asciiLowercased(header.name)

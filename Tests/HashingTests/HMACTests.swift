@@ -38,7 +38,8 @@ import Testing
 
     @Test func hmacSHA256MatchesRFC4231() {
         for testCase in Self.rfc4231 {
-            #expect(HMAC.sha256(key: testCase.key, data: testCase.data).hexString == testCase.expected, "\(testCase.name)")
+            #expect(
+                HMAC.sha256(key: testCase.key, data: testCase.data).hexString == testCase.expected, "\(testCase.name)")
         }
     }
 
@@ -50,17 +51,21 @@ import Testing
     }
 
     @Test func stringDataIsHashedAsUTF8() {
-        #expect(HMAC.sha256(key: Array("Jefe".utf8), data: "what do ya want for nothing?")
-            == HMAC.sha256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)))
+        #expect(
+            HMAC.sha256(key: Array("Jefe".utf8), data: "what do ya want for nothing?")
+                == HMAC.sha256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8)))
     }
 
     /// Empty buffers have no base address; the MAC must still be the real one, not zeros.
     @Test func emptyKeyAndEmptyDataGiveTheRealMAC() {
-        #expect(HMAC.sha256(key: [], data: [UInt8]()).hexString
-            == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
-        #expect(HMAC.sha256(key: [], data: "abc").hexString
-            == "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351")
-        #expect(HMAC.sha256(key: Array("key".utf8), data: [UInt8]()).hexString
-            == "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0")
+        #expect(
+            HMAC.sha256(key: [], data: [UInt8]()).hexString
+                == "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+        #expect(
+            HMAC.sha256(key: [], data: "abc").hexString
+                == "fd7adb152c05ef80dccf50a1fa4c05d5a3ec6da95575fc312ae7c5d091836351")
+        #expect(
+            HMAC.sha256(key: Array("key".utf8), data: [UInt8]()).hexString
+                == "5d5d139563c95b5967b9bd9a8c9b233a9dedb45072794cd232dc1b74832607d0")
     }
 }

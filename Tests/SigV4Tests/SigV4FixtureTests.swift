@@ -16,8 +16,8 @@ import Testing
             let fixture = try FixtureCase(name)
             let variants = FixtureIndex.variantsByCase[name, default: []]
             #expect(fixture.context.variants.sorted() == variants.sorted(), "\(name)")
-            #expect(fixture.context.s3_path_rules_compatible == !FixtureIndex.normalizedCases.contains(name), "\(name)")
-            #expect(!fixture.context.double_uri_encode, "\(name)")
+            #expect(fixture.context.s3PathRulesCompatible == !FixtureIndex.normalizedCases.contains(name), "\(name)")
+            #expect(!fixture.context.doubleUriEncode, "\(name)")
             for variant in variants {
                 for file in ["canonical-request", "string-to-sign", "signature", "signed-request"] {
                     #expect(try !fixture.text("\(variant)-\(file).txt").isEmpty, "\(name)/\(variant)-\(file).txt")
@@ -29,20 +29,14 @@ import Testing
     @Test(arguments: FixtureIndex.s3HeaderVariants)
     func headerSigningMatchesTheVector(_ variant: Variant) throws {
         let fixture = try FixtureCase(variant.caseName)
-        #expect(fixture.context.s3_path_rules_compatible)
         let signed = try fixture.signHeaders()
-
-        #expect(signed.canonicalRequest == (try fixture.text("header-canonical-request.txt")))
-        #expect(signed.stringToSign == (try fixture.text("header-string-to-sign.txt")))
-        #expect(signed.signature == (try fixture.text("header-signature.txt")))
+        try Self.expectStages(
+            of: fixture, variant, signed.canonicalRequest, signed.stringToSign, signed.signature)
 
         // The signed request: our added headers (plus a token the caller adds after signing)
         // against the fixture's X-Amz-* and Authorization headers.
-        var ours = fixture.request.headers.filter { Self.isSigningHeader($0.name) } + signed.headers
-        if let token = fixture.tokenAddedAfterSigning {
-            #expect(signed.value(of: "X-Amz-Security-Token") == nil, "an omitted token is not added by the signer")
-            ours.append(("X-Amz-Security-Token", token))
-        }
+        let ours = Self.addingTokenAfterSigning(
+            fixture.request.headers.filter { Self.isSigningHeader($0.name) } + signed.headers, fixture)
         let expected = try fixture.signedRequest("header").headers.filter { Self.isSigningHeader($0.name) }
         #expect(Self.comparable(ours) == Self.comparable(expected))
     }
@@ -50,19 +44,12 @@ import Testing
     @Test(arguments: FixtureIndex.s3QueryVariants)
     func querySigningMatchesTheVector(_ variant: Variant) throws {
         let fixture = try FixtureCase(variant.caseName)
-        #expect(fixture.context.s3_path_rules_compatible)
         let presigned = try fixture.presign()
-
-        #expect(presigned.canonicalRequest == (try fixture.text("query-canonical-request.txt")))
-        #expect(presigned.stringToSign == (try fixture.text("query-string-to-sign.txt")))
-        #expect(presigned.signature == (try fixture.text("query-signature.txt")))
+        try Self.expectStages(
+            of: fixture, variant, presigned.canonicalRequest, presigned.stringToSign, presigned.signature)
         #expect(presigned.queryItems.last?.name == "X-Amz-Signature")
 
-        var ours = presigned.queryItems
-        if let token = fixture.tokenAddedAfterSigning {
-            #expect(!ours.contains { $0.name == "X-Amz-Security-Token" }, "an omitted token is not added by the signer")
-            ours.append(("X-Amz-Security-Token", token))
-        }
+        let ours = Self.addingTokenAfterSigning(presigned.queryItems, fixture)
         let expected = try fixture.signedRequest("query").query
             .filter { $0.name.hasPrefix("X-Amz-") }
             .map { (name: $0.name, value: $0.value ?? "") }
@@ -95,8 +82,10 @@ import Testing
         var skipped: [String] = []
         for variant in FixtureIndex.normalizedVariants {
             let fixture = try FixtureCase(variant.caseName)
-            #expect(!fixture.context.s3_path_rules_compatible && fixture.context.normalize, "\(variant)")
-            let ours = variant.kind == "header" ? try fixture.signHeaders().canonicalRequest : try fixture.presign().canonicalRequest
+            #expect(!fixture.context.s3PathRulesCompatible && fixture.context.normalize, "\(variant)")
+            let ours =
+                variant.kind == "header"
+                ? try fixture.signHeaders().canonicalRequest : try fixture.presign().canonicalRequest
             let expected = try fixture.text("\(variant.kind)-canonical-request.txt")
             #expect(ours != expected, "S3 rules must not normalize \(fixture.request.path)")
 
@@ -108,10 +97,35 @@ import Testing
             ourLines[1] = expectedLines[1]
             #expect(ourLines == expectedLines, "\(variant): only the URI line may differ")
         }
-        try Test.cancel("skipped by rule (they expect the path normalized; S3 signs it as given): \(skipped.joined(separator: "; "))")
+        try Test.cancel(
+            "skipped by rule (they expect the path normalized; S3 signs it as given): \(skipped.joined(separator: "; "))"
+        )
     }
 
     // MARK: Helpers
+
+    /// Canonical request, string to sign and signature equal the variant's files byte for byte.
+    private static func expectStages(
+        of fixture: FixtureCase, _ variant: Variant, _ canonicalRequest: String, _ stringToSign: String,
+        _ signature: String
+    ) throws {
+        #expect(fixture.context.s3PathRulesCompatible)
+        #expect(canonicalRequest == (try fixture.text("\(variant.kind)-canonical-request.txt")))
+        #expect(stringToSign == (try fixture.text("\(variant.kind)-string-to-sign.txt")))
+        #expect(signature == (try fixture.text("\(variant.kind)-signature.txt")))
+    }
+
+    /// With `omit_session_token` the signer leaves the token out; the caller adds it after signing,
+    /// as the fixtures' signed requests show.
+    private static func addingTokenAfterSigning(
+        _ items: [(name: String, value: String)], _ fixture: FixtureCase
+    ) -> [(name: String, value: String)] {
+        guard fixture.context.omitSessionToken, let token = fixture.context.credentials.token else { return items }
+        #expect(
+            !items.contains { $0.name.lowercased() == "x-amz-security-token" },
+            "an omitted token is not added by the signer")
+        return items + [("X-Amz-Security-Token", token)]
+    }
 
     private static func isSigningHeader(_ name: String) -> Bool {
         let lower = name.lowercased()

@@ -7,8 +7,8 @@ extension FixtureCase {
     var signer: SigV4Signer {
         SigV4Signer(
             credentials: SigningCredentials(
-                accessKeyID: context.credentials.access_key_id,
-                secretAccessKey: context.credentials.secret_access_key,
+                accessKeyID: context.credentials.accessKeyId,
+                secretAccessKey: context.credentials.secretAccessKey,
                 sessionToken: context.credentials.token),
             region: context.region, service: context.service)
     }
@@ -16,20 +16,14 @@ extension FixtureCase {
     func signHeaders() throws -> SignedHeaders {
         signer.sign(
             method: request.method, path: request.path, query: request.query, headers: request.headers,
-            payloadHash: payloadHash, date: try date(), addContentSHA256Header: context.sign_body,
-            omitSessionToken: context.omit_session_token)
+            payloadHash: payloadHash, date: try date(), addContentSHA256Header: context.signBody,
+            omitSessionToken: context.omitSessionToken)
     }
 
     func presign() throws -> PresignedQuery {
         signer.presign(
             method: request.method, path: request.path, query: request.query, headers: request.headers,
-            expires: try #require(context.expiration_in_seconds, "\(name): query variant without expiry"),
-            date: try date(), payloadHash: payloadHash, omitSessionToken: context.omit_session_token)
-    }
-
-    /// With `omit_session_token` the token travels unsigned: the caller adds it after signing,
-    /// as the fixtures' signed requests show.
-    var tokenAddedAfterSigning: String? {
-        context.omit_session_token ? context.credentials.token : nil
+            expires: try #require(context.expirationInSeconds, "\(name): query variant without expiry"),
+            date: try date(), payloadHash: payloadHash, omitSessionToken: context.omitSessionToken)
     }
 }

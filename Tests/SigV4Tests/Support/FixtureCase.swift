@@ -4,11 +4,11 @@ import Testing
 
 /// One folder of `Fixtures/sigv4`, loaded as README.md there describes it.
 struct FixtureCase {
-    /// The signing inputs of `context.json` (keys the tests use; the file has more).
+    /// The signing inputs of `context.json` (keys the tests use, camel-cased; the file has more).
     struct Context: Decodable {
         struct Credentials: Decodable {
-            var access_key_id: String
-            var secret_access_key: String
+            var accessKeyId: String
+            var secretAccessKey: String
             var token: String?
         }
 
@@ -18,12 +18,12 @@ struct FixtureCase {
         var service: String
         var timestamp: String
         var normalize: Bool
-        var double_uri_encode: Bool
-        var sign_body: Bool
-        var signed_body_value: String?
-        var omit_session_token: Bool
-        var expiration_in_seconds: Int?
-        var s3_path_rules_compatible: Bool
+        var doubleUriEncode: Bool
+        var signBody: Bool
+        var signedBodyValue: String?
+        var omitSessionToken: Bool
+        var expirationInSeconds: Int?
+        var s3PathRulesCompatible: Bool
     }
 
     static let directory = URL(fileURLWithPath: #filePath)
@@ -36,7 +36,9 @@ struct FixtureCase {
 
     init(_ name: String) throws {
         self.name = name
-        context = try JSONDecoder().decode(Context.self, from: try Self.data(name, "context.json"))
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        context = try decoder.decode(Context.self, from: try Self.data(name, "context.json"))
         request = try #require(HTTPRequestText(try Self.data(name, "request.txt")), "\(name)/request.txt")
     }
 
@@ -52,12 +54,14 @@ struct FixtureCase {
 
     /// Signing time in seconds since the epoch.
     func date() throws -> Int64 {
-        Int64(try #require(ISO8601DateFormatter().date(from: context.timestamp), "\(name) timestamp").timeIntervalSince1970)
+        Int64(
+            try #require(ISO8601DateFormatter().date(from: context.timestamp), "\(name) timestamp")
+                .timeIntervalSince1970)
     }
 
     /// `signed_body_value`, or the hex SHA-256 of the body.
     var payloadHash: String {
-        context.signed_body_value ?? Digest.sha256(request.body).hexString
+        context.signedBodyValue ?? Digest.sha256(request.body).hexString
     }
 
     /// The case folders on disk.
