@@ -54,7 +54,7 @@ let package = Package(
         ),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
-        .testTarget(name: "SigV4Tests", dependencies: ["SigV4"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Hashing"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers"]),

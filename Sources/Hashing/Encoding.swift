@@ -37,20 +37,27 @@ extension Sequence where Element == UInt8 {
 }
 
 public enum Base64 {
-    /// Decodes standard base64 (padding optional); nil on a bad character.
+    /// Decodes standard base64 (padding optional, line breaks and spaces ignored; the URL-safe
+    /// `-` and `_` are accepted too). Nil on a bad character, on text after the padding, or on a
+    /// length that cannot carry whole bytes, so a truncated value is never taken for a shorter one.
     public static func decode(_ text: String) -> [UInt8]? {
         var values = [UInt8]()
+        var padding = 0
         for c in text.utf8 {
+            if padding > 0, c != UInt8(ascii: "=") && !isSpace(c) { return nil }
             switch c {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(c - 65)
             case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(c - 97 + 26)
             case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(c - 48 + 52)
             case UInt8(ascii: "+"), UInt8(ascii: "-"): values.append(62)
             case UInt8(ascii: "/"), UInt8(ascii: "_"): values.append(63)
-            case UInt8(ascii: "="), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: " "): continue
+            case UInt8(ascii: "="): padding += 1
+            case _ where isSpace(c): continue
             default: return nil
             }
         }
+        // One leftover character holds only 6 bits: not a byte, so the text was cut short.
+        guard values.count % 4 != 1, padding <= 2 else { return nil }
         var out = [UInt8]()
         var buffer: UInt32 = 0
         var bits = 0
@@ -63,6 +70,10 @@ public enum Base64 {
             }
         }
         return out
+    }
+
+    private static func isSpace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: " ")
     }
 }
 
