@@ -1,0 +1,70 @@
+import HTTPTransport
+import Testing
+
+@testable import S3
+
+@Test func errorBodyIsDecodedWithExtraElements() {
+    let body = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message>\
+        <Region>eu-west-1</Region><RequestId>R1</RequestId><HostId>H1</HostId></Error>
+        """
+    let response = HTTPResponse(status: 400, headers: [("x-amz-bucket-region", "eu-west-1")], body: Array(body.utf8), bodyLength: 0, totalTime: 0)
+    let e = S3ServiceError.from(response: response, operation: "HeadBucket")
+    #expect(e.code == "AuthorizationHeaderMalformed")
+    #expect(e.details["Region"] == "eu-west-1")
+    #expect(e.requestID == "R1")
+    #expect(e.message.contains("expecting 'eu-west-1'"))
+}
+
+@Test func emptyErrorElementAndMissingBodyAreTolerated() {
+    let empty = S3ServiceError.from(response: HTTPResponse(status: 404, headers: [], body: Array("<Error></Error>".utf8), bodyLength: 0, totalTime: 0), operation: "HeadBucket")
+    #expect(empty.code == "")
+    #expect(empty.status == 404)
+    let none = S3ServiceError.from(response: HTTPResponse(status: 403, headers: [], body: [], bodyLength: 0, totalTime: 0), operation: "HeadObject")
+    #expect(none.status == 403)
+}
+
+@Test func xmlEntitiesNamespacesAndCDATA() {
+    let doc = XMLElement.parse("<a:Root xmlns:a=\"x\"><Key>a &amp; b &lt;c&gt; &#233;&#x4E2D;</Key><V><![CDATA[<raw>]]></V><Empty/></a:Root>")
+    #expect(doc?.name == "Root")
+    #expect(doc?.value("Key") == "a & b <c> é中")
+    #expect(doc?.value("V") == "<raw>")
+    #expect(doc?.child("Empty") != nil)
+}
+
+@Test func transientAndPermanentFailuresAreClassified() {
+    func service(_ status: Int, _ code: String) -> S3Failure {
+        .service(S3ServiceError(status: status, code: code, message: "", requestID: "", details: [:], headers: [], operation: "PutObject"))
+    }
+    #expect(service(503, "SlowDown").isTransient)
+    #expect(service(400, "BadDigest").isTransient)
+    #expect(service(400, "XAmzContentSHA256Mismatch").isTransient)
+    #expect(service(400, "RequestTimeout").isTransient)
+    #expect(service(500, "").isTransient)
+    #expect(service(429, "").isTransient)
+    #expect(!service(403, "SignatureDoesNotMatch").isTransient)
+    #expect(!service(403, "AccessDenied").isTransient)
+    #expect(!service(404, "NoSuchBucket").isTransient)
+    #expect(!service(400, "InvalidArgument").isTransient)
+    #expect(S3Failure.transport(TransportError(kind: .connectionLost, curlCode: 56, message: "reset")).isTransient)
+    #expect(!S3Failure.transport(TransportError(kind: .tls, curlCode: 60, message: "cert")).isTransient)
+}
+
+@Test func retryPolicyGivesUpAtTheBudgetAndHonoursRetryAfter() {
+    let policy = RetryPolicy(maxAttempts: 3, baseDelay: 0.1)
+    let slow = S3Failure.service(S3ServiceError(status: 503, code: "SlowDown", message: "", requestID: "", details: [:], headers: [("Retry-After", "7")], operation: "UploadPart"))
+    #expect(policy.decide(slow, attempt: 1) == .retry(after: 7))
+    #expect(policy.decide(slow, attempt: 3) == .giveUp)
+    let denied = S3Failure.service(S3ServiceError(status: 403, code: "InvalidAccessKeyId", message: "", requestID: "", details: [:], headers: [], operation: "PutObject"))
+    #expect(policy.decide(denied, attempt: 1) == .giveUp)
+}
+
+@Test func urlsEncodeKeysOnceAndVirtualHostedPutsTheBucketInTheHost() {
+    let path = S3Location(endpoint: "http://127.0.0.1:9000", bucket: "bk", region: "us-east-1", pathStyle: true)!
+    #expect(path.url(rawPath: path.rawPath(key: "a b/ü+=.txt"), query: [("uploadId", "x/y")]) == "http://127.0.0.1:9000/bk/a%20b/%C3%BC%2B%3D.txt?uploadId=x%2Fy")
+    let virtual = S3Location(endpoint: "https://s3.eu-west-1.amazonaws.com", bucket: "bk", region: "eu-west-1", pathStyle: false)!
+    #expect(virtual.hostHeader == "bk.s3.eu-west-1.amazonaws.com")
+    #expect(virtual.url(rawPath: virtual.rawPath(key: "k"), query: [("uploads", nil)]) == "https://bk.s3.eu-west-1.amazonaws.com/k?uploads")
+    #expect(virtual.rawPath(key: nil) == "/")
+}

@@ -1,0 +1,66 @@
+import AgentSupport
+import Backups
+import Testing
+
+@testable import Upload
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+private func tempDir() -> String {
+    var template = Array("/tmp/journal-test-XXXXXX".utf8CString)
+    let p = mkdtemp(&template)!
+    return String(cString: p)
+}
+
+private func sampleEntry(id: String) -> JournalEntry {
+    var file = JournalEntry.File(path: "a/b.tar", sourcePath: "/x/a/b.tar", key: "host/b1/a/b.tar", identity: FileIdentity(size: 100, mtimeNanos: 5, inode: 9))
+    file.uploadID = "upload-1"
+    file.partSize = 50
+    file.parts = [JournalEntry.Part(number: 1, etag: "e1", size: 50, sha256: "s1", md5: nil)]
+    return JournalEntry(id: id, backup: "b1", backupDirectory: "/x", singleFile: false, vault: "v", bucket: "bk", endpoint: "http://e", prefix: "host/", files: [file], now: 1)
+}
+
+@Test func journalRoundTripsThroughDisk() throws {
+    let journal = Journal(stateDir: tempDir())
+    try journal.prepare()
+    try journal.save(sampleEntry(id: "abc"))
+    guard case .entry(let loaded) = journal.load("abc") else {
+        Issue.record("entry did not load")
+        return
+    }
+    #expect(loaded.files[0].parts == [JournalEntry.Part(number: 1, etag: "e1", size: 50, sha256: "s1", md5: nil)])
+    #expect(loaded.files[0].uploadID == "upload-1")
+    #expect(loaded.bytesDone == 50)
+    var st = stat()
+    stat(journal.path(of: "abc"), &st)
+    #expect(st.st_mode & 0o777 == 0o600)
+}
+
+@Test func truncatedJournalIsSetAsideNotFatal() throws {
+    let journal = Journal(stateDir: tempDir())
+    try journal.prepare()
+    try journal.save(sampleEntry(id: "good"))
+    let text = AtomicFile.read(journal.path(of: "good"))!
+    try AtomicFile.write(String(text.prefix(text.count / 2)), to: journal.path(of: "bad"))
+    let all = journal.all()
+    #expect(all.entries.map(\.id) == ["good"])
+    #expect(all.corrupt.count == 1)
+    #expect(all.corrupt[0].movedTo.contains("bad.json.corrupt-"))
+    #expect(access(journal.path(of: "bad"), F_OK) != 0)
+}
+
+@Test func secondLockOnAnEntryIsRefused() throws {
+    let journal = Journal(stateDir: tempDir())
+    try journal.prepare()
+    let first = journal.lock("x")
+    #expect(first != nil)
+    #expect(journal.lock("x") == nil)
+    _ = first
+}
+
+@Test func entryIDIsStablePerBackupAndVault() {
+    #expect(Journal.entryID(backup: "b", vault: "v") == Journal.entryID(backup: "b", vault: "v"))
+    #expect(Journal.entryID(backup: "b", vault: "v") != Journal.entryID(backup: "b", vault: "w"))
+}

@@ -1,0 +1,59 @@
+"""Start moto_server with IAM enforcement and print one JSON line with its endpoint and a user's keys.
+
+The first INITIAL_NO_AUTH_ACTION_COUNT requests are unauthenticated setup calls (create the
+user, its key, a policy, the bucket); after that moto checks every signature and IAM policy.
+Usage: moto_server.py [--actions s3:ListBucket,s3:GetObject,...]   (default: s3:*)
+The server runs until stdin closes.
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import boto3
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--actions", default="s3:*")
+parser.add_argument("--bucket", default="moto-bucket")
+args = parser.parse_args()
+
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+
+setup_calls = 5
+env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(setup_calls))
+proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], env=env,
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+endpoint = f"http://127.0.0.1:{port}"
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            break
+    except OSError:
+        time.sleep(0.1)
+
+admin = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="setup", aws_secret_access_key="setup")
+iam = boto3.client("iam", **admin)
+iam.create_user(UserName="agent")                                              # 1
+key = iam.create_access_key(UserName="agent")["AccessKey"]                    # 2
+actions = args.actions.split(",")
+# moto checks HEAD on a bucket as s3:HeadBucket (AWS: s3:ListBucket): grant both with ListBucket.
+if "s3:ListBucket" in actions and "s3:HeadBucket" not in actions:
+    actions.append("s3:HeadBucket")
+policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
+arn = iam.create_policy(PolicyName="agent-policy", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]  # 3
+iam.attach_user_policy(UserName="agent", PolicyArn=arn)                        # 4
+boto3.client("s3", **admin).create_bucket(Bucket=args.bucket)                 # 5
+
+print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"],
+                  "bucket": args.bucket, "pid": proc.pid}), flush=True)
+try:
+    sys.stdin.read()
+finally:
+    proc.terminate()
+    proc.wait(10)
