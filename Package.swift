@@ -55,8 +55,10 @@ let package = Package(
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Hashing"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers"]),
-        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4"]),
-        .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
+        .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
+        .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
     ]
 )

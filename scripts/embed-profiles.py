@@ -18,7 +18,9 @@ for path in sorted((root / "providers").glob("*.toml")):
     text = path.read_text(encoding="utf-8")
     if '"""#' in text:
         raise SystemExit(f"{path}: contains a raw-string terminator")
-    parts.append(f'        ("{path.stem}", #"""\n{text}"""#),\n')
+    # A multi-line literal drops the newline before its closing delimiter: add one so the
+    # embedded text equals the file byte for byte.
+    parts.append(f'        ("{path.stem}", #"""\n{text}\n"""#),\n')
 parts.append("    ]\n}\n")
 content = "".join(parts)
 if not out.exists() or out.read_text(encoding="utf-8") != content:

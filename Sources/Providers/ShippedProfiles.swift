@@ -3,5 +3,581 @@
 /// The provider profiles shipped inside the binary: (name, TOML text).
 enum ShippedProfiles {
     static let files: [(name: String, text: String)] = [
+        ("aws", #"""
+# Amazon S3. Every value below cites its source; docs/providers.md collects them in one table.
+
+name = "aws"
+display_name = "Amazon S3"
+# Regional endpoint, dual form s3.<region>.amazonaws.com (https://docs.aws.amazon.com/general/latest/gr/s3.html).
+# China (amazonaws.com.cn) and GovCloud partitions need an explicit `endpoint` in the vault.
+endpoint = "https://s3.{region}.amazonaws.com"
+default_region = "us-east-1"
+# [] = any: AWS opens new regions, so the agent must not reject a region it does not know.
+regions = []
+# Informative only (commercial partition as of 2025/2026; https://docs.aws.amazon.com/general/latest/gr/s3.html).
+known_regions = [
+    "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+    "ca-central-1", "ca-west-1", "mx-central-1", "sa-east-1",
+    "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-central-2",
+    "eu-north-1", "eu-south-1", "eu-south-2",
+    "ap-east-1", "ap-south-1", "ap-south-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5",
+    "me-south-1", "me-central-1", "il-central-1", "af-south-1",
+]
+required_settings = []
+# AWS is retiring path-style for new buckets; virtual-hosted is its native form
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html).
+addressing = "virtual"
+virtual_hosted = true
+region_hint = "An S3 bucket lives in exactly one AWS region: set `region` to the region the server reports for the bucket (x-amz-bucket-region)."
+
+[multipart]
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html : "Part size 5 MiB to 5 GiB.
+# There is no minimum size limit on the last part".
+min_part_size = "5MiB"
+max_part_size = "5GiB"
+# same page: "Maximum number of parts per upload 10,000".
+max_parts = 10000
+# AWS accepts unequal parts (only the 5 MiB floor applies); the agent still plans equal parts.
+equal_parts = false
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html : a single PUT
+# uploads "a single object up to 5 GB" (EntityTooLarge above; AWS means 5 GiB here).
+max_single_put = "5GiB"
+# qfacts.html (English, current): "Maximum object size 48.8 TiB" (= 10,000 x 5 GiB). Older and
+# translated copies of the same page still say 5 TiB.
+max_object_size = "48.8TiB"
+# AWS suggests considering multipart from 100 MB (qfacts.html); 64 MiB keeps retries cheap.
+multipart_threshold = "64MiB"
+
+[integrity]
+# XAmzContentSHA256Mismatch is returned when the signed payload hash differs from the body
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html; error seen in
+# grosskur/lua-resty-aws#2 with ClientComputed/S3Computed hashes).
+signed_payload = true
+# UNSIGNED-PAYLOAD is a documented x-amz-content-sha256 value (sig-v4-header-based-auth.html).
+unsigned_payload = true
+# Content-MD5 mismatch -> BadDigest (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html).
+content_md5 = true
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/checking-object-integrity.html and
+# API_PutObject.html: CRC32, CRC32C, CRC64NVME, SHA1, SHA256; a wrong value -> BadDigest.
+checksum_algorithms = ["crc32", "crc32c", "sha1", "sha256", "crc64nvme"]
+# STREAMING-* bodies with Content-Encoding: aws-chunked
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html).
+aws_chunked = true
+# The agent hashes each part with SHA-256 for its manifest anyway: signing that hash costs nothing extra.
+preferred = "signed_payload"
+# https://docs.aws.amazon.com/AmazonS3/latest/API/RESTCommonResponseHeaders.html : ETag is the MD5
+# of the data for single PUTs stored plaintext or with SSE-S3; not for SSE-C, SSE-KMS or multipart.
+etag_is_md5 = true
+
+[terms]
+access_key = "Access key ID"
+secret_key = "Secret access key"
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_access-keys.html
+key_console = "AWS console > IAM > Users > (user) > Security credentials > Create access key"
+bucket_console = "AWS console > S3 > Buckets"
+
+[terms.permissions]
+# AWS IAM action names are the S3 action names themselves
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html).
+"s3:ListBucket" = "an IAM policy allowing s3:ListBucket on arn:aws:s3:::BUCKET (the bucket ARN, not BUCKET/*)"
+"s3:GetObject" = "an IAM policy allowing s3:GetObject on arn:aws:s3:::BUCKET/PREFIX*"
+"s3:PutObject" = "an IAM policy allowing s3:PutObject on arn:aws:s3:::BUCKET/PREFIX* (also covers CreateMultipartUpload, UploadPart, CompleteMultipartUpload)"
+"s3:DeleteObject" = "an IAM policy allowing s3:DeleteObject on arn:aws:s3:::BUCKET/PREFIX*"
+"s3:AbortMultipartUpload" = "an IAM policy allowing s3:AbortMultipartUpload on arn:aws:s3:::BUCKET/PREFIX*"
+"s3:ListMultipartUploadParts" = "an IAM policy allowing s3:ListMultipartUploadParts on arn:aws:s3:::BUCKET/PREFIX* (needed by ListParts, used by resume)"
+"s3:ListBucketMultipartUploads" = "an IAM policy allowing s3:ListBucketMultipartUploads on arn:aws:s3:::BUCKET (needed by `agent cleanup`)"
+
+"""#),
+        ("b2", #"""
+# Backblaze B2 (S3-Compatible API). Every value below cites its source; docs/providers.md collects
+# them in one table. B2 writes sizes in decimal units (1 GB = 10^9 bytes): values below are those
+# limits rounded down to binary units.
+
+name = "b2"
+display_name = "Backblaze B2"
+# https://www.backblaze.com/apidocs/introduction-to-the-s3-compatible-api : the bucket's Endpoint URL
+# "has the form s3.<region>.backblazeb2.com, where <region> is similar to us-west-004"; HTTPS only
+# (Backblaze "Call the S3-Compatible API" page).
+endpoint = "https://s3.{region}.backblazeb2.com"
+# No default: the region is fixed by the account ("a Backblaze B2 account is associated with a single
+# region", introduction-to-the-s3-compatible-api) and shown on the bucket page.
+default_region = ""
+# [] = any: Backblaze adds clusters (the number suffix) over time.
+regions = []
+# Informative: regions seen in Backblaze docs and user reports (us-west-004: Backblaze intro page;
+# us-east-005: Backblaze "Call the S3-Compatible API" page and nocobase/nocobase#6872;
+# eu-central-003: iterate-ch/cyberduck#16107; us-west-000: CrushFTP wiki). us-west-001/002 unconfirmed.
+known_regions = ["us-west-000", "us-west-001", "us-west-002", "us-west-004", "us-east-005", "eu-central-003"]
+required_settings = []
+# Backblaze "Call the S3-Compatible API": both https://bucket.s3.<region>.backblazeb2.com and
+# https://s3.<region>.backblazeb2.com/bucket are valid. Path style chosen as the agent default
+# (works for every bucket name).
+addressing = "path"
+virtual_hosted = true
+region_hint = "A B2 account lives in one region and its keys work only at that region's endpoint (a valid key sent elsewhere is answered InvalidAccessKeyId): copy the region from the bucket's Endpoint, s3.<region>.backblazeb2.com, on the Buckets page."
+
+[multipart]
+# https://www.backblaze.com/docs/cloud-storage-create-large-files-with-the-native-api : "The maximum
+# part size is 5 GB, and the minimum part size is 5 MB except for the last part". 5 MiB > 5 MB.
+min_part_size = "5MiB"
+# 5 GB = 5,000,000,000 bytes, rounded down to 4768 MiB.
+max_part_size = "4768MiB"
+# same page: parts numbered from 1 up to 10,000 (also docs.rs b2-client upload_file_part:
+# "part_num ... between 1 and 10,000 inclusive").
+max_parts = 10000
+# same page: "The file parts do not need to be the same size."
+equal_parts = false
+# Files above 5 GB need the large-file (multipart) API (encryptio/git-annex-remote-b2#10:
+# "Normal files in B2 have an upper limit of 5GB"). 5 GB rounded down.
+max_single_put = "4768MiB"
+# Large files up to 10 TB (same issue) = 10^13 bytes, rounded down to 9313 GiB.
+max_object_size = "9313GiB"
+# Backblaze recommends 100 MB parts (create-large-files page: "Backblaze recommends a part size of
+# 100 MB"), so files under that go in one PUT.
+multipart_threshold = "100MiB"
+
+[integrity]
+# Unconfirmed whether B2's S3 layer checks a hex x-amz-content-sha256 against the body.
+signed_payload = false
+# Pre-signed upload URLs (which carry UNSIGNED-PAYLOAD) are supported ("Pre-Signed URLs" section of
+# https://www.backblaze.com/docs/cloud-storage-s3-compatible-api).
+unsigned_payload = true
+# Object Lock buckets answer "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object
+# requests with Object Lock parameters" (zmanda/amanda#275), so Content-MD5 is read. That it is
+# compared against the body is unconfirmed; SPEC 5 makes Content-MD5 the fallback everywhere.
+content_md5 = true
+# "Unsupported header 'x-amz-checksum-crc32' received for this API call" (400 InvalidArgument) and
+# the same for x-amz-checksum-sha256 / x-amz-sdk-checksum-algorithm (stonith404/pingvin-share#798,
+# iterate-ch/cyberduck#16107, jschneier/django-storages#1498); listed under "Unsupported Features"
+# of https://www.backblaze.com/docs/cloud-storage-s3-compatible-api.
+checksum_algorithms = []
+# Unconfirmed; B2 requires Content-Length and rejects HTTP chunked transfer on its native upload
+# calls (https://www.backblaze.com/apidocs/b2-upload-part). Conservative: false.
+aws_chunked = false
+preferred = "content_md5"
+# Unconfirmed for the S3 layer (B2 natively stores SHA-1, and s3proxy's B2 notes say its ETag is
+# a SHA-1: andrewgaul/s3proxy wiki "Storage backend compatibility"). Conservative: false.
+etag_is_md5 = false
+
+[terms]
+# https://www.backblaze.com/docs/cloud-storage-s3-compatible-app-keys : "the app key and app key ID
+# are the equivalent of the secret access key and access key ID respectively".
+access_key = "keyID (application key ID)"
+secret_key = "applicationKey"
+# Same page: the master application key is not supported by the S3-Compatible API.
+key_console = "Backblaze web console > B2 Cloud Storage > Application Keys > Add a New Application Key (not the master key; enable listAllBucketNames if restricted to one bucket)"
+bucket_console = "Backblaze web console > B2 Cloud Storage > Buckets"
+
+[terms.permissions]
+# Capability names: https://www.backblaze.com/docs/cloud-storage-s3-compatible-app-keys and
+# https://www.backblaze.com/docs/cloud-storage-application-key-capabilities. The per-call mapping of
+# the multipart housekeeping calls is unconfirmed (the table could not be read in full).
+"s3:ListBucket" = "a B2 application key with the listFiles capability for this bucket (and listAllBucketNames if the key is restricted to one bucket)"
+"s3:GetObject" = "a B2 application key with the readFiles capability for this bucket"
+"s3:PutObject" = "a B2 application key with the writeFiles capability for this bucket"
+"s3:DeleteObject" = "a B2 application key with both writeFiles (delete by name) and deleteFiles (delete a version) for this bucket"
+"s3:AbortMultipartUpload" = "a B2 application key with the writeFiles capability for this bucket"
+"s3:ListMultipartUploadParts" = "a B2 application key with the listFiles and writeFiles capabilities for this bucket"
+"s3:ListBucketMultipartUploads" = "a B2 application key with the listFiles capability for this bucket"
+
+"""#),
+        ("minio", #"""
+# MinIO (self-hosted). Every value below cites its source; docs/providers.md collects them in one
+# table. A MinIO server can be any release: values are those of current releases, with the
+# oldest-release caveats noted.
+
+name = "minio"
+display_name = "MinIO"
+# No fixed endpoint: the admin must set `endpoint` (e.g. "https://minio.example.net:9000").
+endpoint = ""
+# MinIO's region defaults to us-east-1 unless the server sets MINIO_SITE_REGION (formerly
+# MINIO_REGION); a mismatch is answered "the region is wrong" / InvalidRegion (SPEC 7).
+default_region = "us-east-1"
+# [] = any: the server admin chooses the region name.
+regions = []
+known_regions = ["us-east-1"]
+# The template is empty, so nothing is filled in: the agent requires the vault's own `endpoint` instead.
+required_settings = []
+# Path style always works; virtual-hosted style needs the server to set MINIO_DOMAIN.
+addressing = "path"
+# Only when the server is configured with MINIO_DOMAIN: conservative false.
+virtual_hosted = false
+region_hint = "MinIO uses the region set on the server (MINIO_SITE_REGION, default \"us-east-1\"): set `region` to the value the server reports; `mc admin config get ALIAS site` shows it."
+
+[multipart]
+# https://min.io/docs/minio/linux/operations/concepts/thresholds.html : "Part size range 5 MiB to
+# 5 GiB. Last part can be 0 B to 5 GiB".
+min_part_size = "5MiB"
+max_part_size = "5GiB"
+# same page: "Maximum number of parts per upload 10,000".
+max_parts = 10000
+# Not required (same page lists only the size range).
+equal_parts = false
+# same page: "Maximum object size per PUT operation: 5 TiB for non-multipart upload".
+max_single_put = "5TiB"
+# same page: "Maximum object size 50 TiB" (in practice multipart is bounded by 10,000 x 5 GiB = 48.8 TiB).
+max_object_size = "50TiB"
+multipart_threshold = "64MiB"
+
+[integrity]
+# MinIO answers a wrong hash with "The provided 'x-amz-content-sha256' header does not match what
+# was computed." (minio/minio-go#1235).
+signed_payload = true
+# minio-go sends UNSIGNED-PAYLOAD over TLS; MinIO's own clients rely on it (minio/minio-go#1235 thread).
+unsigned_payload = true
+# Content-MD5 is verified: a wrong value gives BadDigest "The Content-Md5 you specified did not match
+# what we received" (minio/minio#1603, fixed 2016; message also in minio/minio#11577).
+content_md5 = true
+# x-amz-checksum-{crc32,crc32c,sha1,sha256} are verified since minio/minio#14885 (2022); trailing
+# checksums since minio/minio#20456 (minio/minio-go#2002). crc64nvme only in 2025+ releases
+# (unconfirmed release): left out. Older servers ignore these headers; the agent does not send them
+# by default (preferred = signed_payload).
+checksum_algorithms = ["crc32", "crc32c", "sha1", "sha256"]
+# `mc` uploads with STREAMING-AWS4-HMAC-SHA256-PAYLOAD (versity/versitygw#377, localstack/localstack#8704
+# showing a minio-go request); MinIO added STREAMING-UNSIGNED-PAYLOAD-TRAILER in commit 76913a9
+# (storj/gateway-st#89).
+aws_chunked = true
+preferred = "signed_payload"
+# Single-part, unencrypted objects have an MD5 ETag (minio/minio#11577, pkg/etag); not with SSE or
+# server-side auto-encryption (then the ETag is opaque, like AWS SSE-KMS).
+etag_is_md5 = true
+
+[terms]
+access_key = "Access Key"
+secret_key = "Secret Key"
+key_console = "MinIO Console > Access Keys > Create access key (or `mc admin user add` / `mc admin accesskey create ALIAS`)"
+bucket_console = "MinIO Console > Buckets (or `mc ls ALIAS`)"
+
+[terms.permissions]
+# MinIO policy-based access control uses the AWS s3: action names; built-in policies readonly,
+# readwrite, writeonly (readonly grants s3:GetObject and s3:GetBucketLocation only, unconfirmed);
+# attach with `mc admin policy attach ALIAS POLICY --user USER`
+# (https://min.io/docs/minio/linux/administration/identity-access-management/policy-based-access-control.html, unconfirmed URL).
+"s3:ListBucket" = "a MinIO policy attached to the user allowing s3:ListBucket on arn:aws:s3:::BUCKET (built-in: readwrite)"
+"s3:GetObject" = "a MinIO policy attached to the user allowing s3:GetObject on arn:aws:s3:::BUCKET/* (built-in: readonly or readwrite)"
+"s3:PutObject" = "a MinIO policy attached to the user allowing s3:PutObject on arn:aws:s3:::BUCKET/* (built-in: writeonly or readwrite)"
+"s3:DeleteObject" = "a MinIO policy attached to the user allowing s3:DeleteObject on arn:aws:s3:::BUCKET/* (built-in: readwrite)"
+"s3:AbortMultipartUpload" = "a MinIO policy attached to the user allowing s3:AbortMultipartUpload on arn:aws:s3:::BUCKET/* (built-in: readwrite)"
+"s3:ListMultipartUploadParts" = "a MinIO policy attached to the user allowing s3:ListMultipartUploadParts on arn:aws:s3:::BUCKET/* (built-in: readwrite)"
+"s3:ListBucketMultipartUploads" = "a MinIO policy attached to the user allowing s3:ListBucketMultipartUploads on arn:aws:s3:::BUCKET (built-in: readwrite)"
+
+"""#),
+        ("other", #"""
+# Any other S3-compatible service (Ceph RGW, Garage, SeaweedFS, Scaleway, OVH, Hetzner, ...).
+# Conservative choices throughout: nothing is assumed that a strict or minimal implementation could
+# reject. Patterned on rclone's "Other" preset (rclone/rclone backend/s3/provider/Other.yaml:
+# force_path_style, use_multipart_etag: false). docs/providers.md collects the sources.
+
+name = "other"
+display_name = "Other S3-compatible service"
+# No fixed endpoint: the admin must set `endpoint`.
+endpoint = ""
+# Most S3 implementations default to or accept us-east-1 for SigV4; set `region` if the server says otherwise.
+default_region = "us-east-1"
+regions = []
+known_regions = ["us-east-1"]
+# The template is empty, so nothing is filled in: the agent requires the vault's own `endpoint` instead.
+required_settings = []
+# rclone Other.yaml: force_path_style: true (virtual-hosted needs wildcard DNS and certificates).
+addressing = "path"
+virtual_hosted = false
+region_hint = "This service expects the region it was configured with: set `region` to the value named in the server's error or in the provider's documentation (many self-hosted servers use \"us-east-1\")."
+
+[multipart]
+# The AWS limits (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html), which
+# S3-compatible services copy; a server with smaller limits answers EntityTooSmall/EntityTooLarge.
+min_part_size = "5MiB"
+# Conservative: 5 GB decimal (several providers state "5 GB", e.g. DigitalOcean, Wasabi).
+max_part_size = "4768MiB"
+max_parts = 10000
+# R2 requires equal parts (see r2.toml); assume the strictest.
+equal_parts = true
+max_single_put = "4768MiB"
+# 5 TB decimal, the smallest ceiling among the profiled providers.
+max_object_size = "4656GiB"
+multipart_threshold = "64MiB"
+
+[integrity]
+# Unknown: not relied on (the agent still signs the real SHA-256, which every SigV4 server accepts).
+signed_payload = false
+# Unknown: some servers reject UNSIGNED-PAYLOAD (rclone/rclone#6136 shows strict SigV4 variants); not assumed.
+unsigned_payload = false
+# SPEC 5: "Where a profile does not know, Content-MD5 is used: nearly every S3 implementation checks it."
+content_md5 = true
+# Several services reject x-amz-checksum-* (B2, R2, OVH: earth-mover/icechunk#2115) or ignore them
+# unverified (nvidia multi-storage-client checksum table: AIStore "silently ignores checksum headers").
+checksum_algorithms = []
+# Many gateways do not implement aws-chunked (storj/gateway-st#89, cloudflare/cloudflare-docs#6133).
+aws_chunked = false
+preferred = "content_md5"
+# rclone Other.yaml: use_multipart_etag: false; many backends return opaque ETags (s3proxy wiki
+# "Storage backend compatibility": Azure, GCS, B2 do not return MD5 ETags). Not relied on.
+etag_is_md5 = false
+
+[terms]
+access_key = "Access Key ID"
+secret_key = "Secret Access Key"
+key_console = "your storage provider's console or admin tool (look for \"access keys\" or \"S3 credentials\")"
+bucket_console = "your storage provider's console or admin tool"
+
+[terms.permissions]
+"s3:ListBucket" = "permission to list the bucket (S3 action s3:ListBucket) for this key"
+"s3:GetObject" = "permission to read objects (S3 action s3:GetObject) under the vault's prefix"
+"s3:PutObject" = "permission to write objects (S3 action s3:PutObject) under the vault's prefix"
+"s3:DeleteObject" = "permission to delete objects (S3 action s3:DeleteObject) under the vault's prefix"
+"s3:AbortMultipartUpload" = "permission to abort multipart uploads (S3 action s3:AbortMultipartUpload)"
+"s3:ListMultipartUploadParts" = "permission to list the parts of a multipart upload (S3 action s3:ListMultipartUploadParts)"
+"s3:ListBucketMultipartUploads" = "permission to list in-progress multipart uploads (S3 action s3:ListBucketMultipartUploads)"
+
+"""#),
+        ("r2", #"""
+# Cloudflare R2. Every value below cites its source; docs/providers.md collects them in one table.
+
+name = "r2"
+display_name = "Cloudflare R2"
+# https://developers.cloudflare.com/r2/api/s3/api/ : "The API is available via the
+# https://<ACCOUNT_ID>.r2.cloudflarestorage.com endpoint". Buckets created with a jurisdiction
+# need https://<ACCOUNT_ID>.eu.r2.cloudflarestorage.com or .fedramp. (set `endpoint` in the vault)
+# (https://developers.cloudflare.com/r2/api/s3/tokens/).
+endpoint = "https://{account_id}.r2.cloudflarestorage.com"
+# https://developers.cloudflare.com/r2/api/s3/api/ "Bucket region": the region is `auto`;
+# an empty value and us-east-1 are aliases of auto.
+default_region = "auto"
+regions = ["auto"]
+known_regions = ["auto"]
+required_settings = ["account_id"]
+# rclone's R2 preset forces path style (rclone/rclone backend/s3/provider/Cloudflare.yaml:
+# force_path_style: true).
+addressing = "path"
+# Unconfirmed in Cloudflare's docs; a third-party integration states R2 "only supports
+# path-style" (TheMeinerLP/BlueMapS3Storage wiki, Cloudflare-R2). Conservative: false.
+virtual_hosted = false
+region_hint = "R2 accepts only region \"auto\" (an empty region and \"us-east-1\" are treated as auto); set `region = \"auto\"`."
+
+[multipart]
+# https://developers.cloudflare.com/r2/objects/upload-objects : part size "5 MiB - 5 GiB per part".
+min_part_size = "5MiB"
+# https://developers.cloudflare.com/r2/reference/limits : the max upload size, which "applies to
+# ... uploading a part of a multipart upload", is "5 MiB less than 5 GiB, so 4.995 GiB".
+max_part_size = "5115MiB"
+# same page: "Maximum upload parts 10,000".
+max_parts = 10000
+# R2 rejects parts of differing size with "All non-trailing parts must have the same length"
+# (tus/tusd#1137; apache/arrow#41506 quoting arrow's s3fs.cc: "Cloudflare R2 requires that every
+# part be exactly equal (except for the last part)").
+equal_parts = true
+# limits page: single-part max upload 4.995 GiB (5 MiB less than 5 GiB).
+max_single_put = "5115MiB"
+# limits page: "The object size limit is 5 GiB less than 5 TiB, so 4.995 TiB".
+max_object_size = "5115GiB"
+multipart_threshold = "64MiB"
+
+[integrity]
+# Unconfirmed: no Cloudflare page or issue found stating that a hex x-amz-content-sha256 is
+# checked against the body. Conservative: false (the agent may still send it; it will not rely on it).
+signed_payload = false
+# rclone sends UNSIGNED-PAYLOAD to R2 since rclone/rclone#6136 (R2 requires the header to be present).
+unsigned_payload = true
+# https://developers.cloudflare.com/r2/api/s3/api/ lists Content-MD5 as implemented for PutObject,
+# UploadPart and CreateMultipartUpload.
+content_md5 = true
+# R2 answered x-amz-checksum-crc32 with "501 NotImplemented: Header 'x-amz-checksum-crc32' ... not
+# implemented" (aws/aws-sdk-js-v3#6810, thephpleague/flysystem#1845), and later still rejected
+# crc64nvme and multiple checksums (earth-mover/icechunk#1999). Cloudflare's compatibility page now
+# shows a checksum-type table, but the per-operation tables do not list x-amz-checksum-* headers
+# (cloudflare/cloudflare-docs#13132). Conservative: none.
+checksum_algorithms = []
+# "STREAMING-AWS4-HMAC-SHA256-PAYLOAD not implemented" (cloudflare/cloudflare-docs#6133).
+aws_chunked = false
+preferred = "content_md5"
+# Single-part ETags are the payload MD5 (unofficial R2 notes, gist johnspurlock-skymethod/6027c819...);
+# rclone keeps MD5 checks for single-part R2 objects and disables them only for multipart
+# ("multipart ETags are random", rclone Cloudflare.yaml use_multipart_etag: false).
+etag_is_md5 = true
+
+[terms]
+# https://developers.cloudflare.com/r2/api/s3/tokens/ : after creating the token, "review your
+# Secret Access Key and Access Key ID values".
+access_key = "Access Key ID"
+secret_key = "Secret Access Key"
+key_console = "Cloudflare dashboard > R2 object storage > Manage R2 API tokens > Create Account API token (or Create User API token)"
+bucket_console = "Cloudflare dashboard > R2 object storage > Overview"
+
+[terms.permissions]
+# Token permission names from https://developers.cloudflare.com/r2/api/s3/tokens/ ("Admin Read &
+# Write", "Admin Read only", "Object Read & Write", "Object Read only"; object tokens can be scoped
+# to buckets). Which S3 calls "Object Read only" allows beyond reads is not itemised: multipart
+# housekeeping is attributed to "Object Read & Write" (conservative).
+"s3:ListBucket" = "an R2 API token with \"Object Read only\" or \"Object Read & Write\" that includes this bucket"
+"s3:GetObject" = "an R2 API token with \"Object Read only\" or \"Object Read & Write\" that includes this bucket"
+"s3:PutObject" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
+"s3:DeleteObject" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
+"s3:AbortMultipartUpload" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
+"s3:ListMultipartUploadParts" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
+"s3:ListBucketMultipartUploads" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
+
+"""#),
+        ("spaces", #"""
+# DigitalOcean Spaces Object Storage. Every value below cites its source; docs/providers.md collects
+# them in one table. DigitalOcean states limits in decimal units; they are rounded down here.
+
+name = "spaces"
+display_name = "DigitalOcean Spaces"
+# https://docs.digitalocean.com/reference/api/spaces-api/ : set "the endpoint or base URL to
+# ${REGION}.digitaloceanspaces.com".
+endpoint = "https://{region}.digitaloceanspaces.com"
+# No default: the datacenter of the bucket must be named (nyc3, fra1, ...).
+default_region = ""
+# [] = any: DigitalOcean adds datacenters.
+regions = []
+# Informative (rclone/rclone backend/s3/provider/DigitalOcean.yaml endpoint list).
+known_regions = ["nyc3", "sfo2", "sfo3", "ams3", "fra1", "lon1", "sgp1", "syd1", "tor1", "blr1"]
+required_settings = []
+# https://docs.digitalocean.com/products/spaces/details/limits : "Buckets support browser and API
+# access with path-style requests and API access with vhost-style requests"; wildcard certificates do
+# not match bucket names with a period, so path style is the safe default.
+addressing = "path"
+virtual_hosted = true
+region_hint = "A Spaces bucket lives in one datacenter and is reached at <region>.digitaloceanspaces.com: set `region` to the bucket's datacenter slug (nyc3, fra1, ...) shown in its URL in the control panel."
+
+[multipart]
+# https://docs.digitalocean.com/products/spaces/details/limits (quoted in pglombardo/PasswordPusher#1895):
+# "Each part of a multi-part upload must be at least 5 MiB, except for the final part."
+min_part_size = "5MiB"
+# same: "Each part of a multi-part upload can be at most 5 GB." 5x10^9 bytes rounded down.
+max_part_size = "4768MiB"
+# same: "Multi-part uploads can have at most 10,000 parts."
+max_parts = 10000
+# Unconfirmed (not stated). Conservative: true.
+equal_parts = true
+# same: "PUT requests can be at most 5 GB."
+max_single_put = "4768MiB"
+# same: "The maximum supported total size of a multi-part upload is 5 TB." 5x10^12 bytes rounded down.
+max_object_size = "4656GiB"
+multipart_threshold = "64MiB"
+
+[integrity]
+# Unconfirmed (DigitalOcean does not say the payload hash is checked). Conservative: false.
+signed_payload = false
+# Presigned URLs (UNSIGNED-PAYLOAD) are supported with SigV4
+# (https://docs.digitalocean.com/products/spaces/reference/s3-compatibility/ : "Presigned URLs
+# Supported with both Signature Version 2 and Version 4").
+unsigned_payload = true
+# Unconfirmed in DigitalOcean's docs that Content-MD5 is compared against the body; SPEC 5 makes
+# Content-MD5 the fallback where a profile does not know, so the agent relies on it here.
+content_md5 = true
+# Not listed among supported features (s3-compatibility page); unconfirmed. Conservative: none.
+checksum_algorithms = []
+# Unconfirmed. Conservative: false.
+aws_chunked = false
+preferred = "content_md5"
+# rclone's DigitalOcean preset keeps MD5 ETag checks on (no ETag quirk in rclone DigitalOcean.yaml).
+etag_is_md5 = true
+
+[terms]
+access_key = "Access Key"
+secret_key = "Secret Key"
+# https://docs.digitalocean.com/products/spaces/how-to/manage-access : "in the left menu, click Spaces
+# Object Storage, click the Access Keys tab, and then click Create Access Key".
+key_console = "DigitalOcean Control Panel > Spaces Object Storage > Access Keys > Create Access Key"
+bucket_console = "DigitalOcean Control Panel > Spaces Object Storage > Buckets"
+
+[terms.permissions]
+# Per-bucket keys have the levels "Read" and "Read/Write/Delete"; "Full Access" keys reach every bucket
+# (manage-access page; DigitalOcean blog "Per-Bucket Access Keys Now Available", 2025-01-14).
+"s3:ListBucket" = "a Spaces access key with \"Read\" or \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+"s3:GetObject" = "a Spaces access key with \"Read\" or \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+"s3:PutObject" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+"s3:DeleteObject" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+"s3:AbortMultipartUpload" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+"s3:ListMultipartUploadParts" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+"s3:ListBucketMultipartUploads" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+
+"""#),
+        ("wasabi", #"""
+# Wasabi Hot Cloud Storage. Every value below cites its source; docs/providers.md collects them in
+# one table. Wasabi states limits in decimal units; they are rounded down to binary units here.
+
+name = "wasabi"
+display_name = "Wasabi"
+# Wasabi service URLs are s3.<region>.wasabisys.com; us-east-1 is s3.wasabisys.com with the alias
+# s3.us-east-1.wasabisys.com (https://docs.wasabi.com/docs/what-are-the-service-urls-for-wasabi-s-different-storage-regions,
+# table reproduced at https://catcat.blog/en/wasabi-object-storage-cdn.html; region list also in
+# rclone/rclone backend/s3/provider/Wasabi.yaml).
+endpoint = "https://s3.{region}.wasabisys.com"
+default_region = "us-east-1"
+# [] = any: Wasabi opens regions over time.
+regions = []
+# Informative (rclone Wasabi.yaml endpoint list).
+known_regions = [
+    "us-east-1", "us-east-2", "us-central-1", "us-west-1", "ca-central-1",
+    "eu-central-1", "eu-central-2", "eu-west-1", "eu-west-2", "eu-south-1",
+    "ap-northeast-1", "ap-northeast-2", "ap-southeast-1", "ap-southeast-2",
+]
+required_settings = []
+# Path style works for every bucket name (dotted names break the wildcard certificate in
+# virtual-hosted form).
+addressing = "path"
+# Virtual-hosted requests work (s3fs-fuse/s3fs-fuse#1539 log: bucket.s3.us-east-2.wasabisys.com,
+# certificate *.s3.us-east-2.wasabisys.com).
+virtual_hosted = true
+region_hint = "A Wasabi bucket lives in one region and must be reached through that region's endpoint s3.<region>.wasabisys.com: set `region` to the bucket's region shown in the Wasabi console."
+
+[multipart]
+# https://docs.wasabi.com/docs/how-does-wasabi-handle-multipart-uploads : Wasabi "adheres to the
+# approach described in" the AWS multipart document (AWS: parts 5 MiB..5 GiB, 10,000 parts).
+min_part_size = "5MiB"
+# Conservative: 5 GB (decimal, the unit Wasabi uses for single PUTs) rounded down.
+max_part_size = "4768MiB"
+max_parts = 10000
+# Unconfirmed (Wasabi says it follows AWS, which does not require equal parts). Conservative: true.
+equal_parts = true
+# Wasabi FAQ (quoted in pglombardo/PasswordPusher#1895): "The largest object that can be uploaded in
+# a single HTTP PUT is 5 gigabytes." 5 GB rounded down.
+max_single_put = "4768MiB"
+# Same FAQ: objects "to a maximum of 5 terabytes". 5 TB = 5x10^12 bytes, rounded down.
+max_object_size = "4656GiB"
+# Same FAQ: "For objects larger than 100 megabytes, Wasabi recommends ... multi-part upload".
+multipart_threshold = "64MiB"
+
+[integrity]
+# Wasabi answers a wrong hash with "The provided 'x-amz-content-sha256' header does not match what
+# was computed" (robinrodricks/FluentStorage#121), so it checks the signed payload hash.
+signed_payload = true
+# Unconfirmed. Conservative: false.
+unsigned_payload = false
+# Unconfirmed whether Content-MD5 is compared against the body. Conservative: false.
+content_md5 = false
+# AWS SDK default CRC32 checksums made uploads fail and "I checked all possible checksum types, but
+# none of them worked" (stonith404/pingvin-share#788). Conservative: none.
+checksum_algorithms = []
+# Streaming (aws-chunked) PutObject stalled against Wasabi until the client disabled optional
+# checksums (rgcsekaraa/brows3#14). Conservative: false.
+aws_chunked = false
+preferred = "signed_payload"
+# rclone's Wasabi preset leaves MD5 ETag checks on (no use_multipart_etag/ETag quirk in
+# rclone Wasabi.yaml). Single-part, unencrypted objects only.
+etag_is_md5 = true
+
+[terms]
+access_key = "Access Key"
+secret_key = "Secret Key"
+# Wasabi console menu names: unconfirmed wording (not found in the searched docs).
+key_console = "Wasabi console > Access Keys > Create Access Key (or Users > user > Access Keys for a sub-user)"
+bucket_console = "Wasabi console > Buckets"
+
+[terms.permissions]
+# Wasabi uses AWS-style IAM policies with the same s3: action names (Wasabi IAM users and policies;
+# e.g. the managed policy WasabiFullAccess). Unconfirmed beyond the action names being AWS's.
+"s3:ListBucket" = "a Wasabi IAM policy on the user allowing s3:ListBucket on arn:aws:s3:::BUCKET"
+"s3:GetObject" = "a Wasabi IAM policy on the user allowing s3:GetObject on arn:aws:s3:::BUCKET/*"
+"s3:PutObject" = "a Wasabi IAM policy on the user allowing s3:PutObject on arn:aws:s3:::BUCKET/*"
+"s3:DeleteObject" = "a Wasabi IAM policy on the user allowing s3:DeleteObject on arn:aws:s3:::BUCKET/*"
+"s3:AbortMultipartUpload" = "a Wasabi IAM policy on the user allowing s3:AbortMultipartUpload on arn:aws:s3:::BUCKET/*"
+"s3:ListMultipartUploadParts" = "a Wasabi IAM policy on the user allowing s3:ListMultipartUploadParts on arn:aws:s3:::BUCKET/*"
+"s3:ListBucketMultipartUploads" = "a Wasabi IAM policy on the user allowing s3:ListBucketMultipartUploads on arn:aws:s3:::BUCKET"
+
+"""#),
     ]
 }

@@ -1,5 +1,6 @@
 import AgentSupport
 import ArgumentParser
+import Config
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,13 +13,80 @@ struct ConfigCommand: ParsableCommand {
 struct ConfigCheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Validate the config and print each vault's resolved endpoint, region and addressing, secrets redacted."
+        abstract: "Validate the config and print each vault's resolved endpoint, region and addressing, secrets redacted.",
+        discussion: "Exits 3 when the config or any vault in it cannot be used."
     )
 
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         global.apply()
-        throw notBuiltYet("config check")
+        let config = try AgentConfig.load(path: global.config, environment: ProcessEnvironment.current())
+
+        var problems: [AgentError] = []
+        var vaults: [JSON] = []
+        var text: [String] = ["config \(config.path)"]
+        do { try config.validateDefaults() } catch let error as AgentError { problems.append(error) }
+        if config.vaultNames.isEmpty {
+            problems.append(AgentError(.missingConfig, "\(config.path) defines no vaults", hint: "add a [vaults.NAME] table (see samples/agent.toml)"))
+        }
+
+        for name in config.vaultNames {
+            let isDefault = name == config.defaultVault || config.defaultVaults.contains(name)
+            do {
+                let v = try config.vault(named: name)
+                let addressing = v.pathStyle ? "path" : "virtual"
+                text.append("")
+                text.append("vault \(name)\(isDefault ? " (default)" : "")")
+                text.append(
+                    TextTable(
+                        header: ["  provider", "\(v.profile.name) (\(v.profile.displayName))"],
+                        rows: [
+                            ["  bucket", v.bucket],
+                            ["  endpoint", v.endpoint],
+                            ["  region", v.region],
+                            ["  addressing", addressing],
+                            ["  prefix", v.prefix.isEmpty ? "(none)" : v.prefix],
+                            ["  credentials", v.credentials.source],
+                            ["  access key", v.credentials.redactedAccessKeyID],
+                        ]
+                    ).rendered())
+                vaults.append(
+                    .object([
+                        ("name", .string(name)), ("ok", .bool(true)), ("default", .bool(isDefault)),
+                        ("provider", .string(v.profile.name)), ("bucket", .string(v.bucket)),
+                        ("endpoint", .string(v.endpoint)), ("region", .string(v.region)),
+                        ("addressing", .string(addressing)), ("prefix", .string(v.prefix)),
+                        ("credentials", .string(v.credentials.source)),
+                        ("access_key_id", .string(v.credentials.redactedAccessKeyID)),
+                    ]))
+            } catch let error as AgentError {
+                problems.append(error)
+                text.append("")
+                text.append("vault \(name): \(error.code): \(error.message)")
+                vaults.append(.object([("name", .string(name)), ("ok", .bool(false)), ("error", Self.json(error))]))
+            }
+        }
+
+        if global.json {
+            var fields: [(String, JSON)] = [("ok", .bool(problems.isEmpty)), ("config", .string(config.path))]
+            if let first = problems.first { fields.append(("error", Self.json(first))) }
+            fields.append(("problems", .array(problems.map(Self.json))))
+            fields.append(("vaults", .array(vaults)))
+            Output.emit(.object(fields))
+        } else {
+            text.append("")
+            text.append(problems.isEmpty ? "config OK: \(config.vaultNames.count) vault(s)" : "config has \(problems.count) problem(s)")
+            Output.line(text.joined(separator: "\n"))
+        }
+        for problem in problems {
+            Output.diagnostic("error: \(problem.code): \(problem.message)")
+            Output.diagnostic("hint: \(problem.hint)")
+        }
+        if !problems.isEmpty { Output.exitStatus = .config }
+    }
+
+    static func json(_ error: AgentError) -> JSON {
+        .object([("code", .string(error.code.rawValue)), ("message", .string(error.message)), ("hint", .string(error.hint))])
     }
 }

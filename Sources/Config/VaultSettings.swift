@@ -1,0 +1,165 @@
+import AgentSupport
+import Providers
+
+/// A `[vaults.NAME]` table as written: types, sizes and durations checked when the config is
+/// loaded; provider, bucket and credentials checked when the vault is used (`AgentConfig.vault`).
+struct VaultSettings: Sendable {
+    var name: String
+    /// `file:line` of each key (inherited top-level defaults point at the top-level line), and
+    /// of the table itself under "".
+    var locations: [String: String] = [:]
+
+    var provider: String?
+    var bucket: String?
+    var region: String?
+    var prefix: String?
+    var endpoint: String?
+    var pathStyle: Bool?
+    /// String settings the profile's endpoint template may need (`account_id`).
+    var settings: [String: String] = [:]
+
+    var credentials: String?
+    var accessKeyID: String?
+    var secretAccessKey: SecretSource?
+    var sessionToken: SecretSource?
+
+    var partSize: Int64?
+    var multipartThreshold: Int64?
+    var concurrency: Int?
+    var bandwidthLimit: Int64?
+    var storageClass: String?
+    var serverSideEncryption: String?
+    var caFile: String?
+    var connectTimeout: Double?
+    var stallTimeout: Double?
+    var stallMinRate: Int64?
+    var maxAttempts: Int?
+    var keepDays: Int?
+    var keepLast: Int?
+
+    static let knownKeys: Set<String> = [
+        "provider", "bucket", "account_id", "region", "prefix", "endpoint", "path_style",
+        "credentials", "access_key_id",
+        "secret_access_key", "secret_access_key_file", "secret_access_key_env",
+        "session_token", "session_token_file", "session_token_env",
+        "part_size", "multipart_threshold", "concurrency", "bandwidth_limit", "storage_class", "server_side_encryption", "ca_file",
+        "connect_timeout", "stall_timeout", "stall_min_rate", "max_attempts", "keep_days", "keep_last",
+    ]
+
+}
+
+extension VaultSettings {
+    /// Keys that `credentials = "..."` replaces.
+    static let credentialKeys = [
+        "access_key_id", "secret_access_key", "secret_access_key_file", "secret_access_key_env",
+        "session_token", "session_token_file", "session_token_env",
+    ]
+
+    /// Reads one vault table. `settingNames` are the extra settings profiles ask for.
+    init(name: String, table t: TOMLSection, settingNames: Set<String>) throws {
+        self.name = name
+        try t.rejectUnknownKeys(
+            allowed: Self.knownKeys.union(settingNames),
+            hint: "remove it or correct its spelling; the vault settings are listed in SPEC section 4 and samples/agent.toml")
+        locations[""] = t.location()
+        for key in t.keys { locations[key] = t.location(key) }
+
+        provider = try nonEmpty(t, "provider")
+        bucket = try t.string("bucket")
+        region = try nonEmpty(t, "region")
+        prefix = try t.string("prefix")
+        endpoint = try nonEmpty(t, "endpoint")
+        pathStyle = try t.bool("path_style")
+        for key in settingNames.union(["account_id"]) {
+            if let value = try t.string(key) { settings[key] = value }
+        }
+
+        credentials = try nonEmpty(t, "credentials")
+        accessKeyID = try nonEmpty(t, "access_key_id")
+        secretAccessKey = try Self.secretSource(t, "secret_access_key")
+        sessionToken = try Self.secretSource(t, "session_token")
+        if credentials != nil, let clash = Self.credentialKeys.first(where: t.contains) {
+            throw t.error(clash, "cannot be combined with `credentials`", hint: "set either `credentials = \"...\"` or the keys themselves, not both")
+        }
+
+        try readInheritable(t)
+        storageClass = try nonEmpty(t, "storage_class")
+        serverSideEncryption = try nonEmpty(t, "server_side_encryption")
+        caFile = try nonEmpty(t, "ca_file")
+        connectTimeout = try positive(t, "connect_timeout", t.duration)
+        maxAttempts = try ranged(t, "max_attempts", 1...100)
+        keepDays = try ranged(t, "keep_days", 1...100_000)
+        keepLast = try ranged(t, "keep_last", 1...100_000)
+    }
+
+    /// The settings that may also be written once at the top level as defaults for every vault.
+    static let inheritableKeys: Set<String> = ["part_size", "multipart_threshold", "concurrency", "bandwidth_limit", "stall_timeout", "stall_min_rate"]
+
+    /// Reads `inheritableKeys` from `t` (a vault table, or the top level).
+    mutating func readInheritable(_ t: TOMLSection) throws {
+        partSize = try positive(t, "part_size", t.size)
+        multipartThreshold = try positive(t, "multipart_threshold", t.size)
+        concurrency = try ranged(t, "concurrency", 1...64)
+        bandwidthLimit = try positive(t, "bandwidth_limit", t.rate)
+        stallTimeout = try positive(t, "stall_timeout", t.duration)
+        stallMinRate = try positive(t, "stall_min_rate", t.rate)
+    }
+
+    /// Fills settings the vault leaves unset from the top-level defaults.
+    mutating func inherit(from defaults: VaultSettings) {
+        func take<T>(_ key: String, _ path: WritableKeyPath<VaultSettings, T?>) {
+            guard self[keyPath: path] == nil, let value = defaults[keyPath: path] else { return }
+            self[keyPath: path] = value
+            locations[key] = defaults.locations[key]
+        }
+        take("part_size", \.partSize)
+        take("multipart_threshold", \.multipartThreshold)
+        take("concurrency", \.concurrency)
+        take("bandwidth_limit", \.bandwidthLimit)
+        take("stall_timeout", \.stallTimeout)
+        take("stall_min_rate", \.stallMinRate)
+    }
+
+    /// The `file:line` of `key`, else of the vault table.
+    func location(_ key: String?) -> String {
+        key.flatMap { locations[$0] } ?? locations[""] ?? ""
+    }
+
+    /// One of `X`, `X_file`, `X_env`; more than one is a mistake worth stopping for.
+    private static func secretSource(_ t: TOMLSection, _ key: String) throws -> SecretSource? {
+        let present = [key, key + "_file", key + "_env"].filter(t.contains)
+        if present.count > 1 {
+            throw t.error(present[1], "cannot be combined with `\(present[0])`", hint: "keep only one of \(present.map { "`\($0)`" }.joined(separator: ", "))")
+        }
+        if let value = try t.string(key) {
+            guard !value.isEmpty else { throw t.error(key, "is empty", hint: "set it, or remove it and use `\(key)_file`") }
+            return .value(value)
+        }
+        if let path = try nonEmpty(t, key + "_file") { return .file(path) }
+        if let variable = try nonEmpty(t, key + "_env") { return .environment(variable) }
+        return nil
+    }
+}
+
+/// A string setting that, when present, must not be empty.
+func nonEmpty(_ t: TOMLSection, _ key: String) throws -> String? {
+    guard let value = try t.string(key) else { return nil }
+    guard !value.isEmpty else { throw t.error(key, "is empty", hint: "set a value or remove the line") }
+    return value
+}
+
+/// A size, rate or duration that, when present, must be larger than zero.
+func positive<T: Numeric & Comparable>(_ t: TOMLSection, _ key: String, _ read: (String) throws -> T?) throws -> T? {
+    guard let value = try read(key) else { return nil }
+    guard value > 0 else { throw t.error(key, "must be larger than zero", hint: "set a positive value or remove the line for the default") }
+    return value
+}
+
+/// An integer setting within `range`.
+func ranged(_ t: TOMLSection, _ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+    guard let value = try t.int(key) else { return nil }
+    guard range.contains(value) else {
+        throw t.error(key, "is \(value), outside \(range.lowerBound)...\(range.upperBound)", hint: "set `\(key)` between \(range.lowerBound) and \(range.upperBound)")
+    }
+    return value
+}

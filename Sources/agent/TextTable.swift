@@ -1,0 +1,15 @@
+/// Left-aligned columns for human output.
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+
+    func rendered() -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.indices.map { column in
+                column == row.count - 1 ? row[column] : row[column] + String(repeating: " ", count: widths[column] - row[column].count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
