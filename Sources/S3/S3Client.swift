@@ -13,7 +13,7 @@ public final class S3Client {
     /// Seconds since the epoch for signing (injected in tests).
     public var clock: () -> Int64 = { Int64(wallClockSeconds()) }
     /// Called for every attempt that failed and will be retried (logging).
-    public var onRetry: ((_ operation: String, _ failure: S3Failure, _ attempt: Int, _ delay: Double) -> Void)?
+    public var onRetry: ((_ operation: Operation, _ failure: S3Failure, _ attempt: Int, _ delay: Double) -> Void)?
 
     public init(http: HTTPClient, location: S3Location, credentials: SigningCredentials, options: TransferOptions = TransferOptions(), retry: RetryPolicy = RetryPolicy()) {
         self.http = http
@@ -103,7 +103,7 @@ public final class S3Client {
             case .giveUp:
                 completion(.failure(failure), history)
             case .retry(let delay):
-                onRetry?(op.name, failure, number, delay)
+                onRetry?(op, failure, number, delay)
                 http.after(delay) { [self] in
                     if http.shouldCancel() {
                         completion(.failure(failure), history)

@@ -79,6 +79,16 @@ public struct Journal: Sendable {
         return (entries.sorted { $0.created < $1.created }, corrupt)
     }
 
+    /// Marks an entry failed (when its lock is free), so `resume --all` stops retrying it.
+    public func markFailed(_ id: String, reason: String) {
+        guard let held = lock(id), case .entry(var entry) = load(id) else { return }
+        entry.state = .failed
+        entry.lastError = reason
+        entry.updated = Timestamp.now()
+        try? save(entry)
+        withExtendedLifetime(held) {}
+    }
+
     /// Deletes completed and aborted entries older than `maxAge` seconds.
     public func prune(olderThan maxAge: Int64, now: Int64) {
         for entry in all().entries where entry.isFinished && now - entry.updated > maxAge {

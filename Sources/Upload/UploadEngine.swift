@@ -25,6 +25,9 @@ public final class UploadEngine {
     var forceContentMD5 = false
     var warnings: [String] = []
     var bytesSent: Int64 = 0
+    /// Requests retried and stalls cut in this run (metrics).
+    public private(set) var retries = 0
+    public private(set) var stalls = 0
     /// Called with bytes newly confirmed by the server.
     public var onProgress: ((_ bytes: Int64) -> Void)?
     public var agentVersion = "0"
@@ -37,8 +40,16 @@ public final class UploadEngine {
         var options = target.transfer
         options.maxSendRate = 0
         client = S3Client(http: http, location: target.location, credentials: target.credentials, options: options, retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
-        client.onRetry = { [logger] op, failure, attempt, delay in
-            logger.warning("retrying \(op) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
+        client.onRetry = { [weak self, logger] op, failure, attempt, delay in
+            var what = op.name
+            if let part = op.query.first(where: { $0.name == "partNumber" })?.value { what += " part \(part)" }
+            if let key = op.key { what += " of \(key)" }
+            if case .transport(let t) = failure, t.kind == .stalled {
+                self?.stalls += 1
+                logger.warning("\(what) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))")
+            }
+            self?.retries += 1
+            logger.warning("retrying \(what) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
         }
         http.bandwidthLimit = target.bandwidthLimit
         http.bandwidthShares = max(1, target.concurrency)

@@ -1,5 +1,8 @@
 import AgentSupport
 import ArgumentParser
+import HTTPTransport
+import S3
+import Upload
 
 struct AbortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,6 +17,38 @@ struct AbortCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        throw notBuiltYet("abort")
+        let config = try Runtime.loadConfig(global)
+        let logger = Runtime.start(config: config)
+        let journal = Journal(stateDir: config.stateDir)
+        guard case .entry(var entry) = journal.load(uploadID) else {
+            throw AgentError(.notFound, "no journal entry \(uploadID)", hint: "`agent status` lists the upload ids")
+        }
+        guard let lock = journal.lock(uploadID) else {
+            throw AgentError(.locked, "another agent is working on upload \(uploadID) right now", hint: "stop it first (SIGTERM), then abort")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let target = try UploadTarget(vault: try config.vault(named: entry.vault), host: Runtime.hostname())
+        let client = S3Client(http: HTTPClient(), location: target.location, credentials: target.credentials, options: target.transfer)
+        var aborted = 0
+        for file in entry.files where file.state != .done {
+            guard let id = file.uploadID else { continue }
+            do {
+                try client.abortMultipartUpload(key: file.key, uploadID: id)
+                aborted += 1
+            } catch {
+                if error.failure.code != "NoSuchUpload" {
+                    throw StorageErrors.agentError(error, vault: entry.vault, bucket: target.location.bucket, action: "s3:AbortMultipartUpload")
+                }
+            }
+        }
+        entry.state = .aborted
+        entry.updated = Timestamp.now()
+        try journal.save(entry)
+        logger.info("aborted upload \(uploadID) of backup \(entry.backup) to vault \(entry.vault) (\(aborted) multipart upload(s) removed from the server)")
+        if global.json {
+            Output.emit(.object([("ok", .bool(true)), ("id", .string(uploadID)), ("aborted_multipart_uploads", .int(Int64(aborted)))]))
+        } else {
+            Output.line("upload \(uploadID) aborted; \(aborted) multipart upload(s) removed from the server")
+        }
     }
 }

@@ -1,10 +1,14 @@
 import AgentSupport
 import ArgumentParser
+import HTTPTransport
+import S3
+import Upload
 
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "Abort stale multipart uploads under the vault prefix that no journal entry owns."
+        abstract: "Abort stale multipart uploads under the vault prefix that no journal entry owns.",
+        discussion: "Abandoned multipart uploads keep their parts, and providers bill for them."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -18,8 +22,54 @@ struct CleanupCommand: ParsableCommand {
     @Flag(name: .long, help: "List what would be aborted, abort nothing.")
     var dryRun = false
 
+    func validate() throws {
+        if Units.parseDuration(olderThan) == nil { throw ValidationError("--older-than \(olderThan) is not a duration (e.g. 24h)") }
+    }
+
     func run() throws {
         global.apply()
-        throw notBuiltYet("cleanup")
+        let config = try Runtime.loadConfig(global)
+        let logger = Runtime.start(config: config)
+        let resolved = try config.vault(named: vault)
+        let target = try UploadTarget(vault: resolved, host: Runtime.hostname())
+        let journal = Journal(stateDir: config.stateDir)
+        // Uploads a live (unfinished) entry owns are never touched: resume needs them.
+        var owned = Set<String>()
+        for entry in journal.all().entries where !entry.isFinished {
+            for file in entry.files { if let id = file.uploadID { owned.insert(id) } }
+        }
+        let client = S3Client(http: HTTPClient(), location: target.location, credentials: target.credentials, options: target.transfer)
+        let found: [StaleUploads.Candidate]
+        do {
+            found = try StaleUploads.clean(
+                client: client, prefix: target.prefix, olderThan: Units.parseDuration(olderThan) ?? 86400, owned: owned, now: Timestamp.now(), dryRun: dryRun)
+        } catch {
+            throw StorageErrors.agentError(error, vault: resolved.name, bucket: resolved.bucket, action: "s3:ListBucketMultipartUploads")
+        }
+        for c in found where c.error != nil { logger.warning("could not abort \(c.key) (\(c.uploadID)): \(c.error ?? "")") }
+        if found.contains(where: { $0.error != nil }) { Output.exitStatus = .storage }
+        if global.json {
+            Output.emit(
+                .object([
+                    ("ok", .bool(!found.contains { $0.error != nil })), ("vault", .string(resolved.name)), ("dry_run", .bool(dryRun)),
+                    (
+                        "uploads",
+                        .array(
+                            found.map {
+                                .object([
+                                    ("key", .string($0.key)), ("upload_id", .string($0.uploadID)), ("initiated", .string($0.initiated)),
+                                    ("aborted", .bool($0.aborted)),
+                                ])
+                            })
+                    ),
+                ]))
+            return
+        }
+        if found.isEmpty {
+            Output.line("no stale multipart uploads under \(target.prefix) in vault \(resolved.name)")
+        }
+        for c in found {
+            Output.line("\(dryRun ? "would abort" : (c.aborted ? "aborted" : "FAILED")) \(c.key) (started \(c.initiated))")
+        }
     }
 }

@@ -1,10 +1,12 @@
 import AgentSupport
 import ArgumentParser
+import Upload
 
 struct ResumeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
-        abstract: "Finish interrupted uploads from the journal."
+        abstract: "Finish interrupted uploads from the journal.",
+        discussion: "Reconciles each unfinished upload with the server (ListParts), sends only what is missing, completes and verifies it."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -15,12 +17,49 @@ struct ResumeCommand: ParsableCommand {
     @Argument(help: "The upload id to resume (see `agent status`).")
     var uploadID: String?
 
+    @Flag(name: .long, help: "With --json: JSON lines progress events on stderr.")
+    var progress = false
+
     func validate() throws {
         if all == (uploadID != nil) { throw ValidationError("give an upload id or --all") }
     }
 
     func run() throws {
         global.apply()
-        throw notBuiltYet("resume")
+        let config = try Runtime.loadConfig(global)
+        let session = UploadSession(config: config, global: global, jsonProgress: progress)
+        let listing = session.journal.all()
+        for corrupt in listing.corrupt {
+            Output.diagnostic("warning: the journal file \(corrupt.path) was damaged; it was moved to \(corrupt.movedTo)")
+        }
+        var entries: [JournalEntry]
+        if let uploadID {
+            guard let entry = listing.entries.first(where: { $0.id == uploadID }) else {
+                throw AgentError(.notFound, "no journal entry \(uploadID)", hint: "`agent status` lists the upload ids")
+            }
+            guard !entry.isFinished else {
+                throw AgentError(.notFound, "upload \(uploadID) is \(entry.state.rawValue); there is nothing to resume", hint: "`agent status \(uploadID)` shows it")
+            }
+            entries = [entry]
+        } else {
+            entries = listing.entries.filter(\.isResumable)
+        }
+        let host = Runtime.hostname()
+        for entry in entries {
+            if Runtime.interrupted { break }
+            do {
+                let vault = try config.vault(named: entry.vault)
+                let target = try UploadTarget(vault: vault, host: host)
+                let backup = try entry.resolveBackup(backupDir: config.backupDir)
+                session.run(backup: backup, target: target, force: false)
+            } catch let error as AgentError {
+                session.record(failure: error, backup: entry.backup, vault: entry.vault)
+                if error.exitStatus == .backup {
+                    // The source is gone or no longer uploadable: stop offering it to every timer run.
+                    session.journal.markFailed(entry.id, reason: "\(error.code): \(error.message)")
+                }
+            }
+        }
+        session.report(emptyMessage: "nothing to resume: every upload in the journal is finished")
     }
 }

@@ -69,71 +69,14 @@ struct UploadCommand: ParsableCommand {
             for argument in backups { resolved.append(try resolver.resolve(argument)) }
         }
 
-        let logger = Runtime.start(config: config, quiet: global.json && progress)
-        let journal = Journal(stateDir: config.stateDir)
-        let http = HTTPClient()
-        http.shouldCancel = { Runtime.interrupted }
-        var outcomes: [(backup: String, vault: String, result: Result<UploadResult, AgentError>)] = []
+        let session = UploadSession(config: config, global: global, jsonProgress: progress)
         for backup in resolved {
             for target in targets {
-                let engine = UploadEngine(target: target, journal: journal, http: http, logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
-                engine.agentVersion = AgentVersion.string
-                let reporter = ProgressReporter(label: "\(backup.id) -> \(target.vault)", total: backup.totalBytes, logger: logger, json: global.json, jsonProgress: progress)
-                engine.onProgress = { reporter.add($0) }
-                http.onTick = { reporter.tick() }
-                do {
-                    let result = try engine.upload(backup: backup, force: force)
-                    reporter.finish()
-                    outcomes.append((backup.id, target.vault, .success(result)))
-                } catch {
-                    reporter.finish()
-                    outcomes.append((backup.id, target.vault, .failure(error)))
-                    if !global.json {
-                        Output.diagnostic("error: \(error.code): \(error.message)")
-                        Output.diagnostic("hint: \(error.hint)")
-                    } else {
-                        Output.diagnostic("error: \(error.code): \(error.message)\nhint: \(error.hint)")
-                    }
-                }
-                http.onTick = nil
                 if Runtime.interrupted { break }
-            }
-            if Runtime.interrupted { break }
-        }
-        report(outcomes)
-    }
-
-    private func report(_ outcomes: [(backup: String, vault: String, result: Result<UploadResult, AgentError>)]) {
-        let statuses = outcomes.map { o -> ExitStatus in
-            if case .failure(let e) = o.result { return e.exitStatus }
-            return .success
-        }
-        Output.exitStatus = ExitStatus.worst(statuses)
-        if Runtime.interrupted && Output.exitStatus == .success { Output.exitStatus = .tempFail }
-        if global.json {
-            let documents = outcomes.map { o -> JSON in
-                switch o.result {
-                case .success(let r): return r.json()
-                case .failure(let e): return Output.errorDocument(e, extra: [("backup", .string(o.backup)), ("vault", .string(o.vault))])
-                }
-            }
-            if documents.count == 1 {
-                Output.emit(documents[0])
-            } else {
-                Output.emit(.object([("ok", .bool(Output.exitStatus == .success)), ("results", .array(documents))]))
-            }
-            return
-        }
-        for o in outcomes {
-            switch o.result {
-            case .success(let r) where r.alreadyOffsite:
-                Output.line("\(o.backup) -> \(o.vault): already complete offsite, nothing sent (use --force to upload again)")
-            case .success(let r):
-                Output.line("\(o.backup) -> \(o.vault): uploaded \(r.files.count) files, \(Units.formatSize(r.bytes)) in \(Units.formatDuration(r.seconds))\(r.resumed ? " (resumed)" : "")")
-            case .failure(let e):
-                Output.line("\(o.backup) -> \(o.vault): FAILED \(e.code)")
+                session.run(backup: backup, target: target, force: force)
             }
         }
+        session.report(emptyMessage: "no completed backup is waiting to go offsite")
     }
 }
 

@@ -173,7 +173,13 @@ class FaultProxy:
         except OSError:
             return
         finally:
+            # shutdown() first: close() alone does not end a connection another thread is
+            # blocked reading, and the server would keep seeing a half-sent body.
             for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 try:
                     s.close()
                 except OSError:
