@@ -31,6 +31,8 @@ public final class UploadEngine {
     /// Called with bytes newly confirmed by the server.
     public var onProgress: ((_ bytes: Int64) -> Void)?
     public var agentVersion = "0"
+    /// Shared with the other vaults of a multi-vault upload: each region is hashed once.
+    public var digestCache: DigestCache?
 
     public init(target: UploadTarget, journal: Journal, http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) {
         self.target = target
@@ -216,7 +218,7 @@ public final class UploadEngine {
         return headers
     }
 
-    private var wantsMD5: Bool { forceContentMD5 || target.integrity.preferred == .contentMD5 || (target.integrity.etagIsMD5 && target.integrity.contentMD5) }
+    private var wantsMD5: Bool { forceContentMD5 || target.needsMD5 }
 
     private var objectHeaders: [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
@@ -454,14 +456,24 @@ public final class UploadEngine {
 
     private func digest(fd: Int32, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File) throws(AgentError) -> PayloadDigests {
         do {
-            return try hasher.digest(fd: fd, offset: offset, length: length, withMD5: withMD5)
-        } catch {
+            guard let cache = digestCache else {
+                return try hasher.digest(fd: fd, offset: offset, length: length, withMD5: withMD5)
+            }
+            let md5 = withMD5 || cache.alwaysMD5
+            return try cache.digests(
+                path: file.sourcePath, inode: file.identity.inode, mtime: file.identity.mtimeNanos, offset: offset, length: length, needMD5: withMD5
+            ) { () throws(RegionHasher.Failure) -> PayloadDigests in
+                try hasher.digest(fd: fd, offset: offset, length: length, withMD5: md5)
+            }
+        } catch let error as RegionHasher.Failure {
             switch error {
             case .shortFile:
                 throw AgentError(.sourceChanged, "\(file.path) became shorter while being uploaded", hint: "upload backups only after the backup job finished writing them; run the upload again")
             case .read(let e):
                 throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(String(cString: strerror(e)))", hint: "check the disk and the file's permissions")
             }
+        } catch {
+            throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(error)", hint: "check the disk and the file's permissions")
         }
     }
 
@@ -500,12 +512,24 @@ public final class UploadEngine {
     }
 
     private func offsiteManifestExists(backup: Backup) throws(AgentError) -> Bool {
+        let key = target.key(backup: backup.id, relativePath: Backup.offsiteManifestName)
         do {
-            _ = try client.headObject(key: target.key(backup: backup.id, relativePath: Backup.offsiteManifestName))
+            _ = try client.headObject(key: key)
             return true
         } catch {
             if let s = error.failure.serviceError, s.status == 404 { return false }
-            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+            guard let s = error.failure.serviceError, s.code.isEmpty else {
+                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+            }
+            // A HEAD answer has no body to name its error (a 403 may be a bad signature, not a
+            // missing permission): ask again with a GET, whose error body says what is wrong.
+            do {
+                _ = try client.getObject(key: key, range: 0...0)
+                return true
+            } catch {
+                if let s = error.failure.serviceError, s.status == 404 || s.code == "NoSuchKey" { return false }
+                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+            }
         }
     }
 

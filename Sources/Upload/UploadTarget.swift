@@ -47,6 +47,34 @@ public struct UploadTarget: Sendable {
         self.host = host
     }
 
+    /// Whether bodies sent to this vault carry Content-MD5 (the profile verifies it and prefers
+    /// it, or its ETags are MD5s that let us check what was stored).
+    public var needsMD5: Bool {
+        integrity.preferred == .contentMD5 || (integrity.etagIsMD5 && integrity.contentMD5)
+    }
+
+    /// Targets that send the same file in the same parts, so each part is read and hashed once
+    /// for all of them (SPEC 5.1): one part size and threshold every vault accepts. When the
+    /// providers' rules leave no common part size, each keeps its own plan.
+    public static func sharingParts(_ targets: [UploadTarget]) -> [UploadTarget] {
+        guard targets.count > 1 else { return targets }
+        let minPart = targets.map(\.limits.minPartSize).max() ?? 0
+        let maxPart = targets.map(\.limits.maxPartSize).min() ?? 0
+        guard minPart <= maxPart else { return targets }
+        let maxParts = targets.map(\.limits.maxParts).min() ?? 10000
+        let threshold = targets.map { min($0.multipartThreshold, $0.limits.maxSinglePut) }.min() ?? 0
+        let requested = targets.compactMap(\.partSize).max()
+        return targets.map { t in
+            var shared = t
+            shared.limits.minPartSize = minPart
+            shared.limits.maxPartSize = maxPart
+            shared.limits.maxParts = maxParts
+            shared.multipartThreshold = threshold
+            shared.partSize = requested
+            return shared
+        }
+    }
+
     /// The object key of a file of a backup.
     public func key(backup: String, relativePath: String) -> String {
         prefix + backup + "/" + relativePath

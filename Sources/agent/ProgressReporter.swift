@@ -16,14 +16,15 @@ final class ProgressReporter {
     private var lastLog = monotonicSeconds()
     private var drewLine = false
 
-    init(label: String, total: Int64, logger: Logger, json: Bool, jsonProgress: Bool) {
+    init(label: String, total: Int64, logger: Logger, json: Bool, jsonProgress: Bool, shareTerminal: Bool = false) {
         self.label = label
         self.total = total
         self.logger = logger
         if json {
             mode = jsonProgress ? .jsonLines : .off
         } else {
-            mode = StandardStreams.isTerminal(2) ? .terminal : .log
+            // Several vaults at once share stderr: log lines rather than one live line.
+            mode = StandardStreams.isTerminal(2) && !shareTerminal ? .terminal : .log
         }
     }
 

@@ -71,10 +71,8 @@ struct UploadCommand: ParsableCommand {
 
         let session = UploadSession(config: config, global: global, jsonProgress: progress)
         for backup in resolved {
-            for target in targets {
-                if Runtime.interrupted { break }
-                session.run(backup: backup, target: target, force: force)
-            }
+            if Runtime.interrupted { break }
+            session.run(backup: backup, targets: targets, force: force)
         }
         session.report(emptyMessage: "no completed backup is waiting to go offsite")
     }

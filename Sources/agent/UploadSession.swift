@@ -3,6 +3,7 @@ import Backups
 import Config
 import HTTPTransport
 import Logging
+import Synchronization
 import Upload
 
 /// Runs uploads (fresh or resumed) one after another on one HTTP client and reports them:
@@ -47,6 +48,57 @@ final class UploadSession {
         }
     }
 
+    /// Uploads one backup to several vaults at once (SPEC 5.1): a thread per vault with its own
+    /// transfers, retries and journal entry; each region of a file is read and hashed once for
+    /// all of them. One vault failing or stalling never holds up the others.
+    func run(backup: Backup, targets: [UploadTarget], force: Bool) {
+        guard targets.count > 1 else {
+            if let only = targets.first { run(backup: backup, target: only, force: force) }
+            return
+        }
+        let cache = DigestCache(alwaysMD5: targets.contains(where: \.needsMD5))
+        let shared = UploadTarget.sharingParts(targets)
+        let results = ResultBox(count: shared.count)
+        var workers: [WorkerThread] = []
+        for (index, t) in shared.enumerated() {
+            var target = t
+            // The agent-wide bandwidth limit is shared by every vault.
+            if target.bandwidthLimit > 0 { target.bandwidthLimit = max(1, target.bandwidthLimit / Int64(shared.count)) }
+            let logger = self.logger
+            let journal = self.journal
+            let global = self.global
+            let jsonProgress = self.jsonProgress
+            let worker = WorkerThread {
+                let http = HTTPClient()
+                http.shouldCancel = { Runtime.interrupted }
+                let engine = UploadEngine(target: target, journal: journal, http: http, logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
+                engine.agentVersion = AgentVersion.string
+                engine.digestCache = cache
+                let reporter = ProgressReporter(
+                    label: "\(backup.id) -> \(target.vault)", total: backup.totalBytes, logger: logger, json: global.json, jsonProgress: jsonProgress,
+                    shareTerminal: true)
+                engine.onProgress = { reporter.add($0) }
+                http.onTick = { reporter.tick() }
+                do throws(AgentError) {
+                    results.set(index, .success(try engine.upload(backup: backup, force: force)))
+                } catch {
+                    results.set(index, .failure(error))
+                }
+                reporter.finish()
+            }
+            worker.start()
+            workers.append(worker)
+        }
+        for w in workers { w.join() }
+        for (index, target) in shared.enumerated() {
+            switch results.get(index) {
+            case .success(let r): outcomes.append((backup.id, target.vault, .success(r)))
+            case .failure(let e): record(failure: e, backup: backup.id, vault: target.vault)
+            case nil: record(failure: AgentError(.interrupted, "the upload thread ended without a result", hint: "run `agent resume --all`", exit: .tempFail), backup: backup.id, vault: target.vault)
+            }
+        }
+    }
+
     /// Records a failure that happened before an engine ran (a vanished backup, a bad vault).
     func record(failure error: AgentError, backup: String, vault: String) {
         outcomes.append((backup, vault, .failure(error)))
@@ -87,5 +139,21 @@ final class UploadSession {
                 Output.line("\(o.backup) -> \(o.vault): FAILED \(e.code)")
             }
         }
+    }
+}
+
+/// Per-vault results written by worker threads, read after they are joined.
+final class ResultBox: @unchecked Sendable {
+    private var slots: [Result<UploadResult, AgentError>?]
+    private let lock = Mutex(())
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ value: Result<UploadResult, AgentError>) {
+        lock.withLock { _ in slots[index] = value }
+    }
+
+    func get(_ index: Int) -> Result<UploadResult, AgentError>? {
+        lock.withLock { _ in slots[index] }
     }
 }

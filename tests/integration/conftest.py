@@ -102,6 +102,14 @@ def rclone(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def rclone2(tmp_path_factory):
+    """A second, independent server: the other provider of a 3-2-1 setup."""
+    server = RcloneServer(tmp_path_factory.mktemp("rclone2"))
+    yield server
+    server.stop()
+
+
 class Env:
     """A test's world: backup_dir, state_dir, config file, and how to run the agent."""
 
