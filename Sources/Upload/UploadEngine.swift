@@ -25,6 +25,9 @@ public final class UploadEngine {
     var forceContentMD5 = false
     var warnings: [String] = []
     var bytesSent: Int64 = 0
+    /// Requests retried and stalls cut in this engine's runs (the metrics file counts them).
+    public private(set) var retries = 0
+    public private(set) var stalls = 0
     /// Called with bytes newly confirmed by the server.
     public var onProgress: ((_ bytes: Int64) -> Void)?
     public var agentVersion = "0"
@@ -37,7 +40,10 @@ public final class UploadEngine {
         var options = target.transfer
         options.maxSendRate = 0
         client = S3Client(http: http, location: target.location, credentials: target.credentials, options: options, retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
-        client.onRetry = { [logger] op, failure, attempt, delay in
+        client.currentCredentials = target.currentCredentials
+        client.onRetry = { [unowned self, logger] op, failure, attempt, delay in
+            retries += 1
+            if case .transport(let t) = failure, t.kind == .stalled { stalls += 1 }
             logger.warning("retrying \(op) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
         }
         http.bandwidthLimit = target.bandwidthLimit
@@ -347,6 +353,7 @@ public final class UploadEngine {
                         queue.insert(number, at: 0)
                     } else {
                         if case .transport(let t) = failure, t.kind == .stalled {
+                            stalls += 1
                             logger.warning("part \(number) of \(file.path) stalled: \(t.message)")
                         }
                         firstError = firstError ?? StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")

@@ -74,6 +74,7 @@ struct UploadCommand: ParsableCommand {
         let http = HTTPClient()
         http.shouldCancel = { Runtime.interrupted }
         var outcomes: [(backup: String, vault: String, result: Result<UploadResult, AgentError>)] = []
+        var counters: [(retries: Int, stalls: Int)] = []
         for backup in resolved {
             for target in targets {
                 let engine = UploadEngine(target: target, journal: journal, http: http, logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
@@ -96,11 +97,13 @@ struct UploadCommand: ParsableCommand {
                     }
                 }
                 http.onTick = nil
+                counters.append((engine.retries, engine.stalls))
                 if Runtime.interrupted { break }
             }
             if Runtime.interrupted { break }
         }
         report(outcomes)
+        RunMetrics.record(config: config, logger: logger, outcomes: zip(outcomes, counters).map { o, c in (o.vault, o.result, c.retries, c.stalls) })
     }
 
     private func report(_ outcomes: [(backup: String, vault: String, result: Result<UploadResult, AgentError>)]) {
