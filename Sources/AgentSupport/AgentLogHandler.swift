@@ -11,8 +11,15 @@ public struct AgentLogHandler: LogHandler {
     nonisolated(unsafe) public static var fileDescriptor: Int32 = -1
     /// When true nothing goes to stderr (e.g. `--json --progress` keeps stderr for JSON lines only).
     nonisolated(unsafe) public static var quietStderr = false
+    /// The level new handlers start with (`--log-level`).
+    nonisolated(unsafe) public static var defaultLevel: Logger.Level = .info
+    /// The open log file's path (nil: none), and when it is rotated: past `rotateBytes` it
+    /// becomes `agent.log.1`, older ones shift up to `agent.log.<keepFiles>`, the oldest goes.
+    nonisolated(unsafe) public private(set) static var logPath: String?
+    nonisolated(unsafe) public static var rotateBytes: Int64 = 10 << 20
+    nonisolated(unsafe) public static var keepFiles = 3
 
-    public var logLevel: Logger.Level = .info
+    public var logLevel: Logger.Level = AgentLogHandler.defaultLevel
     public var metadata: Logger.Metadata = [:]
     let label: String
 
@@ -40,6 +47,7 @@ public struct AgentLogHandler: LogHandler {
         if fd >= 0 {
             var line = "\(Timestamp.iso8601(Timestamp.now())) \(event.level.rawValue.uppercased()) \(text)\n"
             line.withUTF8 { buf in _ = Glibc.write(fd, buf.baseAddress, buf.count) }
+            AgentLogHandler.rotateIfNeeded()
         }
     }
 
@@ -47,6 +55,38 @@ public struct AgentLogHandler: LogHandler {
     public static func openLogFile(stateDir: String) {
         guard fileDescriptor < 0, AtomicFile.makeDirectories(stateDir, mode: 0o700) else { return }
         let path = stateDir.hasSuffix("/") ? stateDir + "agent.log" : stateDir + "/agent.log"
+        logPath = path
         fileDescriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        rotateIfNeeded()
+    }
+
+    /// Rotates the log once it is past `rotateBytes`. Several agents may share the file: the
+    /// first to see it too large renames it under an exclusive lock; the others notice that
+    /// their descriptor no longer names `agent.log` and reopen it.
+    static func rotateIfNeeded() {
+        guard let path = logPath, fileDescriptor >= 0, rotateBytes > 0 else { return }
+        var open_ = stat()
+        var named = stat()
+        guard fstat(fileDescriptor, &open_) == 0 else { return }
+        let renamedByOther = stat(path, &named) != 0 || named.st_ino != open_.st_ino || named.st_dev != open_.st_dev
+        if !renamedByOther && Int64(open_.st_size) < rotateBytes { return }
+        let lockPath = path + ".lock"
+        let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if lock >= 0 {
+            while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        }
+        defer { if lock >= 0 { close(lock) } }
+        // Checked again under the lock: another agent may have rotated meanwhile.
+        if stat(path, &named) == 0, named.st_ino == open_.st_ino, named.st_dev == open_.st_dev, Int64(named.st_size) >= rotateBytes {
+            let keep = max(1, keepFiles)
+            unlink("\(path).\(keep)")
+            for n in stride(from: keep - 1, through: 1, by: -1) { rename("\(path).\(n)", "\(path).\(n + 1)") }
+            rename(path, "\(path).1")
+        }
+        let reopened = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if reopened >= 0 {
+            close(fileDescriptor)
+            fileDescriptor = reopened
+        }
     }
 }

@@ -1,5 +1,7 @@
 import AgentSupport
+import Credentials
 import Providers
+import Synchronization
 
 /// Reads a vault's credentials from where the config says: the config itself, files,
 /// environment variables, `AWS_*` for anything missing, or an AWS shared credentials profile.
@@ -53,11 +55,31 @@ struct CredentialResolver {
             return try SharedCredentialsFile.credentials(profile: name, environment: environment, context: context)
         }
         if credentials == "instance" {
-            throw fail(
-                "credentials = \"instance\" (the EC2 instance role) is not supported by this version of the agent",
-                hint: "set `access_key_id` and `secret_access_key_file`, or `credentials = \"profile:NAME\"`, until instance roles are supported")
+            let role = Self.instanceRole(environment: environment)
+            do {
+                let current = try role.current()
+                return VaultCredentials(
+                    accessKeyID: current.accessKeyID, secretAccessKey: current.secretAccessKey, sessionToken: current.sessionToken,
+                    source: "instance role", instanceRole: role)
+            } catch {
+                throw AgentError(.invalidConfig, "\(context): \(error.message)", hint: error.hint)
+            }
         }
         throw fail("credentials = \"\(credentials)\" is not understood", hint: "write `credentials = \"profile:NAME\"` or `\"instance\"`")
+    }
+
+    /// One instance role per metadata endpoint for the whole process: every vault using it
+    /// shares the cached credentials and their renewal.
+    private static let instanceRoles = Mutex<[String: InstanceRoleCredentials]>([:])
+
+    static func instanceRole(environment: [String: String]) -> InstanceRoleCredentials {
+        let endpoint = InstanceMetadataClient(environment: environment).endpoint
+        return instanceRoles.withLock { roles in
+            if let role = roles[endpoint] { return role }
+            let role = InstanceRoleCredentials(environment: environment)
+            roles[endpoint] = role
+            return role
+        }
     }
 
     private func read(_ source: SecretSource, key: String) throws -> (value: String, source: String) {

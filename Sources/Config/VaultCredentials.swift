@@ -1,4 +1,5 @@
 import AgentSupport
+import Credentials
 
 /// The keys a vault signs requests with, and where they came from (never printed whole).
 public struct VaultCredentials: Sendable {
@@ -9,12 +10,15 @@ public struct VaultCredentials: Sendable {
     /// "env NAME", "env AWS_*", "profile:NAME", or "config + file ..." when the key id and the
     /// secret came from different places.
     public var source: String
+    /// Set for `credentials = "instance"`: where renewed credentials come from before these expire.
+    public var instanceRole: InstanceRoleCredentials?
 
-    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String?, source: String) {
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String?, source: String, instanceRole: InstanceRoleCredentials? = nil) {
         self.accessKeyID = accessKeyID
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken
         self.source = source
+        self.instanceRole = instanceRole
     }
 
     /// The access key id shown by its last 4 characters.

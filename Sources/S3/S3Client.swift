@@ -12,6 +12,9 @@ public final class S3Client {
     public var retry: RetryPolicy
     /// Seconds since the epoch for signing (injected in tests).
     public var clock: () -> Int64 = { Int64(wallClockSeconds()) }
+    /// Asked before each request for the current credentials (an instance role's, renewed
+    /// before they expire); nil keeps signing with the credentials given at init.
+    public var currentCredentials: (() -> SigningCredentials?)?
     /// Called for every attempt that failed and will be retried (logging).
     public var onRetry: ((_ operation: Operation, _ failure: S3Failure, _ attempt: Int, _ delay: Double) -> Void)?
 
@@ -61,6 +64,9 @@ public final class S3Client {
         headers.append(contentsOf: op.headers)
         if op.body.length > 0 || op.method == "PUT" || op.method == "POST" {
             headers.append((name: "Content-Length", value: String(op.body.length)))
+        }
+        if let fresh = currentCredentials?(), fresh != signer.credentials {
+            signer = SigV4Signer(credentials: fresh, region: location.region)
         }
         let signed = signer.sign(method: op.method, path: rawPath, query: op.query, headers: headers, payloadHash: op.payloadHash, date: clock())
         // curl sets Host and Content-Length from the URL and body itself; send the rest.

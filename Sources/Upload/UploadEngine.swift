@@ -42,6 +42,7 @@ public final class UploadEngine {
         var options = target.transfer
         options.maxSendRate = 0
         client = S3Client(http: http, location: target.location, credentials: target.credentials, options: options, retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
+        client.currentCredentials = target.currentCredentials
         client.onRetry = { [weak self, logger] op, failure, attempt, delay in
             var what = op.name
             if let part = op.query.first(where: { $0.name == "partNumber" })?.value { what += " part \(part)" }
@@ -360,6 +361,7 @@ public final class UploadEngine {
                         queue.insert(number, at: 0)
                     } else {
                         if case .transport(let t) = failure, t.kind == .stalled {
+                            stalls += 1
                             logger.warning("part \(number) of \(file.path) stalled: \(t.message)")
                         }
                         firstError = firstError ?? StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")

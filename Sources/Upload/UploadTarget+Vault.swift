@@ -4,6 +4,7 @@ import Providers
 import S3
 import SigV4
 import AgentSupport
+import Credentials
 
 /// One-run overrides from the command line (`--part-size`, `--concurrency`, `--bandwidth-limit`).
 public struct RunOverrides: Sendable {
@@ -37,5 +38,10 @@ extension UploadTarget {
             multipartThreshold: vault.multipartThreshold ?? vault.profile.multipart.multipartThreshold,
             concurrency: overrides.concurrency ?? vault.concurrency, bandwidthLimit: overrides.bandwidthLimit ?? vault.bandwidthLimit ?? 0,
             transfer: transfer, maxAttempts: vault.maxAttempts, storageClass: vault.storageClass, serverSideEncryption: vault.serverSideEncryption, host: host)
+        if let role = vault.credentials.instanceRole {
+            currentCredentials = {
+                role.currentIfAvailable().map { SigningCredentials(accessKeyID: $0.accessKeyID, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }
+            }
+        }
     }
 }

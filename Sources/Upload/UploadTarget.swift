@@ -8,6 +8,8 @@ public struct UploadTarget: Sendable {
     public var vault: String
     public var location: S3Location
     public var credentials: SigningCredentials
+    /// Renewed credentials (an instance role's); nil: `credentials` stay valid for the run.
+    public var currentCredentials: (@Sendable () -> SigningCredentials?)? = nil
     /// Object keys start with this ("web-01/").
     public var prefix: String
     public var limits: MultipartLimits

@@ -1,5 +1,6 @@
 import AgentSupport
 import ArgumentParser
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -58,8 +59,21 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON document on stdout as the final result.")
     var json = false
 
-    /// Records the output mode before anything is printed.
-    func apply() { Output.jsonMode = json }
+    @Option(name: .long, help: "Least severe log events to show and write to state_dir/agent.log.")
+    var logLevel: LogLevel = .info
+
+    /// Records the output mode and log level before anything is printed.
+    func apply() {
+        Output.jsonMode = json
+        Runtime.logLevel = logLevel.level
+    }
+}
+
+/// `--log-level` values: swift-log's levels.
+enum LogLevel: String, CaseIterable, ExpressibleByArgument {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
 }
 
 enum AgentVersion {

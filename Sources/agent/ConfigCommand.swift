@@ -68,16 +68,23 @@ struct ConfigCheckCommand: ParsableCommand {
             }
         }
 
+        let warnings = config.securityWarnings()
         if global.json {
             var fields: [(String, JSON)] = [("ok", .bool(problems.isEmpty)), ("config", .string(config.path))]
             if let first = problems.first { fields.append(("error", Self.json(first))) }
             fields.append(("problems", .array(problems.map(Self.json))))
+            fields.append(
+                ("warnings", .array(warnings.map { .object([("code", .string($0.code)), ("message", .string($0.message)), ("hint", .string($0.hint))]) })))
             fields.append(("vaults", .array(vaults)))
             Output.emit(.object(fields))
         } else {
             text.append("")
             text.append(problems.isEmpty ? "config OK: \(config.vaultNames.count) vault(s)" : "config has \(problems.count) problem(s)")
             Output.line(text.joined(separator: "\n"))
+        }
+        for warning in warnings {
+            Output.diagnostic("warning: \(warning.code): \(warning.message)")
+            Output.diagnostic("hint: \(warning.hint)")
         }
         for problem in problems {
             Output.diagnostic("error: \(problem.code): \(problem.message)")

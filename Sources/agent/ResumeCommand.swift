@@ -61,5 +61,6 @@ struct ResumeCommand: ParsableCommand {
             }
         }
         session.report(emptyMessage: "nothing to resume: every upload in the journal is finished")
+        session.recordMetrics()
     }
 }

@@ -10,6 +10,8 @@ import Logging
 /// What every command that talks to a vault sets up: config, logging, signals.
 enum Runtime {
     nonisolated(unsafe) static var loggingBootstrapped = false
+    /// `--log-level`, recorded by `GlobalOptions.apply()`.
+    nonisolated(unsafe) static var logLevel: Logger.Level = .info
 
     static var environment: [String: String] { ProcessEnvironment.current() }
 
@@ -24,9 +26,12 @@ enum Runtime {
             loggingBootstrapped = true
         }
         AgentLogHandler.quietStderr = quiet
+        AgentLogHandler.defaultLevel = logLevel
         AgentLogHandler.openLogFile(stateDir: config.stateDir)
         agent_signals_install()
-        return Logger(label: "offsite-agent")
+        var logger = Logger(label: "offsite-agent")
+        logger.logLevel = logLevel
+        return logger
     }
 
     static var interrupted: Bool { agent_signals_caught() != 0 }

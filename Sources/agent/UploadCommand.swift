@@ -75,6 +75,7 @@ struct UploadCommand: ParsableCommand {
             session.run(backup: backup, targets: targets, force: force)
         }
         session.report(emptyMessage: "no completed backup is waiting to go offsite")
+        session.recordMetrics()
     }
 }
 

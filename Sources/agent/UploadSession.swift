@@ -9,7 +9,7 @@ import Upload
 /// Runs uploads (fresh or resumed) one after another on one HTTP client and reports them:
 /// the shared path of `upload` and `resume`.
 final class UploadSession {
-    typealias Outcome = (backup: String, vault: String, result: Result<UploadResult, AgentError>)
+    typealias Outcome = (backup: String, vault: String, result: Result<UploadResult, AgentError>, retries: Int, stalls: Int)
 
     let config: AgentConfig
     let global: GlobalOptions
@@ -42,9 +42,10 @@ final class UploadSession {
             http.onTick = nil
         }
         do {
-            outcomes.append((backup.id, target.vault, .success(try engine.upload(backup: backup, force: force))))
+            let result = try engine.upload(backup: backup, force: force)
+            outcomes.append((backup.id, target.vault, .success(result), engine.retries, engine.stalls))
         } catch {
-            record(failure: error, backup: backup.id, vault: target.vault)
+            record(failure: error, backup: backup.id, vault: target.vault, retries: engine.retries, stalls: engine.stalls)
         }
     }
 
@@ -80,9 +81,9 @@ final class UploadSession {
                 engine.onProgress = { reporter.add($0) }
                 http.onTick = { reporter.tick() }
                 do throws(AgentError) {
-                    results.set(index, .success(try engine.upload(backup: backup, force: force)))
+                    results.set(index, .success(try engine.upload(backup: backup, force: force)), retries: engine.retries, stalls: engine.stalls)
                 } catch {
-                    results.set(index, .failure(error))
+                    results.set(index, .failure(error), retries: engine.retries, stalls: engine.stalls)
                 }
                 reporter.finish()
             }
@@ -91,19 +92,25 @@ final class UploadSession {
         }
         for w in workers { w.join() }
         for (index, target) in shared.enumerated() {
-            switch results.get(index) {
-            case .success(let r): outcomes.append((backup.id, target.vault, .success(r)))
-            case .failure(let e): record(failure: e, backup: backup.id, vault: target.vault)
+            let (result, retries, stalls) = results.get(index)
+            switch result {
+            case .success(let r): outcomes.append((backup.id, target.vault, .success(r), retries, stalls))
+            case .failure(let e): record(failure: e, backup: backup.id, vault: target.vault, retries: retries, stalls: stalls)
             case nil: record(failure: AgentError(.interrupted, "the upload thread ended without a result", hint: "run `agent resume --all`", exit: .tempFail), backup: backup.id, vault: target.vault)
             }
         }
     }
 
     /// Records a failure that happened before an engine ran (a vanished backup, a bad vault).
-    func record(failure error: AgentError, backup: String, vault: String) {
-        outcomes.append((backup, vault, .failure(error)))
+    func record(failure error: AgentError, backup: String, vault: String, retries: Int = 0, stalls: Int = 0) {
+        outcomes.append((backup, vault, .failure(error), retries, stalls))
         Output.diagnostic("error: \(error.code): \(backup) -> \(vault): \(error.message)")
         Output.diagnostic("hint: \(error.hint)")
+    }
+
+    /// Updates the Prometheus textfile (`metrics_file`), when the config names one.
+    func recordMetrics() {
+        RunMetrics.record(config: config, logger: logger, outcomes: outcomes.map { ($0.vault, $0.result, $0.retries, $0.stalls) })
     }
 
     /// Prints the results and sets the exit status: the most serious outcome (1, then 5, then 75).
@@ -144,16 +151,16 @@ final class UploadSession {
 
 /// Per-vault results written by worker threads, read after they are joined.
 final class ResultBox: @unchecked Sendable {
-    private var slots: [Result<UploadResult, AgentError>?]
+    private var slots: [(Result<UploadResult, AgentError>?, Int, Int)]
     private let lock = Mutex(())
 
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
+    init(count: Int) { slots = Array(repeating: (nil, 0, 0), count: count) }
 
-    func set(_ index: Int, _ value: Result<UploadResult, AgentError>) {
-        lock.withLock { _ in slots[index] = value }
+    func set(_ index: Int, _ value: Result<UploadResult, AgentError>, retries: Int, stalls: Int) {
+        lock.withLock { _ in slots[index] = (value, retries, stalls) }
     }
 
-    func get(_ index: Int) -> Result<UploadResult, AgentError>? {
+    func get(_ index: Int) -> (Result<UploadResult, AgentError>?, Int, Int) {
         lock.withLock { _ in slots[index] }
     }
 }

@@ -136,13 +136,14 @@ struct VaultResolutionTests {
         #expect(missing?.message.contains(home.path + "/.aws/credentials") == true)
     }
 
-    @Test func instanceCredentialsAreAcceptedButNotYetResolvable() throws {
+    @Test func instanceCredentialsWithoutAMetadataServiceNameTheAlternatives() throws {
         let fixture = try ConfigFixture("[vaults.primary]\nprovider = \"aws\"\nbucket = \"b\"\ncredentials = \"instance\"\n")
-        let config = try fixture.load()
+        // Port 9 (discard) on loopback: nothing answers, as off EC2.
+        let config = try fixture.load(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"])
         let error = agentError { _ = try config.vault(named: "primary") }
         #expect(error?.code == .invalidConfig)
-        #expect(error?.message.contains("instance") == true)
-        #expect(error?.hint.contains("access_key_id") == true)
+        #expect(error?.message.contains("vault `primary`") == true && error?.message.contains("metadata service at http://127.0.0.1:9") == true)
+        #expect(error?.hint.contains("profile:NAME") == true)
     }
 
     @Test func credentialsCannotBeCombinedWithKeys() throws {

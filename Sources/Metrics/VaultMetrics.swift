@@ -1,0 +1,36 @@
+import AgentSupport
+
+/// What the agent has done with one vault, accumulated across runs: the last attempt and
+/// success, and running totals. Kept in `state_dir/metrics.json`.
+public struct VaultMetrics: Sendable, Equatable {
+    /// Seconds since the epoch; 0 when there was none yet.
+    public var lastSuccess: Int64 = 0
+    public var lastAttempt: Int64 = 0
+    public var lastAttemptOK = false
+    public var uploadedBytes: Int64 = 0
+    public var uploadedFiles: Int64 = 0
+    public var retries: Int64 = 0
+    public var stalls: Int64 = 0
+    public var resumes: Int64 = 0
+
+    public init() {}
+
+    init(json: JSON) {
+        lastSuccess = json["last_success"]?.intValue ?? 0
+        lastAttempt = json["last_attempt"]?.intValue ?? 0
+        lastAttemptOK = json["last_attempt_ok"]?.boolValue ?? false
+        uploadedBytes = json["uploaded_bytes"]?.intValue ?? 0
+        uploadedFiles = json["uploaded_files"]?.intValue ?? 0
+        retries = json["retries"]?.intValue ?? 0
+        stalls = json["stalls"]?.intValue ?? 0
+        resumes = json["resumes"]?.intValue ?? 0
+    }
+
+    var json: JSON {
+        .object([
+            ("last_success", .int(lastSuccess)), ("last_attempt", .int(lastAttempt)), ("last_attempt_ok", .bool(lastAttemptOK)),
+            ("uploaded_bytes", .int(uploadedBytes)), ("uploaded_files", .int(uploadedFiles)),
+            ("retries", .int(retries)), ("stalls", .int(stalls)), ("resumes", .int(resumes)),
+        ])
+    }
+}

@@ -1,0 +1,37 @@
+import AgentSupport
+import Foundation
+import Logging
+import TestSupport
+import Testing
+
+/// The log file under state_dir: one timestamped line per event, rotated by size.
+struct LogRotationTests {
+    @Test func logIsRotatedPastItsSizeKeepingThreeOldFiles() throws {
+        let dir = try TemporaryDirectory()
+        AgentLogHandler.quietStderr = true
+        AgentLogHandler.rotateBytes = 1000
+        AgentLogHandler.openLogFile(stateDir: dir.path)
+        defer {
+            close(AgentLogHandler.fileDescriptor)
+            AgentLogHandler.fileDescriptor = -1
+            AgentLogHandler.rotateBytes = 10 << 20
+        }
+        let logger = Logger(label: "test") { AgentLogHandler(label: $0) }
+        let line = String(repeating: "x", count: 90)
+        for n in 0..<60 {
+            logger.info("\(n) \(line)")
+        }
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("agent.log") && !$0.hasSuffix(".lock") }.sorted()
+        #expect(names == ["agent.log", "agent.log.1", "agent.log.2", "agent.log.3"])
+        for name in names {
+            let size = try FileManager.default.attributesOfItem(atPath: dir.path + "/" + name)[.size] as? Int ?? 0
+            #expect(size <= 1000 + 200)
+        }
+        // The newest event is in agent.log, and each line starts with a UTC timestamp.
+        let current = try String(contentsOfFile: dir.path + "/agent.log", encoding: .utf8)
+        #expect(current.contains("59 \(line)"))
+        for entry in current.split(separator: "\n") {
+            #expect(entry.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO "#, options: .regularExpression) != nil)
+        }
+    }
+}
