@@ -43,11 +43,16 @@ let package = Package(
             dependencies: ["Backups", "S3", "Config", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
+        .target(
+            name: "Restore",
+            dependencies: ["S3", "HTTPTransport", "Config", "Backups", "Hashing", "Upload", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // The CLI: argument parsing and output only.
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "HTTPTransport", "CCurlShim",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "HTTPTransport", "CCurlShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -60,5 +65,6 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
+        .testTarget(name: "RestoreTests", dependencies: ["Restore", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"]),
     ]
 )

@@ -101,6 +101,7 @@ struct UploadCommand: ParsableCommand {
             if Runtime.interrupted { break }
         }
         report(outcomes)
+        if prune && !Runtime.interrupted { PruneCommand.afterUpload(config: config, vaults: vaults, outcomes: outcomes) }
     }
 
     private func report(_ outcomes: [(backup: String, vault: String, result: Result<UploadResult, AgentError>)]) {
