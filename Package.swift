@@ -46,11 +46,16 @@ let package = Package(
             dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
+        .target(
+            name: "Restore",
+            dependencies: ["S3", "HTTPTransport", "Config", "Backups", "Hashing", "Upload", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+        ),
+
         // The CLI: argument parsing and output only.
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "HTTPTransport", "CCurlShim", "Metrics",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "HTTPTransport", "CCurlShim", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,5 +72,6 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "RestoreTests", dependencies: ["Restore", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"]),
     ]
 )

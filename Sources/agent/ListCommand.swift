@@ -1,10 +1,12 @@
 import AgentSupport
 import ArgumentParser
+import Restore
 
 struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List the backups held in the vault."
+        abstract: "List the backups held in the vault.",
+        discussion: "A backup without offsite-manifest.json is incomplete: its upload never finished (or a prune was interrupted)."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -14,6 +16,27 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        throw notBuiltYet("list")
+        let (_, _, session) = try VaultAccess.open(global, vault: vault, quiet: global.json)
+        let backups = try VaultCatalog(session: session).backups()
+        if global.json {
+            Output.emit(
+                .object([
+                    ("ok", .bool(true)), ("vault", .string(session.vault)), ("bucket", .string(session.bucket)), ("prefix", .string(session.prefix)),
+                    ("backups", .array(backups.map { $0.json() })),
+                ]))
+            return
+        }
+        if backups.isEmpty {
+            Output.line("vault \(session.vault) holds no backups under \(session.bucket)/\(session.prefix)")
+            return
+        }
+        var table = TextTable(header: ["ID", "DATE", "SIZE", "FILES", "STATE", "HOST"])
+        for b in backups {
+            table.rows.append([
+                b.id, b.date.map(Timestamp.iso8601) ?? "-", Units.formatSize(b.size), String(b.fileCount), b.isComplete ? "complete" : "incomplete",
+                b.manifest?.host ?? "-",
+            ])
+        }
+        Output.line(table.rendered())
     }
 }

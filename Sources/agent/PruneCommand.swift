@@ -1,10 +1,19 @@
 import AgentSupport
 import ArgumentParser
+import Config
+import Logging
+import Restore
+import Upload
 
 struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
-        abstract: "Delete this host's offsite backups past retention."
+        abstract: "Delete this host's offsite backups past retention.",
+        discussion: """
+            Only backups whose offsite manifest names this host are touched. A backup goes when it is older than --keep-days \
+            (default: the vault's keep_days) and is not one of the --keep-last newest (default: the vault's keep_last; the newest \
+            backup is always kept). Its manifest is deleted first. Objects under Object Lock or a legal hold are reported and left.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -21,8 +30,66 @@ struct PruneCommand: ParsableCommand {
     @Flag(name: .long, help: "List what would be deleted, delete nothing.")
     var dryRun = false
 
+    func validate() throws {
+        if let d = keepDays, d < 0 { throw ValidationError("--keep-days must be 0 or more") }
+        if let k = keepLast, k < 1 { throw ValidationError("--keep-last must be 1 or more (prune never deletes the newest backup)") }
+    }
+
     func run() throws {
         global.apply()
-        throw notBuiltYet("prune")
+        let (config, resolved, session) = try VaultAccess.open(global, vault: vault, quiet: global.json)
+        let policy = RetentionPolicy(keepDays: keepDays ?? resolved.keepDays, keepLast: keepLast ?? resolved.keepLast)
+        guard policy.isSet else {
+            throw AgentError(
+                .usage, "no retention for vault \(session.vault): nothing says which backups to delete",
+                hint: "pass --keep-days N and/or --keep-last K, or set keep_days / keep_last in [vaults.\(session.vault)]", exit: .usage)
+        }
+        let report = try Pruner(session: session, stateDir: config.stateDir, host: Runtime.hostname()).prune(policy: policy, dryRun: dryRun)
+        if global.json {
+            Output.emit(report.json())
+            return
+        }
+        Output.line(Self.summary(report))
+    }
+
+    static func summary(_ report: PruneReport) -> String {
+        var lines: [String] = []
+        let verb = report.dryRun ? "would delete" : "deleted"
+        for b in report.deleted {
+            lines.append("\(verb) \(b.id) (\(b.date.map(Timestamp.iso8601) ?? "undated"), \(Units.formatSize(b.size)), \(b.fileCount) files)")
+        }
+        for h in report.held {
+            lines.append("protected, left in place: \(h.key) (\(h.reason))")
+        }
+        lines.append(
+            "vault \(report.vault), host \(report.host): \(verb) \(report.deleted.count) backups, kept \(report.kept.count) (\(report.policy.description))"
+                + (report.dryRun ? "; --dry-run: nothing was deleted" : ""))
+        return lines.joined(separator: "\n")
+    }
+
+    /// `upload --prune`: prunes each vault every upload to it succeeded, by the vault's keep_days/keep_last.
+    /// The upload's result is already printed; prune reports on stderr and can only worsen the exit status.
+    static func afterUpload(config: AgentConfig, vaults: [ResolvedVault], outcomes: [(backup: String, vault: String, result: Result<UploadResult, AgentError>)]) {
+        let logger = Logger(label: "offsite-agent")
+        for vault in vaults {
+            let mine = outcomes.filter { $0.vault == vault.name }
+            guard !mine.isEmpty, mine.allSatisfy({ if case .success = $0.result { return true } else { return false } }) else { continue }
+            let policy = RetentionPolicy(keepDays: vault.keepDays, keepLast: vault.keepLast)
+            guard policy.isSet else {
+                logger.warning("upload --prune: vault \(vault.name) has no keep_days or keep_last; nothing pruned")
+                continue
+            }
+            do {
+                let session = try VaultAccess.session(vault, logger: logger)
+                let report = try Pruner(session: session, stateDir: config.stateDir, host: Runtime.hostname()).prune(policy: policy, dryRun: false)
+                logger.info("upload --prune: \(summary(report).split(separator: "\n").last ?? "")")
+            } catch let error as AgentError {
+                Output.diagnostic("error: \(error.code): prune after upload: \(error.message)\nhint: \(error.hint)")
+                Output.exitStatus = ExitStatus.worst([Output.exitStatus, error.exitStatus])
+            } catch {
+                Output.diagnostic("error: prune after upload: \(error)")
+                Output.exitStatus = ExitStatus.worst([Output.exitStatus, .failed])
+            }
+        }
     }
 }

@@ -76,6 +76,9 @@ struct UploadCommand: ParsableCommand {
         }
         session.report(emptyMessage: "no completed backup is waiting to go offsite")
         session.recordMetrics()
+        if prune && !Runtime.interrupted {
+            PruneCommand.afterUpload(config: config, vaults: vaults, outcomes: session.outcomes.map { ($0.backup, $0.vault, $0.result) })
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 import AgentSupport
 import ArgumentParser
+import Restore
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check an offsite copy against its manifest."
+        abstract: "Check an offsite copy against its manifest.",
+        discussion:
+            "Every file must exist with its size (HEAD). --deep downloads every object and compares its SHA-256 (or each part's) with the manifest. Exit 0 when all match, 1 (VERIFY_MISMATCH) otherwise."
     )
 
     @OptionGroup var global: GlobalOptions
@@ -18,8 +21,36 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .long, help: "Download and re-hash every file.")
     var deep = false
 
+    @Flag(name: .long, help: "With --json: JSON lines progress events on stderr.")
+    var progress = false
+
     func run() throws {
         global.apply()
-        throw notBuiltYet("verify")
+        let (_, _, session) = try VaultAccess.open(global, vault: vault, quiet: global.json && progress)
+        let verifier = BackupVerifier(session: session)
+        let manifest = try session.requireManifest(of: backupID)
+        let reporter = ProgressReporter(
+            label: "verify \(backupID) <- \(session.vault)", total: deep ? manifest.totalBytes : 0, logger: session.logger, json: global.json, jsonProgress: progress)
+        verifier.onProgress = { reporter.add($0) }
+        session.http.onTick = { reporter.tick() }
+        let report = try verifier.verify(manifest, deep: deep)
+        reporter.finish()
+        if let error = report.error { Output.exitStatus = error.exitStatus }
+        if global.json {
+            Output.emit(report.json())
+            if let error = report.error { Output.diagnostic("error: \(error.code): \(error.message)\nhint: \(error.hint)") }
+            return
+        }
+        for f in report.files {
+            Output.line(
+                "\(f.status == .ok ? "ok      " : f.status == .missing ? "MISSING " : "MISMATCH") \(f.path)\(f.problems.isEmpty ? "" : ": " + f.problems.joined(separator: "; "))")
+        }
+        if let error = report.error {
+            Output.diagnostic("error: \(error.code): \(error.message)")
+            Output.diagnostic("hint: \(error.hint)")
+        } else {
+            let how = deep ? "every byte re-hashed against the manifest" : "sizes checked (HEAD); --deep re-hashes every byte"
+            Output.line("backup \(backupID) in vault \(session.vault): \(report.files.count) files ok (\(how))")
+        }
     }
 }

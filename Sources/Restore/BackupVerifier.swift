@@ -1,0 +1,140 @@
+import AgentSupport
+import HTTPTransport
+import S3
+
+/// Checks an offsite copy against its manifest: every object present with its size (HEAD), and
+/// with `deep`, every byte downloaded and re-hashed in constant memory.
+public final class BackupVerifier {
+    public let session: VaultSession
+    /// Bytes per ranged GET when re-hashing; at most `concurrency` of them are held at once.
+    public var chunkSize: Int64 = 4 << 20
+    /// Called with bytes newly downloaded and hashed.
+    public var onProgress: ((_ bytes: Int64) -> Void)?
+
+    public init(session: VaultSession) {
+        self.session = session
+    }
+
+    public func verify(backup: String, deep: Bool) throws(AgentError) -> VerifyReport {
+        try verify(session.requireManifest(of: backup), deep: deep)
+    }
+
+    /// Verifies the files a manifest (already read from the vault) names.
+    public func verify(_ manifest: OffsiteManifest, deep: Bool) throws(AgentError) -> VerifyReport {
+        let started = monotonicSeconds()
+        let backup = manifest.backup
+        var report = VerifyReport(backup: backup, vault: session.vault, deep: deep, files: [], bytesRead: 0, seconds: 0, unchecked: 0)
+        for file in manifest.files {
+            let key = file.key.isEmpty ? session.backupPrefix(backup) + file.path : file.key
+            var result = VerifyReport.File(path: file.path, key: key, size: file.size, status: .ok, problems: [])
+            let sizeMatches = try check(file, key: key, into: &result)
+            // Re-hashed even when the ETag already differs: the report says which bytes differ.
+            if deep, sizeMatches {
+                let (problems, unchecked) = try rehash(file, key: key, report: &report)
+                if !problems.isEmpty {
+                    result.status = .mismatch
+                    result.problems += problems
+                }
+                report.unchecked += unchecked
+            }
+            if result.status != .ok {
+                session.logger.warning("verify \(backup): \(file.path): \(result.problems.joined(separator: "; "))")
+            }
+            report.files.append(result)
+        }
+        report.seconds = monotonicSeconds() - started
+        return report
+    }
+
+    /// HEAD: the object exists with the manifest's size (and ETag, where both are of the same kind).
+    /// Returns whether it exists with the right size (worth re-hashing).
+    private func check(_ file: OffsiteManifest.File, key: String, into result: inout VerifyReport.File) throws(AgentError) -> Bool {
+        if !file.partsAreConsistent {
+            result.status = .mismatch
+            result.problems.append("the manifest's part list does not describe a file of \(file.size) bytes")
+        }
+        let info: ObjectInfo
+        do {
+            info = try session.client.headObject(key: key)
+        } catch {
+            if let s = error.failure.serviceError, s.status == 404 {
+                result.status = .missing
+                result.problems.append("the object \(key) is missing")
+                return false
+            }
+            throw session.storageError(error, action: "s3:GetObject")
+        }
+        if info.size != file.size {
+            result.status = .mismatch
+            result.problems.append("stored with \(info.size) bytes, the manifest says \(file.size)")
+        }
+        // A multipart ETag ("…-N") and a plain MD5 cannot be compared with each other.
+        if !file.etag.isEmpty, !info.etag.isEmpty, file.etag.contains("-") == info.etag.contains("-"), file.etag.lowercased() != info.etag.lowercased() {
+            result.status = .mismatch
+            result.problems.append("stored ETag \(info.etag) differs from the manifest's \(file.etag): the object was replaced")
+        }
+        return info.size == file.size
+    }
+
+    /// Downloads the object in ranges (several in flight) and hashes it in order.
+    private func rehash(_ file: OffsiteManifest.File, key: String, report: inout VerifyReport) throws(AgentError) -> (problems: [String], unchecked: Int) {
+        let verifier = SegmentVerifier(segments: file.segments)
+        let chunks = VaultSession.chunks(size: file.size, chunkSize: chunkSize)
+        var next = 0
+        var hashed = 0
+        var inFlight = 0
+        var arrived: [Int: [UInt8]] = [:]
+        var failure: AgentError?
+        var problem: String?
+        var bytes: Int64 = 0
+
+        func launchMore() {
+            while failure == nil, problem == nil, inFlight < session.concurrency, next < chunks.count {
+                let index = next
+                next += 1
+                let (offset, length) = chunks[index]
+                inFlight += 1
+                session.client.send(session.rangedGet(key: key, offset: offset, length: length, sink: .memory(limit: Int(length)))) { [self] result, attempts in
+                    inFlight -= 1
+                    switch result {
+                    case .success(let response):
+                        if let p = VaultSession.rangeProblem(response, offset: offset, length: length, objectSize: file.size) {
+                            problem = p
+                            break
+                        }
+                        arrived[index] = response.body
+                        while let body = arrived.removeValue(forKey: hashed) {
+                            verifier.update(body)
+                            hashed += 1
+                            bytes += Int64(body.count)
+                            onProgress?(Int64(body.count))
+                        }
+                    case .failure(let f):
+                        if let s = f.serviceError, s.status == 404 || s.status == 416 {
+                            problem = "the object changed while being read (\(s.code.isEmpty ? "HTTP \(s.status)" : s.code))"
+                        } else {
+                            failure = session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject")
+                        }
+                    }
+                    launchMore()
+                }
+            }
+        }
+
+        launchMore()
+        session.http.run(until: { inFlight == 0 && (next == chunks.count || failure != nil || problem != nil) })
+        report.bytesRead += bytes
+        if session.http.shouldCancel() {
+            throw AgentError(.interrupted, "interrupted while verifying \(file.path)", hint: "run `agent verify` again", exit: .tempFail)
+        }
+        if let failure { throw failure }
+        if let problem { return ([problem], 0) }
+        guard verifier.isComplete else { return (["only \(verifier.position) of \(file.size) bytes could be read"], 0) }
+        let problems = verifier.mismatches.map { index -> String in
+            let segment = verifier.segments[index]
+            if verifier.segments.count == 1 { return "content differs: its SHA-256 is not the manifest's" }
+            return "content differs: part \(index + 1) (bytes \(segment.offset)-\(segment.offset + segment.length - 1)) has another SHA-256 than the manifest's"
+        }
+        return (problems, verifier.unchecked)
+    }
+}

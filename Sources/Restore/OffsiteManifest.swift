@@ -1,0 +1,123 @@
+import AgentSupport
+import Hashing
+
+/// A backup's `offsite-manifest.json` (SPEC 5), as the upload engine writes it: what a complete
+/// offsite copy holds and the strong checksum of every file.
+public struct OffsiteManifest: Sendable {
+    /// How a file's content is checked: a whole-file SHA-256, or one SHA-256 per upload part.
+    public enum Checksum: Sendable, Equatable {
+        case sha256(String)
+        case parts(partSize: Int64, sha256: [String])
+        /// The manifest gives nothing to check against (only the size can be verified).
+        case none
+    }
+
+    /// One file of the backup.
+    public struct File: Sendable, Equatable {
+        /// Path relative to the backup directory, as the manifest names it (not yet validated).
+        public var path: String
+        public var key: String
+        public var size: Int64
+        public var etag: String
+        public var checksum: Checksum
+
+        public init(path: String, key: String, size: Int64, etag: String, checksum: Checksum) {
+            self.path = path
+            self.key = key
+            self.size = size
+            self.etag = etag
+            self.checksum = checksum
+        }
+
+        /// The byte ranges that carry a checksum of their own, in file order, with the expected
+        /// hex SHA-256 (nil: nothing to compare). An empty file is one empty segment.
+        public var segments: [Segment] {
+            switch checksum {
+            case .sha256(let hex):
+                return [Segment(offset: 0, length: size, sha256: hex.lowercased())]
+            case .none:
+                return [Segment(offset: 0, length: size, sha256: nil)]
+            case .parts(let partSize, let hashes):
+                var out: [Segment] = []
+                var offset: Int64 = 0
+                for (i, hex) in hashes.enumerated() {
+                    let length = i == hashes.count - 1 ? size - offset : min(partSize, size - offset)
+                    out.append(Segment(offset: offset, length: max(0, length), sha256: hex.lowercased()))
+                    offset += max(0, length)
+                }
+                return out.isEmpty ? [Segment(offset: 0, length: size, sha256: nil)] : out
+            }
+        }
+
+        /// A multipart file whose part list cannot describe its size (a damaged manifest).
+        public var partsAreConsistent: Bool {
+            guard case .parts(let partSize, let hashes) = checksum else { return true }
+            guard partSize > 0, !hashes.isEmpty else { return false }
+            let expected = max(1, (size + partSize - 1) / partSize)
+            return Int64(hashes.count) == expected
+        }
+    }
+
+    /// A byte range of a file with its own expected SHA-256.
+    public struct Segment: Sendable, Equatable {
+        public var offset: Int64
+        public var length: Int64
+        public var sha256: String?
+    }
+
+    public var backup: String
+    public var host: String
+    public var type: String?
+    public var createdAt: String?
+    public var uploadedAt: String?
+    public var agentVersion: String?
+    public var files: [File]
+
+    public init(backup: String, host: String, type: String? = nil, createdAt: String? = nil, uploadedAt: String? = nil, agentVersion: String? = nil, files: [File]) {
+        self.backup = backup
+        self.host = host
+        self.type = type
+        self.createdAt = createdAt
+        self.uploadedAt = uploadedAt
+        self.agentVersion = agentVersion
+        self.files = files
+    }
+
+    /// When the backup was made: `created_at` (the backup job's time), else `uploaded_at`.
+    public var date: Int64? {
+        createdAt.flatMap(Timestamp.parseISO8601) ?? uploadedAt.flatMap(Timestamp.parseISO8601)
+    }
+
+    public var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
+
+    /// Identifies this manifest's content: a restore's progress belongs to one fingerprint.
+    public var fingerprint: String {
+        let digest = Digest(.sha256)
+        digest.update("\(backup)\u{0}\(uploadedAt ?? "")\n")
+        for f in files {
+            digest.update("\(f.path)\u{0}\(f.key)\u{0}\(f.size)\u{0}\(f.checksum)\n")
+        }
+        return digest.finalize().hexString
+    }
+
+    /// Reads a manifest; nil when the text is not a manifest this agent understands.
+    public static func parse(_ text: String) -> OffsiteManifest? {
+        guard let json = JSON.parse(text), let backup = json["backup"]?.stringValue, let list = json["files"]?.arrayValue else { return nil }
+        if let format = json["format"]?.intValue, format != 1 { return nil }
+        var files: [File] = []
+        for item in list {
+            guard let path = item["path"]?.stringValue, let size = item["size"]?.intValue, size >= 0 else { return nil }
+            var checksum = Checksum.none
+            if let hex = item["sha256"]?.stringValue {
+                checksum = .sha256(hex)
+            } else if let partSize = item["part_size"]?.intValue, let parts = item["sha256_parts"]?.arrayValue {
+                checksum = .parts(partSize: partSize, sha256: parts.compactMap(\.stringValue))
+            }
+            files.append(
+                File(path: path, key: item["key"]?.stringValue ?? "", size: size, etag: item["etag"]?.stringValue ?? "", checksum: checksum))
+        }
+        return OffsiteManifest(
+            backup: backup, host: json["host"]?.stringValue ?? "", type: json["type"]?.stringValue, createdAt: json["created_at"]?.stringValue,
+            uploadedAt: json["uploaded_at"]?.stringValue, agentVersion: json["agent_version"]?.stringValue, files: files)
+    }
+}

@@ -1,0 +1,42 @@
+import AgentSupport
+
+/// What `agent prune` deleted, kept, and could not delete.
+public struct PruneReport: Sendable {
+    /// An object the vault refused to delete because Object Lock or a legal hold protects it.
+    public struct Held: Sendable {
+        public var backup: String
+        public var key: String
+        public var reason: String
+    }
+
+    public var vault: String
+    public var host: String
+    public var policy: RetentionPolicy
+    public var dryRun: Bool
+    /// Backups deleted (or, with `dryRun`, that would be).
+    public var deleted: [OffsiteBackup] = []
+    public var kept: [OffsiteBackup] = []
+    public var held: [Held] = []
+    /// Backups an interrupted prune had started deleting, finished by this run.
+    public var finishedEarlier: [String] = []
+
+    public init(vault: String, host: String, policy: RetentionPolicy, dryRun: Bool) {
+        self.vault = vault
+        self.host = host
+        self.policy = policy
+        self.dryRun = dryRun
+    }
+
+    public func json() -> JSON {
+        func entry(_ b: OffsiteBackup) -> JSON {
+            .object([("id", .string(b.id)), ("date", b.date.map { .string(Timestamp.iso8601($0)) } ?? .null), ("size", .int(b.size)), ("files", .int(Int64(b.fileCount)))])
+        }
+        return .object([
+            ("ok", .bool(true)), ("vault", .string(vault)), ("host", .string(host)), ("dry_run", .bool(dryRun)),
+            ("keep_days", policy.keepDays.map { .int(Int64($0)) } ?? .null), ("keep_last", .int(Int64(policy.minimumKept))),
+            ("deleted", .array(deleted.map(entry))), ("kept", .array(kept.map(entry))),
+            ("held", .array(held.map { .object([("backup", .string($0.backup)), ("key", .string($0.key)), ("reason", .string($0.reason))]) })),
+            ("finished_earlier", .array(finishedEarlier.map { .string($0) })),
+        ])
+    }
+}

@@ -1,0 +1,131 @@
+import AgentSupport
+import Hashing
+import S3
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Deletes this host's offsite backups past retention. Each backup goes manifest first, so an
+/// interrupted prune leaves one marked incomplete, never one that looks complete; the backups
+/// being deleted are recorded under `state_dir/prune/` and a later run finishes them.
+/// Objects under Object Lock or a legal hold are reported, not fought.
+public final class Pruner {
+    public let session: VaultSession
+    public let host: String
+    let pendingPath: String
+
+    public init(session: VaultSession, stateDir: String, host: String) {
+        self.session = session
+        self.host = host
+        let id = Digest.sha256("\(session.vault)\u{0}\(session.bucket)\u{0}\(session.prefix)").hexString.prefix(16)
+        pendingPath = (stateDir.hasSuffix("/") ? stateDir : stateDir + "/") + "prune/\(id).json"
+    }
+
+    public func prune(policy: RetentionPolicy, dryRun: Bool, now: Int64 = Timestamp.now()) throws(AgentError) -> PruneReport {
+        var report = PruneReport(vault: session.vault, host: host, policy: policy, dryRun: dryRun)
+        var backups = try VaultCatalog(session: session).backups()
+        var pending = loadPending()
+
+        // Finish what an interrupted prune started (its manifests are gone already).
+        if !dryRun {
+            for id in pending {
+                if let leftover = backups.first(where: { $0.id == id }), !leftover.isComplete {
+                    try deleteObjects(of: leftover, into: &report)
+                    report.finishedEarlier.append(id)
+                    session.logger.info("prune: finished deleting backup \(id), started by an interrupted prune")
+                }
+            }
+            backups.removeAll { b in pending.contains(b.id) && !b.isComplete }
+            pending = []
+            try savePending(pending)
+        }
+
+        let (doomed, keep) = policy.select(backups, host: host, now: now)
+        report.kept = keep
+        for backup in doomed {
+            if dryRun {
+                report.deleted.append(backup)
+                session.logger.info("prune --dry-run: would delete backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files)")
+                continue
+            }
+            pending.append(backup.id)
+            try savePending(pending)
+            let manifestKey = session.manifestKey(backup.id)
+            if let held = try delete(key: manifestKey, backup: backup.id) {
+                // The manifest stays: the backup remains complete and intact.
+                report.held.append(held)
+                report.kept.append(backup)
+                session.logger.warning("prune: backup \(backup.id) is protected (\(held.reason)); left in place")
+            } else {
+                try deleteObjects(of: backup, into: &report)
+                report.deleted.append(backup)
+                session.logger.info("prune: deleted backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files)")
+            }
+            pending.removeAll { $0 == backup.id }
+            try savePending(pending)
+        }
+        return report
+    }
+
+    /// Every object of a backup but the manifest (already gone or never there).
+    private func deleteObjects(of backup: OffsiteBackup, into report: inout PruneReport) throws(AgentError) {
+        let manifestKey = session.manifestKey(backup.id)
+        for object in backup.objects where object.key != manifestKey {
+            if let held = try delete(key: object.key, backup: backup.id) {
+                report.held.append(held)
+                session.logger.warning("prune: \(object.key) is protected (\(held.reason)); left in place")
+            }
+        }
+    }
+
+    /// Deletes one object; a refusal because of retention or a legal hold is returned, not thrown.
+    private func delete(key: String, backup: String) throws(AgentError) -> PruneReport.Held? {
+        do {
+            try session.client.deleteObject(key: key)
+            return nil
+        } catch {
+            if let s = error.failure.serviceError {
+                if s.status == 404 { return nil }
+                if Pruner.isRetentionRefusal(s) {
+                    return PruneReport.Held(backup: backup, key: key, reason: s.message.isEmpty ? s.code : "\(s.code): \(s.message)")
+                }
+            }
+            throw session.storageError(error, action: "s3:DeleteObject", rerun: "agent prune --vault \(session.vault)")
+        }
+    }
+
+    /// A DELETE refused because Object Lock retention or a legal hold protects the object
+    /// (`AccessDenied` or `InvalidRequest` whose message speaks of retention).
+    public static func isRetentionRefusal(_ error: S3ServiceError) -> Bool {
+        guard ["AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidObjectState"].contains(error.code) else { return false }
+        if error.code == "ObjectLocked" { return true }
+        let text = error.message.lowercased()
+        return ["retention", "legal hold", "object lock", "objectlock", "worm", "locked", "protected"].contains { text.contains($0) }
+    }
+
+    // MARK: the record of backups being deleted
+
+    private func loadPending() -> [String] {
+        guard let text = AtomicFile.read(pendingPath), let json = JSON.parse(text), let list = json["backups"]?.arrayValue else { return [] }
+        return list.compactMap(\.stringValue)
+    }
+
+    private func savePending(_ ids: [String]) throws(AgentError) {
+        if ids.isEmpty {
+            unlink(pendingPath)
+            return
+        }
+        guard AtomicFile.makeDirectories(AtomicFile.directory(of: pendingPath), mode: 0o700) else {
+            throw AgentError(.invalidConfig, "cannot create \(AtomicFile.directory(of: pendingPath))", hint: "set state_dir to a directory the agent's user can write")
+        }
+        let json = JSON.object([
+            ("vault", .string(session.vault)), ("bucket", .string(session.bucket)), ("prefix", .string(session.prefix)), ("backups", .array(ids.map { .string($0) })),
+        ])
+        do {
+            try AtomicFile.write(json.serialized() + "\n", to: pendingPath, mode: 0o600)
+        } catch {
+            throw AgentError(.invalidConfig, "cannot record the prune in progress: \(error)", hint: "check free space and permissions of state_dir")
+        }
+    }
+}

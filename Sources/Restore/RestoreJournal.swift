@@ -1,0 +1,89 @@
+import AgentSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The record of one restore in progress, `<target>/.offsite-restore/journal.json`: which files
+/// are finished and which ranges of the others are already written to their `.partial` files.
+/// Written atomically, so a `kill -9` at any moment leaves a journal a re-run can trust.
+public struct RestoreJournal: Sendable, Equatable {
+    public struct File: Sendable, Equatable {
+        public var path: String
+        public var size: Int64
+        /// Verified and renamed into place (or about to be: the rename follows the save).
+        public var done: Bool
+        /// Indices of the chunks already written to the `.partial` file.
+        public var chunks: [Int]
+
+        public init(path: String, size: Int64, done: Bool = false, chunks: [Int] = []) {
+            self.path = path
+            self.size = size
+            self.done = done
+            self.chunks = chunks
+        }
+    }
+
+    public var backup: String
+    public var vault: String
+    /// SHA-256 of the manifest the progress belongs to: another manifest means start over.
+    public var manifestSHA256: String
+    public var chunkSize: Int64
+    public var files: [File]
+
+    public init(backup: String, vault: String, manifestSHA256: String, chunkSize: Int64, files: [File]) {
+        self.backup = backup
+        self.vault = vault
+        self.manifestSHA256 = manifestSHA256
+        self.chunkSize = chunkSize
+        self.files = files
+    }
+
+    public static func path(in target: String) -> String { "\(target)/\(RestorePaths.stagingName)/journal.json" }
+
+    public func json() -> JSON {
+        .object([
+            ("format", .int(1)), ("backup", .string(backup)), ("vault", .string(vault)), ("manifest_sha256", .string(manifestSHA256)),
+            ("chunk_size", .int(chunkSize)),
+            (
+                "files",
+                .array(
+                    files.map {
+                        .object([("path", .string($0.path)), ("size", .int($0.size)), ("done", .bool($0.done)), ("chunks", .array($0.chunks.map { .int(Int64($0)) }))])
+                    })
+            ),
+        ])
+    }
+
+    public init?(json: JSON) {
+        guard json["format"]?.intValue == 1, let backup = json["backup"]?.stringValue, let vault = json["vault"]?.stringValue,
+            let sha = json["manifest_sha256"]?.stringValue, let chunkSize = json["chunk_size"]?.intValue, let list = json["files"]?.arrayValue
+        else { return nil }
+        var files: [File] = []
+        for f in list {
+            guard let path = f["path"]?.stringValue, let size = f["size"]?.intValue else { return nil }
+            files.append(File(path: path, size: size, done: f["done"]?.boolValue ?? false, chunks: (f["chunks"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }))
+        }
+        self.init(backup: backup, vault: vault, manifestSHA256: sha, chunkSize: chunkSize, files: files)
+    }
+
+    /// The journal in a target; nil when there is none or it cannot be read.
+    public static func load(target: String) -> RestoreJournal? {
+        guard let text = AtomicFile.read(path(in: target)), let json = JSON.parse(text) else { return nil }
+        return RestoreJournal(json: json)
+    }
+
+    public func save(target: String) throws(AgentError) {
+        do {
+            try AtomicFile.write(json().serialized() + "\n", to: RestoreJournal.path(in: target), mode: 0o600)
+        } catch {
+            throw AgentError(
+                .restoreWriteFailed, "cannot write the restore journal: \(error)", hint: "check free space and permissions of the target directory", exit: .failed)
+        }
+    }
+}
+
+extension ErrorCode {
+    /// The restore could not write into its target (disk full, permissions, a directory in the way).
+    public static let restoreWriteFailed = ErrorCode("RESTORE_WRITE_FAILED")
+}

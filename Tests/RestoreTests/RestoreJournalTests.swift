@@ -1,0 +1,45 @@
+import AgentSupport
+import HTTPTransport
+import TestSupport
+import Testing
+
+@testable import Restore
+
+@Suite struct RestoreJournalTests {
+    @Test func roundTripsThroughTheTarget() throws {
+        let dir = try TemporaryDirectory()
+        #expect(AtomicFile.makeDirectories(dir.path + "/" + RestorePaths.stagingName))
+        let journal = RestoreJournal(
+            backup: "b1", vault: "primary", manifestSHA256: "abc", chunkSize: 8 << 20,
+            files: [.init(path: "a", size: 3, done: true), .init(path: "n/b", size: 20 << 20, chunks: [0, 2])])
+        try journal.save(target: dir.path)
+        #expect(RestoreJournal.load(target: dir.path) == journal)
+    }
+
+    @Test func damagedJournalIsNotTrusted() throws {
+        let dir = try TemporaryDirectory()
+        #expect(AtomicFile.makeDirectories(dir.path + "/" + RestorePaths.stagingName))
+        try dir.write(RestorePaths.stagingName + "/journal.json", "{\"format\": 1, \"backup\": ")
+        #expect(RestoreJournal.load(target: dir.path) == nil)
+    }
+
+    @Test func chunksCoverTheSizeExactly() {
+        let chunks = VaultSession.chunks(size: 20, chunkSize: 8)
+        #expect(chunks.map(\.offset) == [0, 8, 16])
+        #expect(chunks.map(\.length) == [8, 8, 4])
+        #expect(VaultSession.chunks(size: 0, chunkSize: 8).isEmpty)
+    }
+
+    @Test func aServerIgnoringRangeIsCaught() {
+        func response(_ status: Int, _ length: Int64, range: String? = nil) -> HTTPResponse {
+            HTTPResponse(status: status, headers: range.map { [("Content-Range", $0)] } ?? [], body: [], bodyLength: length, totalTime: 0)
+        }
+        #expect(VaultSession.rangeProblem(response(206, 8), offset: 8, length: 8, objectSize: 20) == nil)
+        #expect(VaultSession.rangeProblem(response(200, 20), offset: 0, length: 20, objectSize: 20) == nil)
+        #expect(VaultSession.rangeProblem(response(200, 20), offset: 8, length: 8, objectSize: 20) != nil)
+        #expect(VaultSession.rangeProblem(response(206, 5), offset: 8, length: 8, objectSize: 20) != nil)
+        // A 200 that names the range it carries is read leniently.
+        #expect(VaultSession.rangeProblem(response(200, 8, range: "bytes 8-15/20"), offset: 8, length: 8, objectSize: 20) == nil)
+        #expect(VaultSession.rangeProblem(response(206, 8, range: "bytes 0-7/20"), offset: 8, length: 8, objectSize: 20) != nil)
+    }
+}

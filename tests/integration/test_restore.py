@@ -1,0 +1,343 @@
+"""`agent list`, `verify`, `restore`, `prune` end to end: real binary, `rclone serve s3`, boto3 as
+the independent client that reads, alters and ages what the agent stored."""
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import time
+
+import pytest
+
+from conftest import bucket_keys, get_bytes, read_spawn_output
+from faultproxy import FaultProxy
+
+MiB = 1 << 20
+HOST = socket.gethostname()
+
+
+def content(size, seed):
+    # Non-repeating content: a misplaced range shows up as different bytes.
+    out = bytearray()
+    counter = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{seed}:{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def tree(root):
+    """Every file under root (relative path -> bytes) and every directory."""
+    root = pathlib.Path(root)
+    files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    dirs = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_dir()}
+    return files, dirs
+
+
+def put_manifest(s3, bucket, backup, edit):
+    key = f"host-a/{backup}/offsite-manifest.json"
+    manifest = json.loads(get_bytes(s3, bucket, key))
+    edit(manifest)
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(manifest).encode())
+    return manifest
+
+
+def iso_days_ago(days):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
+
+
+FILES = {
+    "empty.bin": b"",
+    "one.bin": b"x",
+    "nested/a/deeper/small.tar": content(70_000, 1),
+    "nested/b/multipart.tar.zst": content(12 * MiB + 17, 2),
+    "nested/empty-dir-sibling/also-empty.bin": b"",
+}
+
+
+def test_upload_list_verify_then_restore_after_rebuild_is_byte_identical(env, rclone):
+    vault = env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="5MiB")
+    env.write_config()
+    backup_id = "2026-11-21-0300-files"
+    source = env.make_backup(backup_id, FILES)
+    before, before_dirs = tree(source)
+
+    r = env.run("upload", backup_id, "--json")
+    assert r.code == 0, r
+    # An upload that never finished: objects, no manifest.
+    s3 = rclone.client()
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/2026-11-22-0300-files/part.tar", Body=b"half")
+
+    r = env.run("list", "--json")
+    assert r.code == 0, r
+    listed = {b["id"]: b for b in r.json["backups"]}
+    assert listed[backup_id]["complete"] is True
+    assert listed[backup_id]["files"] == len(before)
+    assert listed[backup_id]["size"] == sum(len(v) for v in before.values())
+    assert listed[backup_id]["host"] == HOST
+    assert listed[backup_id]["date"] == "2026-11-21T03:00:00Z"
+    assert listed["2026-11-22-0300-files"]["complete"] is False
+    human = env.run("list")
+    assert human.code == 0, human
+    assert "incomplete" in human.stdout and "complete" in human.stdout
+
+    r = env.run("verify", backup_id, "--json")
+    assert r.code == 0, r
+    assert r.json["ok"] is True and len(r.json["files"]) == len(before)
+    r = env.run("verify", backup_id, "--deep", "--json")
+    assert r.code == 0, r.json
+    assert r.json["bytes_read"] == sum(len(v) for v in before.values())
+
+    r = env.run("verify", "2026-11-22-0300-files", "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "NOT_FOUND"
+    assert "incomplete" in r.json["error"]["message"]
+
+    # The server is rebuilt: no local backups, no state.
+    shutil.rmtree(env.backup_dir)
+    shutil.rmtree(env.state_dir, ignore_errors=True)
+
+    r = env.run("restore", backup_id, "--json")
+    assert r.code == 0, r
+    assert r.json["ok"] is True
+    assert r.json["target"] == str(env.backup_dir / backup_id)
+    assert {f["status"] for f in r.json["files"]} == {"restored"}
+    after, after_dirs = tree(env.backup_dir / backup_id)
+    assert after == before
+    assert after_dirs == before_dirs  # nothing of the agent's own left behind
+
+    # The restored backup is whole again: upload sees it complete offsite.
+    r = env.run("upload", backup_id, "--json")
+    assert r.code == 0, r
+    assert r.json["already_offsite"] is True
+
+    # A second restore into the now-full target is refused, and --to elsewhere works.
+    r = env.run("restore", backup_id, "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "RESTORE_EXISTS"
+    other = env.tmp / "elsewhere"
+    r = env.run("restore", backup_id, "--to", str(other))
+    assert r.code == 0, r
+    assert tree(other)[0] == before
+    (env.tmp / "occupied").mkdir()
+    (env.tmp / "occupied" / "keep.txt").write_text("mine")
+    r = env.run("restore", backup_id, "--to", str(env.tmp / "occupied"), "--json")
+    assert r.code == 1 and r.json["error"]["code"] == "RESTORE_EXISTS", r
+    r = env.run("restore", backup_id, "--to", str(env.tmp / "occupied"), "--force", "--json")
+    assert r.code == 0, r
+    assert (env.tmp / "occupied" / "keep.txt").read_text() == "mine"
+    assert tree(env.tmp / "occupied")[0] == {**before, "keep.txt": b"mine"}
+
+
+def test_verify_deep_catches_an_object_altered_on_the_server(env, rclone):
+    vault = env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="5MiB")
+    env.write_config()
+    files = {"db.sql.gz": content(300_000, 3), "big.tar": content(11 * MiB, 4)}
+    env.make_backup("b1", files)
+    assert env.run("upload", "b1").code == 0
+
+    s3 = rclone.client()
+    # Same sizes, other bytes: a HEAD cannot tell by size.
+    altered = bytearray(files["db.sql.gz"])
+    altered[1234] ^= 0x01
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/b1/db.sql.gz", Body=bytes(altered))
+    altered_big = bytearray(files["big.tar"])
+    altered_big[6 * MiB] ^= 0x01
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/b1/big.tar", Body=bytes(altered_big))
+
+    r = env.run("verify", "b1", "--deep", "--json")
+    assert r.code == 1, r
+    assert r.json["ok"] is False
+    assert r.json["error"]["code"] == "VERIFY_MISMATCH"
+    by_path = {f["path"]: f for f in r.json["files"]}
+    assert by_path["db.sql.gz"]["status"] == "mismatch"
+    assert any("SHA-256" in p for p in by_path["db.sql.gz"]["problems"])
+    assert by_path["big.tar"]["status"] == "mismatch"
+    # The multipart file is checked part by part: the second 5 MiB part is named.
+    assert any("part 2" in p for p in by_path["big.tar"]["problems"]), by_path["big.tar"]
+    assert by_path["backup.json"]["status"] == "ok"
+    assert "error: VERIFY_MISMATCH" in r.stderr
+
+    # Restore downloads twice, then refuses to put the damaged bytes in place; the intact file is restored.
+    r = env.run("restore", "b1", "--to", str(env.tmp / "out"), "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "VERIFY_MISMATCH"
+    assert not (env.tmp / "out" / "db.sql.gz").exists()
+    assert not (env.tmp / "out" / "big.tar").exists()
+    assert (env.tmp / "out" / "backup.json").exists()
+
+    # A missing object is found without --deep.
+    s3.delete_object(Bucket=vault["bucket"], Key="host-a/b1/backup.json")
+    r = env.run("verify", "b1", "--json")
+    assert r.code == 1, r
+    assert {f["path"]: f["status"] for f in r.json["files"]}["backup.json"] == "missing"
+
+
+
+def test_restore_killed_mid_file_continues_with_ranges(env, rclone):
+    proxy = FaultProxy(rclone.port)
+    env.add_vault("primary", rclone, endpoint=proxy.endpoint)
+    env.write_config()
+    files = {"a/one.bin": content(100_000, 5), "a/two.bin": content(MiB, 6), "z/big.bin": content(48 * MiB, 7)}
+    env.make_backup("b1", files)
+    assert env.run("upload", "b1").code == 0
+    big_key = "/" + env.vaults["primary"]["bucket"] + "/host-a/b1/z/big.bin"
+
+    # Downloads throttled so the kill lands in the middle of big.bin (8 MiB ranges, 2 in flight).
+    env.vaults["primary"].update(bandwidth_limit="8MiB/s", concurrency=2)
+    env.write_config()
+    target = env.tmp / "restored"
+    journal_path = target / ".offsite-restore" / "journal.json"
+    first = len(proxy.requests)
+    proc = env.spawn("restore", "b1", "--to", str(target))
+    seen_chunks = None
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            journal = json.loads(journal_path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.05)
+            continue
+        entry = {f["path"]: f for f in journal["files"]}
+        if entry["a/two.bin"]["done"] and not entry["z/big.bin"]["done"] and len(entry["z/big.bin"]["chunks"]) >= 2:
+            seen_chunks = set(entry["z/big.bin"]["chunks"])
+            proc.kill()  # SIGKILL: no chance to clean up
+            break
+        time.sleep(0.05)
+    proc.wait(10)
+    output = read_spawn_output(proc)
+    assert seen_chunks is not None, output
+    assert proc.returncode == -signal.SIGKILL
+    assert (target / "a" / "one.bin").read_bytes() == files["a/one.bin"]
+    assert not (target / "z" / "big.bin").exists()
+    gets_first = [q for q in proxy.requests[first:] if q.method == "GET" and q.path == big_key]
+    assert len(gets_first) >= 2
+
+    # The interrupted target is ours: the re-run continues instead of refusing.
+    second = len(proxy.requests)
+    r = env.run("restore", "b1", "--to", str(target), "--json")
+    assert r.code == 0, r
+    assert r.json["resumed"] is True
+    status = {f["path"]: f["status"] for f in r.json["files"]}
+    assert status["a/one.bin"] == "already" and status["a/two.bin"] == "already"
+    assert status["z/big.bin"] == "restored"
+    assert tree(target)[0] == {**files, "backup.json": (env.backup_dir / "b1" / "backup.json").read_bytes()}
+
+    gets = [q for q in proxy.requests[second:] if q.method == "GET"]
+    # Finished files are not downloaded again; big.bin only for the ranges still missing.
+    assert all(q.path == big_key for q in gets if "/host-a/b1/" in q.path and not q.path.endswith("offsite-manifest.json")), gets
+    big_gets = [q for q in gets if q.path == big_key]
+    assert big_gets and all(q.headers.get("range", "").startswith("bytes=") for q in big_gets)
+    starts = {int(q.headers["range"][6:].split("-")[0]) for q in big_gets}
+    assert not starts & {c * 8 * MiB for c in seen_chunks}, (starts, seen_chunks)
+    assert len(big_gets) <= 6 - len(seen_chunks)
+    assert r.json["bytes_downloaded"] <= 48 * MiB - len(seen_chunks) * 8 * MiB
+    proxy.close()
+
+
+@pytest.mark.parametrize("evil", ["../../escape.txt", "nested/../../../escape.txt", "/tmp/offsite-agent-escape-test.txt"])
+def test_crafted_manifest_with_escaping_path_is_invalid_path(env, rclone, evil):
+    vault = env.add_vault("primary", rclone)
+    env.write_config()
+    env.make_backup("b1", {"ok.tar": b"fine"})
+    assert env.run("upload", "b1").code == 0
+    s3 = rclone.client()
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/b1/evil", Body=b"pwned")
+
+    def add_evil(m):
+        m["files"].insert(0, {"path": evil, "key": "host-a/b1/evil", "size": 5, "etag": "",
+                              "sha256": hashlib.sha256(b"pwned").hexdigest()})
+    put_manifest(s3, vault["bucket"], "b1", add_evil)
+
+    sandbox = env.tmp / "sandbox"
+    target = sandbox / "inner" / "target"
+    sandbox.mkdir()
+    r = env.run("restore", "b1", "--to", str(target), "--json")
+    assert r.code == 4, r
+    assert r.json["error"]["code"] == "INVALID_PATH"
+    assert evil in r.json["error"]["message"]
+    # Nothing was written: not the target, not outside it.
+    assert not target.exists()
+    assert not any(p.name in ("escape.txt", "offsite-agent-escape-test.txt") for p in env.tmp.rglob("*"))
+    assert not os.path.exists("/tmp/offsite-agent-escape-test.txt")
+    r = env.run("verify", "b1")
+    assert r.code == 0, r  # verify reads only; the paths matter to restore
+
+
+def test_prune_by_age_and_count_only_this_hosts_backups(env, rclone):
+    proxy = FaultProxy(rclone.port)
+    vault = env.add_vault("primary", rclone, endpoint=proxy.endpoint)
+    env.write_config()
+    ages = {"b60": 60, "b40": 40, "b20": 20, "b5": 5, "b1": 1, "other-host": 100}
+    for backup in ages:
+        env.make_backup(backup, {"data.tar": content(1000, backup), "sub/x.bin": b"x"})
+        assert env.run("upload", backup).code == 0, backup
+    s3 = rclone.client()
+    bucket = vault["bucket"]
+    for backup, days in ages.items():
+        def age(m, days=days, backup=backup):
+            m["created_at"] = iso_days_ago(days)
+            if backup == "other-host":
+                m["host"] = "db-01.example"
+        put_manifest(s3, bucket, backup, age)
+    all_keys = set(bucket_keys(s3, bucket))
+
+    def held(backup):
+        return {k for k in bucket_keys(s3, bucket) if k.startswith(f"host-a/{backup}/")}
+
+    r = env.run("prune", "--keep-days", "30", "--dry-run", "--json")
+    assert r.code == 0, r
+    assert sorted(b["id"] for b in r.json["deleted"]) == ["b40", "b60"]
+    assert set(bucket_keys(s3, bucket)) == all_keys  # --dry-run deletes nothing
+
+    start = len(proxy.requests)
+    r = env.run("prune", "--keep-days", "10", "--keep-last", "4", "--json")
+    assert r.code == 0, r
+    assert [b["id"] for b in r.json["deleted"]] == ["b60"]
+    assert not held("b60")
+    for backup in ("b40", "b20", "b5", "b1", "other-host"):
+        assert len(held(backup)) == 4, backup  # data.tar, sub/x.bin, backup.json, manifest
+    deletes = [q.path for q in proxy.requests[start:] if q.method == "DELETE"]
+    assert len(deletes) == 4
+    assert deletes[0].endswith("/host-a/b60/offsite-manifest.json")  # the manifest goes first
+
+    # Retention from the vault's config, as the post-backup hook uses it.
+    env.vaults["primary"].update(keep_days=10)
+    env.write_config()
+    r = env.run("prune")
+    assert r.code == 0, r
+    assert "deleted 2 backups" in r.stdout
+    assert not held("b40") and not held("b20")
+    assert held("b5") and held("b1")
+    # Another host's backup, older than anything, is never touched.
+    assert len(held("other-host")) == 4
+    r = env.run("list", "--json")
+    assert sorted(b["id"] for b in r.json["backups"]) == ["b1", "b5", "other-host"]
+    proxy.close()
+
+
+def test_upload_with_prune_applies_the_vaults_retention(env, rclone):
+    vault = env.add_vault("primary", rclone, keep_last=1)
+    env.write_config()
+    env.make_backup("old", {"a.tar": b"old"})
+    assert env.run("upload", "old").code == 0
+    s3 = rclone.client()
+    put_manifest(s3, vault["bucket"], "old", lambda m: m.update(created_at=iso_days_ago(3)))
+    env.make_backup("new", {"a.tar": b"new"})
+    (env.backup_dir / "new" / "backup.json").write_text(json.dumps(
+        {"id": "new", "type": "files", "status": "completed", "created_at": iso_days_ago(0)}))
+    r = env.run("upload", "new", "--prune")
+    assert r.code == 0, r
+    keys = bucket_keys(s3, vault["bucket"])
+    assert not any(k.startswith("host-a/old/") for k in keys)
+    assert "host-a/new/offsite-manifest.json" in keys
+
+
+def test_prune_without_retention_is_a_usage_error(env, rclone):
+    env.add_vault("primary", rclone)
+    env.write_config()
+    r = env.run("prune", "--json")
+    assert r.code == 2, r
+    assert "keep_days" in r.json["error"]["hint"]
