@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "Providers", dependencies: ["AgentSupport", "TOMLKit"]),
         .target(name: "Config", dependencies: ["Providers", "AgentSupport", "TOMLKit"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
+        .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "AgentSupport"]),
         .target(
             name: "Upload",
             dependencies: ["Backups", "S3", "Config", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
@@ -47,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "HTTPTransport", "CCurlShim",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Diagnostics", "HTTPTransport", "CCurlShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +60,7 @@ let package = Package(
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
     ]
 )
