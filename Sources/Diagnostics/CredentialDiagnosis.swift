@@ -58,7 +58,7 @@ public enum CredentialDiagnosis {
             fix = "create an application key (not the master key) in \(terms.keyConsole) and set \(keyLine) to its id"
         } else if unknownKeyMayMeanWrongRegion(context) {
             explanation += ". Two causes give this answer: the key id is wrong, or the key is valid but belongs to an account in another region than \"\(context.region)\" (keys work only at their own region's endpoint)"
-            fix += "; if the key is right, set `region` in \(context.section) to the region in the bucket's endpoint (\(context.profile.regionHint))"
+            fix += "; if the key is right, set `region` in \(context.section) to the region of the bucket's endpoint (\(context.profile.endpointTemplate), shown in \(terms.bucketConsole))"
         }
         return Finding(.credentials, .fail, .invalidAccessKey, explanation + ".", fix: fix)
     }
