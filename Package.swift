@@ -41,6 +41,7 @@ let package = Package(
         .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "TOMLKit"]),
         .target(name: "Metrics", dependencies: ["AgentSupport"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
+        .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "AgentSupport"]),
         .target(
             name: "Upload",
             dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
@@ -55,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "HTTPTransport", "CCurlShim", "Metrics",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,6 +68,7 @@ let package = Package(
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),

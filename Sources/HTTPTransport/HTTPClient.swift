@@ -49,6 +49,9 @@ public final class HTTPClient {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }()
 
+    /// `curl_global_init`, once per process, for code that uses easy handles on their own.
+    static func ensureGlobalInit() { globalInit }
+
     /// Number of requests in flight.
     public var activeCount: Int { transfers.count }
 

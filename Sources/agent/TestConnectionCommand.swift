@@ -1,10 +1,17 @@
 import AgentSupport
 import ArgumentParser
+import Diagnostics
+import HTTPTransport
 
 struct TestConnectionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test-connection",
-        abstract: "Run the connection checks against a vault."
+        abstract: "Run the connection checks against a vault.",
+        discussion: """
+            Checks in order: config, dns, connect, tls, clock, credentials, region, bucket, list, write, \
+            multipart, delete. Each failure names what the server said, what it means and the fix. \
+            Exits 0 when no check failed, 3 for a config failure, 5 otherwise.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -17,6 +24,20 @@ struct TestConnectionCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        throw notBuiltYet("test-connection")
+        let http = HTTPClient()
+        http.shouldCancel = { Runtime.interrupted }
+        let test = ConnectionTest(
+            options: ConnectionTest.Options(configPath: global.config, environment: Runtime.environment, vault: vault, noWrite: noWrite), http: http)
+        let report = test.run()
+        if global.json {
+            Output.emit(report.json)
+        } else {
+            Output.line(report.text)
+        }
+        if let failure = report.firstFailure {
+            Output.diagnostic("error: \(failure.code?.rawValue ?? "FAILED"): \(failure.id.rawValue): \(failure.explanation)")
+            Output.diagnostic("hint: \(failure.fix)")
+        }
+        Output.exitStatus = report.exitStatus
     }
 }

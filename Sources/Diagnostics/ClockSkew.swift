@@ -1,0 +1,50 @@
+import AgentSupport
+import SigV4
+
+/// The local clock against the server's: a warning over a minute, a failure over the 15 minutes
+/// S3 allows before it answers `RequestTimeTooSkewed`
+/// (`<MaxAllowedSkewMilliseconds>900000</MaxAllowedSkewMilliseconds>`, as in aws/aws-sdk-php#612).
+public enum ClockSkew {
+    public static let warnAfter: Int64 = 60
+    public static let failAfter: Int64 = 15 * 60
+
+    /// The server's time from an HTTP `Date` header (`Wed, 27 Apr 2016 15:51:39 GMT`).
+    public static func serverTime(dateHeader: String?) -> Int64? {
+        dateHeader.flatMap(AmzDate.parseHTTPDate)
+    }
+
+    /// The server's time from `RequestTimeTooSkewed`'s `<ServerTime>` (`2015-06-04T22:26:16Z`).
+    public static func serverTime(iso8601: String?) -> Int64? {
+        iso8601.flatMap(Timestamp.parseISO8601)
+    }
+
+    /// "3 min 12 s": a duration in the units an operator reads.
+    public static func describe(_ seconds: Int64) -> String {
+        let s = abs(seconds)
+        if s < 60 { return "\(s) s" }
+        if s < 3600 { return "\(s / 60) min \(s % 60) s" }
+        if s < 86400 { return "\(s / 3600) h \((s % 3600) / 60) min" }
+        return "\(s / 86400) d \((s % 86400) / 3600) h"
+    }
+
+    /// The finding for `local` against `server` (seconds since the epoch); nil within a minute.
+    /// `refused` says the server refused the request for it (`RequestTimeTooSkewed`).
+    public static func finding(local: Int64, server: Int64, refused: Bool = false) -> Finding? {
+        let skew = local - server
+        guard abs(skew) > warnAfter || refused else { return nil }
+        let direction = skew > 0 ? "ahead of" : "behind"
+        let times = "local \(Timestamp.iso8601(local)), server \(Timestamp.iso8601(server))"
+        let fix = "turn on time synchronisation: `timedatectl set-ntp true` (or start chronyd/ntpd), then check `timedatectl status`"
+        if refused || abs(skew) > failAfter {
+            let said = refused ? "The server refused the request as RequestTimeTooSkewed: this" : "This"
+            return Finding(
+                .clock, .fail, .clockSkew,
+                "\(said) server's clock is \(describe(skew)) \(direction) the storage server's (\(times)); signed requests more than 15 min off are refused.",
+                fix: fix)
+        }
+        return Finding(
+            .clock, .warn, .clockSkew,
+            "This server's clock is \(describe(skew)) \(direction) the storage server's (\(times)); requests are refused once it drifts past 15 min.",
+            fix: fix)
+    }
+}

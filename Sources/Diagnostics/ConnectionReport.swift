@@ -1,0 +1,91 @@
+import AgentSupport
+
+/// The connection test's result (SPEC 7): the vault tested and every check in order.
+public struct ConnectionReport: Sendable {
+    public var vault: String
+    public var provider: String
+    public var endpoint: String
+    public var region: String
+    public var bucket: String
+    public var checks: [CheckResult]
+
+    public init(vault: String, provider: String, endpoint: String, region: String, bucket: String, checks: [CheckResult]) {
+        self.vault = vault
+        self.provider = provider
+        self.endpoint = endpoint
+        self.region = region
+        self.bucket = bucket
+        self.checks = checks
+    }
+
+    /// True when no check failed (warnings allowed).
+    public var ok: Bool { !checks.contains { $0.status == .fail } }
+
+    public func check(_ id: CheckID) -> CheckResult? { checks.first { $0.id == id } }
+
+    /// The failure that decided the outcome: the first one in check order.
+    public var firstFailure: CheckResult? { checks.first { $0.status == .fail } }
+
+    /// 0 when no check failed, 3 for a `config` failure, 5 otherwise.
+    public var exitStatus: ExitStatus {
+        guard let failure = firstFailure else { return .success }
+        return failure.id == .config ? .config : .storage
+    }
+
+    /// The `--json` document of SPEC 7.
+    public var json: JSON {
+        .object([
+            ("ok", .bool(ok)), ("vault", .string(vault)), ("provider", .string(provider)), ("endpoint", .string(endpoint)),
+            ("region", .string(region)), ("bucket", .string(bucket)),
+            (
+                "checks",
+                .array(
+                    checks.map { c in
+                        .object([
+                            ("id", .string(c.id.rawValue)), ("status", .string(c.status.rawValue)), ("code", c.code.map { .string($0.rawValue) } ?? .null),
+                            ("explanation", .string(c.explanation)), ("fix", .string(c.fix)), ("ms", .int(Int64(c.ms))),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    /// The human report: a compact table of the checks, then each failure's and warning's
+    /// explanation and fix.
+    public var text: String {
+        var out: [String] = []
+        let what = bucket.isEmpty ? "" : " bucket \(bucket)"
+        let where_ = endpoint.isEmpty ? "" : " at \(endpoint)"
+        let region = region.isEmpty ? "" : " (region \(self.region))"
+        out.append("test-connection: vault \(vault.isEmpty ? "?" : vault)\(provider.isEmpty ? "" : " [\(provider)]"),\(what)\(where_)\(region)")
+        out.append("")
+        let rows = checks.map { [$0.id.rawValue, $0.status.rawValue, $0.status == .skip ? "" : "\($0.ms) ms", $0.code?.rawValue ?? ""] }
+        let header = ["check", "status", "time", "code"]
+        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
+        for row in [header] + rows {
+            let cells = row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(widths[i]) }
+            var line = "  " + cells.joined(separator: "  ")
+            while line.hasSuffix(" ") { line.removeLast() }
+            out.append(line)
+        }
+        for c in checks where c.status == .fail || c.status == .warn {
+            out.append("")
+            out.append("\(c.id.rawValue): \(c.status == .fail ? "FAILED" : "WARNING") \(c.code?.rawValue ?? "")")
+            out.append("  why: \(c.explanation)")
+            out.append("  fix: \(c.fix)")
+        }
+        out.append("")
+        let fails = checks.filter { $0.status == .fail }.count
+        let warns = checks.filter { $0.status == .warn }.count
+        if fails == 0 {
+            out.append(warns == 0 ? "result: every check passed" : "result: passed with \(warns) warning\(warns == 1 ? "" : "s")")
+        } else {
+            out.append("result: FAILED (\(fails) failure\(fails == 1 ? "" : "s")\(warns > 0 ? ", \(warns) warning\(warns == 1 ? "" : "s")" : ""))")
+        }
+        return out.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}
