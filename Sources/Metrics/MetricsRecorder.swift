@@ -31,6 +31,27 @@ public struct MetricsRecorder: Sendable {
         vault: String, ok: Bool, bytes: Int64 = 0, files: Int = 0, retries: Int = 0, stalls: Int = 0, resumed: Bool = false,
         at time: Int64 = Timestamp.now()
     ) throws(Failure) {
+        try update(vault: vault) { metrics in
+            metrics.lastAttempt = time
+            metrics.lastAttemptOK = ok
+            if ok { metrics.lastSuccess = time }
+            metrics.uploadedBytes += max(0, bytes)
+            metrics.uploadedFiles += Int64(max(0, files))
+            metrics.retries += Int64(max(0, retries))
+            metrics.stalls += Int64(max(0, stalls))
+            if resumed { metrics.resumes += 1 }
+        }
+    }
+
+    /// Records a `test-connection` run; it does not count as an upload attempt.
+    public func recordConnectionTest(vault: String, ok: Bool, at time: Int64 = Timestamp.now()) throws(Failure) {
+        try update(vault: vault) { metrics in
+            metrics.lastConnectionTest = time
+            metrics.lastConnectionTestOK = ok
+        }
+    }
+
+    private func update(vault: String, _ change: (inout VaultMetrics) -> Void) throws(Failure) {
         guard AtomicFile.makeDirectories(stateDir, mode: 0o700) else {
             throw Failure(description: "cannot create the state directory \(stateDir): \(String(cString: strerror(errno)))")
         }
@@ -41,14 +62,7 @@ public struct MetricsRecorder: Sendable {
 
         var vaults = load()
         var metrics = vaults[vault] ?? VaultMetrics()
-        metrics.lastAttempt = time
-        metrics.lastAttemptOK = ok
-        if ok { metrics.lastSuccess = time }
-        metrics.uploadedBytes += max(0, bytes)
-        metrics.uploadedFiles += Int64(max(0, files))
-        metrics.retries += Int64(max(0, retries))
-        metrics.stalls += Int64(max(0, stalls))
-        if resumed { metrics.resumes += 1 }
+        change(&metrics)
         vaults[vault] = metrics
 
         let state = JSON.object([("vaults", .object(vaults.keys.sorted().map { ($0, vaults[$0]?.json ?? .null) }))])

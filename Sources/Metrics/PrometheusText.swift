@@ -17,6 +17,8 @@ enum PrometheusText {
         Family(name: "offsite_agent_retries_total", type: "counter", help: "Requests to the vault retried after a transient failure.") { $0.retries },
         Family(name: "offsite_agent_stalls_total", type: "counter", help: "Transfers to the vault cut because they stalled.") { $0.stalls },
         Family(name: "offsite_agent_resumes_total", type: "counter", help: "Interrupted uploads to the vault resumed.") { $0.resumes },
+        Family(name: "offsite_agent_connection_test_timestamp_seconds", type: "gauge", help: "Unix time of the last test-connection against the vault (0: never).") { $0.lastConnectionTest },
+        Family(name: "offsite_agent_connection_test_ok", type: "gauge", help: "1 if every check of the last test-connection passed, else 0.") { $0.lastConnectionTestOK ? 1 : 0 },
     ]
 
     /// Every family with one sample per vault, vaults in name order.

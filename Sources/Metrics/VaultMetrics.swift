@@ -12,6 +12,9 @@ public struct VaultMetrics: Sendable, Equatable {
     public var retries: Int64 = 0
     public var stalls: Int64 = 0
     public var resumes: Int64 = 0
+    /// The last `test-connection` against the vault: when, and whether every check passed.
+    public var lastConnectionTest: Int64 = 0
+    public var lastConnectionTestOK = false
 
     public init() {}
 
@@ -24,6 +27,8 @@ public struct VaultMetrics: Sendable, Equatable {
         retries = json["retries"]?.intValue ?? 0
         stalls = json["stalls"]?.intValue ?? 0
         resumes = json["resumes"]?.intValue ?? 0
+        lastConnectionTest = json["last_connection_test"]?.intValue ?? 0
+        lastConnectionTestOK = json["last_connection_test_ok"]?.boolValue ?? false
     }
 
     var json: JSON {
@@ -31,6 +36,7 @@ public struct VaultMetrics: Sendable, Equatable {
             ("last_success", .int(lastSuccess)), ("last_attempt", .int(lastAttempt)), ("last_attempt_ok", .bool(lastAttemptOK)),
             ("uploaded_bytes", .int(uploadedBytes)), ("uploaded_files", .int(uploadedFiles)),
             ("retries", .int(retries)), ("stalls", .int(stalls)), ("resumes", .int(resumes)),
+            ("last_connection_test", .int(lastConnectionTest)), ("last_connection_test_ok", .bool(lastConnectionTestOK)),
         ])
     }
 }

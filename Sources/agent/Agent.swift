@@ -79,8 +79,3 @@ enum LogLevel: String, CaseIterable, ExpressibleByArgument {
 enum AgentVersion {
     static let string = "0.1.0"
 }
-
-/// A command whose capability has not been built yet says so plainly instead of pretending.
-func notBuiltYet(_ what: String) -> AgentError {
-    AgentError(ErrorCode("NOT_IMPLEMENTED"), "`agent \(what)` is not built in this version", hint: "see README.md for the commands that work in this version", exit: .failed)
-}

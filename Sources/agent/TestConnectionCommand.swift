@@ -1,5 +1,6 @@
 import AgentSupport
 import ArgumentParser
+import Metrics
 import Diagnostics
 import HTTPTransport
 
@@ -39,5 +40,13 @@ struct TestConnectionCommand: ParsableCommand {
             Output.diagnostic("hint: \(failure.fix)")
         }
         Output.exitStatus = report.exitStatus
+        // The metrics file records the test too; a config that does not load has no metrics_file.
+        if let config = try? Runtime.loadConfig(global), let file = config.metricsFile, !report.vault.isEmpty {
+            do {
+                try MetricsRecorder(stateDir: config.stateDir, file: file).recordConnectionTest(vault: report.vault, ok: report.ok)
+            } catch {
+                Output.diagnostic("warning: metrics_file \(file) not updated: \(error.description)")
+            }
+        }
     }
 }

@@ -272,6 +272,18 @@ def test_metrics_file_parses_and_matches_what_was_uploaded(env, rclone, tmp_path
     assert metric(samples, "offsite_agent_last_attempt_ok", "primary") == 1
     assert metric(samples, "offsite_agent_last_success_timestamp_seconds", "primary") >= first_success
 
+    # test-connection is recorded on its own gauges, never as an upload success.
+    ok = env.run("test-connection", "--vault", "primary")
+    assert ok.code == 0, ok
+    bad = env.run("test-connection", "--vault", "down")
+    assert bad.code in (3, 5), bad  # "b" breaks the bucket-name rules: a config failure
+    samples, types = parse_prometheus(prom.read_text())
+    assert types["offsite_agent_connection_test_ok"] == "gauge"
+    assert metric(samples, "offsite_agent_connection_test_ok", "primary") == 1
+    assert metric(samples, "offsite_agent_connection_test_ok", "down") == 0
+    assert metric(samples, "offsite_agent_connection_test_timestamp_seconds", "down") >= before
+    assert metric(samples, "offsite_agent_last_success_timestamp_seconds", "down") == 0
+
 
 # ---------------------------------------------------------------------------------------------
 # the sample config and config check

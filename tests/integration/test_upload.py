@@ -286,3 +286,39 @@ def test_flipped_byte_in_single_put_is_rejected_and_resent(env, rclone):
     assert "BadDigest" in r.stderr or "InvalidDigest" in r.stderr, r
     assert get_bytes(rclone.client(), vault["bucket"], "host-a/flip1/small.tar") == content
     proxy.close()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not __import__("shutil").which("setpriv"), reason="needs root to run the agent as another user")
+def test_unreadable_file_is_named_and_nothing_is_sent(rclone):
+    import shutil
+    import subprocess
+    import tempfile
+    from conftest import AGENT, Env
+    # root reads everything: run the agent as nobody, in a tree nobody can traverse.
+    base = tempfile.mkdtemp(prefix="offsite-perm-", dir="/tmp")
+    os.chmod(base, 0o755)
+    try:
+        e = Env(__import__("pathlib").Path(base))
+        os.chmod(e.backup_dir, 0o755)
+        vault = e.add_vault("primary", rclone)
+        e.write_config()
+        os.chmod(e.config_path, 0o644)
+        d = e.make_backup("perm", {"ok.tar": b"fine", "locked/secret.tar": b"root only"})
+        for p in [d, d / "locked"]:
+            os.chmod(p, 0o755)
+        for p in [d / "ok.tar", d / "backup.json"]:
+            os.chmod(p, 0o644)
+        os.chmod(d / "locked" / "secret.tar", 0o600)
+        e.state_dir.mkdir()
+        os.chmod(e.state_dir, 0o777)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["OFFSITE_AGENT_CONFIG"] = str(e.config_path)
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", AGENT, "upload", "perm"],
+                           capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=60)
+        __import__("conftest").OUTPUT_LOG.append(r.stdout + r.stderr)
+        assert r.returncode == 4, r
+        assert "error: UNREADABLE:" in r.stderr and "locked/secret.tar" in r.stderr, r.stderr
+        assert "hint: " in r.stderr
+        assert bucket_keys(rclone.client(), vault["bucket"]) == []
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
