@@ -90,6 +90,19 @@ public enum Units {
 }
 
 extension String {
+    /// Replaces every occurrence of `target` (no Foundation needed).
+    public func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound]
+            out += replacement
+            rest = rest[range.upperBound...]
+        }
+        return out + rest
+    }
+
     /// Trims the given characters from both ends (no Foundation needed).
     public func trimming(_ set: String) -> String {
         var scalars = Substring(self)

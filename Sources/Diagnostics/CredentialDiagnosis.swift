@@ -128,7 +128,7 @@ extension S3ServiceError {
         var text = "(\(operation): HTTP \(status)"
         if !code.isEmpty { text += " \(code)" }
         var m = message
-        if context.accessKeyID.count > 4 { m = m.replacingOccurrences(context.accessKeyID, with: Redactedkey.show(context.accessKeyID)) }
+        if context.accessKeyID.count > 4 { m = m.replacingAll(context.accessKeyID, with: Redactedkey.show(context.accessKeyID)) }
         if !m.isEmpty { text += ": \(m)" }
         return text + ")"
     }

@@ -1,3 +1,4 @@
+import AgentSupport
 import Config
 import Providers
 
@@ -73,21 +74,7 @@ public struct DiagnosisContext: Sendable {
     /// The provider's words for the permission granting `action`, with the bucket and prefix filled in.
     public func permissionTerm(_ action: String) -> String {
         profile.terms.permission(action)
-            .replacingOccurrences("BUCKET", with: bucket)
-            .replacingOccurrences("PREFIX", with: prefix)
-    }
-}
-
-extension String {
-    func replacingOccurrences(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var out = ""
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
-            out += rest[..<range.lowerBound]
-            out += replacement
-            rest = rest[range.upperBound...]
-        }
-        return out + rest
+            .replacingAll("BUCKET", with: bucket)
+            .replacingAll("PREFIX", with: prefix)
     }
 }

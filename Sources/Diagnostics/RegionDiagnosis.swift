@@ -140,7 +140,7 @@ public enum RegionDiagnosis {
         var fix = "set `region = \"\(expected)\"` in \(context.section)"
         let derived = (try? context.profile.endpoint(region: context.region, settings: [:])) == context.endpoint
         if !derived, !context.region.isEmpty, context.endpoint.contains(context.region) {
-            fix += " and `endpoint = \"\(context.endpoint.replacingOccurrences(context.region, with: expected))\"`"
+            fix += " and `endpoint = \"\(context.endpoint.replacingAll(context.region, with: expected))\"`"
         }
         return fix
     }

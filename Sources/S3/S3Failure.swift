@@ -1,3 +1,4 @@
+import AgentSupport
 import HTTPTransport
 
 /// An error answer from the service, decoded from its XML body (or, for bodiless HEAD answers,
@@ -119,15 +120,6 @@ public enum S3Failure: Error, Sendable, CustomStringConvertible {
     /// Seconds the server asked us to wait (`Retry-After`), if any.
     public var retryAfter: Double? {
         guard let s = serviceError, let value = s.header("Retry-After") else { return nil }
-        return Double(value.trimmingCharacters(in: " "))
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
+        return Double(value.trimming(" "))
     }
 }

@@ -1,10 +1,9 @@
 """Several vaults in one pass (SPEC 5.1): one read feeds every vault; each fails or finishes on its own."""
-import signal
 import time
 
-from conftest import ROOT, get_bytes, read_spawn_output
+from conftest import ROOT, get_bytes
 from faultproxy import FaultProxy, Rule
-from test_resume import wait_for_parts
+from test_resume import kill_9_after_parts
 from test_upload import list_uploads, pattern
 
 MiB = 1 << 20
@@ -66,10 +65,7 @@ def test_kill_during_two_vault_upload_then_resume_all(env, rclone, rclone2):
     content = pattern(60 * MiB, 3)
     env.make_backup("k2", {"big.tar": content})
     p = env.spawn("upload", "k2")
-    wait_for_parts(pa, 4)
-    p.send_signal(signal.SIGKILL)
-    p.wait(10)
-    read_spawn_output(p)
+    kill_9_after_parts(pa, p, 4)
     held = {}
     for name, server, vault in (("va", rclone, a), ("vb", rclone2, b)):
         s3 = server.client()

@@ -34,6 +34,14 @@ def wait_for_parts(proxy, n, timeout=60):
     raise AssertionError(f"fewer than {n} part requests after {timeout}s")
 
 
+def kill_9_after_parts(proxy, proc, n):
+    """kill -9 the agent once `n` part requests have reached the proxy."""
+    wait_for_parts(proxy, n)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    return read_spawn_output(proc)
+
+
 @pytest.mark.parametrize("kill_after_parts", [2, 9, 17])
 def test_kill_9_then_resume_sends_only_missing_parts(env, rclone, kill_after_parts):
     proxy = FaultProxy(rclone.port)
@@ -43,10 +51,7 @@ def test_kill_9_then_resume_sends_only_missing_parts(env, rclone, kill_after_par
     content = pattern(160 * MiB, kill_after_parts)
     env.make_backup("killed", {"db.tar": content})
     p = env.spawn("upload", "killed")
-    wait_for_parts(proxy, kill_after_parts)
-    p.send_signal(signal.SIGKILL)
-    p.wait(10)
-    read_spawn_output(p)
+    kill_9_after_parts(proxy, p, kill_after_parts)
 
     s3 = rclone.client()
     key = "host-a/killed/db.tar"
@@ -124,10 +129,7 @@ def test_source_modified_between_kill_and_resume(env, rclone):
     env.write_config()
     d = env.make_backup("mod", {"m.tar": pattern(60 * MiB, 4)})
     p = env.spawn("upload", "mod")
-    wait_for_parts(proxy, 3)
-    p.send_signal(signal.SIGKILL)
-    p.wait(10)
-    read_spawn_output(p)
+    kill_9_after_parts(proxy, p, 3)
     new_content = pattern(23 * MiB, 8)
     (d / "m.tar").write_bytes(new_content)
 
@@ -188,10 +190,7 @@ def test_abort_and_cleanup_remove_multipart_uploads(env, rclone):
     env.write_config()
     env.make_backup("ab", {"x.tar": pattern(40 * MiB, 7)})
     p = env.spawn("upload", "ab")
-    wait_for_parts(proxy, 2)
-    p.send_signal(signal.SIGKILL)
-    p.wait(10)
-    read_spawn_output(p)
+    kill_9_after_parts(proxy, p, 2)
     s3 = rclone.client()
     # A stray upload no journal entry owns, as a crashed other tool would leave it.
     stray = s3.create_multipart_upload(Bucket=vault["bucket"], Key="host-a/stray/file.tar")["UploadId"]
