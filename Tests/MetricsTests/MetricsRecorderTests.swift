@@ -48,11 +48,26 @@ struct MetricsRecorderTests {
         metrics.uploadedBytes = 7
         let text = PrometheusText.render(["a": metrics, "b": VaultMetrics()])
         let types = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }
-        #expect(types.count == 8)
+        #expect(types.count == PrometheusText.families.count)
+        #expect(Set(types).count == types.count)
         #expect(types.contains("# TYPE offsite_agent_uploaded_bytes_total counter"))
         #expect(types.contains("# TYPE offsite_agent_last_success_timestamp_seconds gauge"))
         #expect(text.contains("offsite_agent_uploaded_bytes_total{vault=\"a\"} 7\n"))
         #expect(text.hasSuffix("\n"))
+    }
+
+    @Test func connectionTestsHaveTheirOwnGaugesAndAreNoUploadSuccess() throws {
+        let dir = try TemporaryDirectory()
+        let file = dir.path + "/offsite_agent.prom"
+        let recorder = MetricsRecorder(stateDir: dir.path + "/state", file: file)
+        try recorder.recordConnectionTest(vault: "primary", ok: true, at: 1_700_000_000)
+        try recorder.recordConnectionTest(vault: "down", ok: false, at: 1_700_000_100)
+        let values = samples(try String(contentsOfFile: file, encoding: .utf8))
+        #expect(values["offsite_agent_connection_test_ok/primary"] == "1")
+        #expect(values["offsite_agent_connection_test_timestamp_seconds/primary"] == "1700000000")
+        #expect(values["offsite_agent_connection_test_ok/down"] == "0")
+        #expect(values["offsite_agent_last_success_timestamp_seconds/primary"] == "0")
+        #expect(values["offsite_agent_last_attempt_timestamp_seconds/primary"] == "0")
     }
 
     @Test func labelValuesAreEscaped() {
