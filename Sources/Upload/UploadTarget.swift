@@ -49,10 +49,11 @@ public struct UploadTarget: Sendable {
         self.host = host
     }
 
-    /// Whether bodies sent to this vault carry Content-MD5 (the profile verifies it and prefers
-    /// it, or its ETags are MD5s that let us check what was stored).
+    /// Whether bodies sent to this vault carry Content-MD5: when that is the mechanism the
+    /// profile relies on. Where the provider verifies the signed SHA-256 payload, MD5 would
+    /// cost a second hash of every byte for no extra protection (SPEC 5, issue 6).
     public var needsMD5: Bool {
-        integrity.preferred == .contentMD5 || (integrity.etagIsMD5 && integrity.contentMD5)
+        integrity.preferred == .contentMD5
     }
 
     /// Targets that send the same file in the same parts, so each part is read and hashed once
