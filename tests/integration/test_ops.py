@@ -281,7 +281,7 @@ def test_metrics_file_parses_and_matches_what_was_uploaded(env, rclone, tmp_path
     assert types["offsite_agent_connection_test_ok"] == "gauge"
     assert metric(samples, "offsite_agent_connection_test_ok", "primary") == 1
     assert metric(samples, "offsite_agent_connection_test_ok", "down") == 0
-    assert metric(samples, "offsite_agent_connection_test_timestamp_seconds", "down") >= before
+    assert metric(samples, "offsite_agent_connection_test_timestamp_seconds", "down") >= int(before)
     assert metric(samples, "offsite_agent_last_success_timestamp_seconds", "down") == 0
 
 

@@ -64,8 +64,9 @@ def test_kill_9_then_resume_sends_only_missing_parts(env, rclone, kill_after_par
     assert r.code == 0, r
     assert r.json["resumed"] is True
     resent = len(proxy.parts()) - before
-    # Never more than the parts missing plus those that were in flight (4 at a time).
-    assert missing <= resent <= missing + 4, (missing, resent)
+    # Never more than the parts missing plus those that were in flight (4 at a time). Parts in
+    # flight at the kill may still land on the server after our ListParts, hence the lower bound.
+    assert missing - 4 <= resent <= missing + 4, (missing, resent)
     # Parts the server held intact were not sent again.
     resent_numbers = {int(q.query["partNumber"]) for q in proxy.parts()[before:]}
     held_numbers = {p["PartNumber"] for p in held}
