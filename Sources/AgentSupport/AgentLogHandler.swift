@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -18,6 +19,9 @@ public struct AgentLogHandler: LogHandler {
     nonisolated(unsafe) public private(set) static var logPath: String?
     nonisolated(unsafe) public static var rotateBytes: Int64 = 10 << 20
     nonisolated(unsafe) public static var keepFiles = 3
+    /// Serialises writes and rotation: several vault threads log at once, and a descriptor
+    /// must never be closed while another thread writes to it.
+    static let fileLock = Mutex(())
 
     public var logLevel: Logger.Level = AgentLogHandler.defaultLevel
     public var metadata: Logger.Metadata = [:]
@@ -43,9 +47,10 @@ public struct AgentLogHandler: LogHandler {
             case .error, .critical: StandardStreams.writeError("error: " + text + "\n")
             }
         }
-        let fd = AgentLogHandler.fileDescriptor
-        if fd >= 0 {
-            var line = "\(Timestamp.iso8601(Timestamp.now())) \(event.level.rawValue.uppercased()) \(text)\n"
+        var line = "\(Timestamp.iso8601(Timestamp.now())) \(event.level.rawValue.uppercased()) \(text)\n"
+        AgentLogHandler.fileLock.withLock { _ in
+            let fd = AgentLogHandler.fileDescriptor
+            guard fd >= 0 else { return }
             line.withUTF8 { buf in _ = Glibc.write(fd, buf.baseAddress, buf.count) }
             AgentLogHandler.rotateIfNeeded()
         }
@@ -56,13 +61,15 @@ public struct AgentLogHandler: LogHandler {
         guard fileDescriptor < 0, AtomicFile.makeDirectories(stateDir, mode: 0o700) else { return }
         let path = stateDir.hasSuffix("/") ? stateDir + "agent.log" : stateDir + "/agent.log"
         logPath = path
-        fileDescriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        rotateIfNeeded()
+        fileLock.withLock { _ in
+            fileDescriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            rotateIfNeeded()
+        }
     }
 
     /// Rotates the log once it is past `rotateBytes`. Several agents may share the file: the
     /// first to see it too large renames it under an exclusive lock; the others notice that
-    /// their descriptor no longer names `agent.log` and reopen it.
+    /// their descriptor no longer names `agent.log` and reopen it. Called with `fileLock` held.
     static func rotateIfNeeded() {
         guard let path = logPath, fileDescriptor >= 0, rotateBytes > 0 else { return }
         var open_ = stat()

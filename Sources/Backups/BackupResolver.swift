@@ -86,7 +86,8 @@ public struct BackupResolver: Sendable {
         }
         var files: [BackupFile] = []
         var manifestFile: BackupFile?
-        try walk(directory: backupDirectory, relative: "", root: root, into: &files)
+        var visited = Set<DirectoryID>()
+        try walk(directory: backupDirectory, relative: "", root: root, visited: &visited, into: &files)
         files.sort { $0.relativePath < $1.relativePath }
         if let index = files.firstIndex(where: { $0.relativePath == Backup.manifestName }) {
             manifestFile = files.remove(at: index)
@@ -140,7 +141,22 @@ public struct BackupResolver: Sendable {
         return manifest
     }
 
-    private func walk(directory: String, relative: String, root: String, into files: inout [BackupFile]) throws(AgentError) {
+    /// A directory by device and inode: a symlink loop comes back to one already seen.
+    struct DirectoryID: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    private func walk(directory: String, relative: String, root: String, visited: inout Set<DirectoryID>, into files: inout [BackupFile]) throws(AgentError) {
+        var dst = stat()
+        if stat(directory, &dst) == 0 {
+            let id = DirectoryID(device: UInt64(dst.st_dev), inode: UInt64(dst.st_ino))
+            guard visited.insert(id).inserted else {
+                throw AgentError(
+                    .invalidPath, "the folder \(directory) is reached twice through symlinks (a loop)",
+                    hint: "remove the symlink that points back into the backup")
+            }
+        }
         guard let dir = opendir(directory) else {
             throw AgentError(.unreadable, "cannot read the folder \(directory): \(String(cString: strerror(errno)))", hint: "let the agent's user read the backup (check owner and mode)")
         }
@@ -174,7 +190,7 @@ public struct BackupResolver: Sendable {
             guard stat(target, &st) == 0 else { continue }
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                try walk(directory: target, relative: rel, root: root, into: &files)
+                try walk(directory: target, relative: rel, root: root, visited: &visited, into: &files)
             case S_IFREG:
                 try checkReadable(target)
                 let identity = FileIdentity(
@@ -187,7 +203,12 @@ public struct BackupResolver: Sendable {
     }
 
     private func checkReadable(_ path: String) throws(AgentError) {
-        let fd = open(path, O_RDONLY)
+        var st = stat()
+        if stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            throw AgentError(.invalidPath, "\(path) is not a regular file", hint: "upload archive files only (not sockets, pipes or devices)")
+        }
+        // O_NONBLOCK: never hang on a pipe swapped in between the stat and the open.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         if fd < 0 {
             throw AgentError(
                 .unreadable, "cannot read \(path): \(String(cString: strerror(errno)))",
@@ -203,8 +224,12 @@ public struct BackupResolver: Sendable {
         return a.hasSuffix("/") ? a + b : a + "/" + b
     }
 
+    /// Compared byte for byte: Swift's String equality treats NFC and NFD spellings as equal,
+    /// the file system does not.
     func isInside(_ path: String, root: String) -> Bool {
-        path == root || path.hasPrefix(root.hasSuffix("/") ? root : root + "/")
+        let p = Array(path.utf8)
+        let r = Array((root.hasSuffix("/") ? root : root + "/").utf8)
+        return Array(root.utf8) == p || (p.count >= r.count && Array(p[0..<r.count]) == r)
     }
 
     /// Removes `.`, empty segments and resolves `..` lexically.

@@ -81,10 +81,16 @@ public final class HTTPClient {
             completion(.failure(TransportError(kind: .other, curlCode: -1, message: "curl_easy_init failed")))
             return id
         }
-        let t = CurlTransfer(id: id, handle: easy, request: request, completion: completion)
         let share = max(1, bandwidthShares)
         let send = request.options.maxSendRate > 0 ? request.options.maxSendRate : (bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(share)) : 0)
         let recv = request.options.maxReceiveRate > 0 ? request.options.maxReceiveRate : (bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(share)) : 0)
+        var request = request
+        // A transfer held to a rate limit below the stall floor would be cut as stalled every time.
+        let cap: Int64 = [send, recv].filter { $0 > 0 }.min() ?? 0
+        if cap > 0, request.options.stallMinRate * 2 > cap {
+            request.options.stallMinRate = max(1, cap / 4)
+        }
+        let t = CurlTransfer(id: id, handle: easy, request: request, completion: completion)
         do {
             try t.configure(sendRate: send, receiveRate: recv)
         } catch {

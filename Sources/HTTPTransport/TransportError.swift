@@ -46,6 +46,9 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
             } else {
                 kind = .timeout
             }
+        case CURLE_SSL_CONNECT_ERROR where !detail.lowercased().contains("certificate") && !detail.lowercased().contains("verify"):
+            // A handshake cut short (reset, EOF) on a flaky link: worth another try.
+            kind = .connectionLost
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             kind = .tls

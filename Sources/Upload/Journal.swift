@@ -92,8 +92,13 @@ public struct Journal: Sendable {
     /// Deletes completed and aborted entries older than `maxAge` seconds.
     public func prune(olderThan maxAge: Int64, now: Int64) {
         for entry in all().entries where entry.isFinished && now - entry.updated > maxAge {
-            unlink(path(of: entry.id))
-            unlink("\(directory)/\(entry.id).lock")
+            // Only under the entry's lock, and the lock file stays: an agent holding it keeps
+            // the same inode, so no second agent can lock a fresh one beside it.
+            guard let held = lock(entry.id) else { continue }
+            if case .entry(let current) = load(entry.id), current.isFinished, now - current.updated > maxAge {
+                unlink(path(of: entry.id))
+            }
+            withExtendedLifetime(held) {}
         }
     }
 

@@ -147,9 +147,11 @@ extension JournalEntry.File {
     }
 
     init?(json: JSON) {
-        guard let path = json["path"]?.stringValue, let key = json["key"]?.stringValue, let size = json["size"]?.intValue,
+        guard let path = json["path"]?.stringValue, let key = json["key"]?.stringValue, let size = json["size"]?.intValue, size >= 0,
             let stateText = json["state"]?.stringValue, let state = State(rawValue: stateText)
         else { return nil }
+        // Values no agent writes mean a damaged file: refuse it rather than divide by zero later.
+        if let partSize = json["part_size"]?.intValue, partSize <= 0 { return nil }
         self.path = path
         self.sourcePath = json["source"]?.stringValue ?? ""
         self.key = key
@@ -158,7 +160,7 @@ extension JournalEntry.File {
         self.uploadID = json["upload_id"]?.stringValue
         self.partSize = json["part_size"]?.intValue
         self.parts = (json["parts"]?.arrayValue ?? []).compactMap { p in
-            guard let n = p["n"]?.intValue, let etag = p["etag"]?.stringValue else { return nil }
+            guard let n = p["n"]?.intValue, n >= 1, n <= 10_000_000, let etag = p["etag"]?.stringValue else { return nil }
             return JournalEntry.Part(number: Int(n), etag: etag, size: p["size"]?.intValue ?? 0, sha256: p["sha256"]?.stringValue ?? "", md5: p["md5"]?.stringValue)
         }
         self.etag = json["etag"]?.stringValue

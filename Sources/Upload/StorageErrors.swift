@@ -12,6 +12,13 @@ public enum StorageErrors {
             if t.kind == .aborted {
                 return AgentError(.interrupted, "interrupted; the journal keeps what was sent", hint: "run `agent resume --all` to finish", exit: .tempFail, attempts: attempts)
             }
+            if t.kind == .fileRead {
+                // Our side failed, not the vault: the source file, not the network.
+                if t.message.contains("shorter") {
+                    return AgentError(.sourceChanged, "a file changed while being sent: \(t.message)", hint: "upload backups only after the backup job finished writing them; run the upload again", attempts: attempts)
+                }
+                return AgentError(.unreadable, "reading a backup file failed while sending: \(t.message)", hint: "check the disk and the file's permissions", attempts: attempts)
+            }
             if t.kind == .tls {
                 return AgentError(.tlsError, "TLS to vault \(vault) failed: \(t.message)", hint: "run `agent test-connection --vault \(vault)`; set ca_file for a private CA", attempts: attempts)
             }

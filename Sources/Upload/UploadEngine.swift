@@ -76,13 +76,22 @@ public final class UploadEngine {
         var entry: JournalEntry
         var resumed = false
         switch journal.load(id) {
+        case .entry(let existing) where !existing.isFinished && !pointsHere(existing):
+            // The vault now names another bucket, endpoint or prefix: what was sent is elsewhere.
+            warn("vault \(target.vault) now points to another bucket, endpoint or prefix than the interrupted upload \(id); starting this upload afresh")
+            for file in existing.files where file.state != .done {
+                if let uploadID = file.uploadID { abortQuietly(key: file.key, uploadID: uploadID) }
+            }
+            entry = newEntry(id: id, backup: backup)
         case .entry(let existing) where !existing.isFinished:
             entry = existing
             resumed = true
             logger.info("resuming upload \(id) of backup \(backup.id) to vault \(target.vault) (\(Units.formatSize(existing.bytesDone)) of \(Units.formatSize(existing.bytesTotal)) already sent)")
             try reconcileSources(&entry, with: backup)
         case .entry(let done) where done.state == .completed && !force:
-            if try offsiteManifestExists(backup: backup) {
+            // Already offsite, unless a file changed since (an archive uploaded again by path).
+            let unchanged = done.files.map(\.identity) == backup.allFiles.map(\.identity) && pointsHere(done)
+            if unchanged, try offsiteManifestExists(backup: backup) {
                 return alreadyOffsite(backup: backup, id: id, started: started)
             }
             entry = newEntry(id: id, backup: backup)
@@ -133,6 +142,11 @@ public final class UploadEngine {
             resumed: false, warnings: warnings)
     }
 
+    /// Whether an entry was recorded against the bucket, endpoint and prefix this vault names now.
+    private func pointsHere(_ entry: JournalEntry) -> Bool {
+        entry.bucket == bucket && entry.endpoint == target.location.endpointDescription && entry.prefix == target.prefix
+    }
+
     private func newEntry(id: String, backup: Backup) -> JournalEntry {
         let files = backup.allFiles.map { f in
             JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: target.key(backup: backup.id, relativePath: f.relativePath), identity: f.identity)
@@ -157,6 +171,7 @@ public final class UploadEngine {
                 if let uploadID = old.uploadID { abortQuietly(key: old.key, uploadID: uploadID) }
                 old = JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity)
             }
+            old.sourcePath = f.absolutePath
             files.append(old)
         }
         for old in entry.files where !files.contains(where: { $0.path == old.path }) {
@@ -336,12 +351,6 @@ public final class UploadEngine {
                         firstError = AgentError(.rejected, "the server answered part \(number) of \(file.path) without an ETag", hint: "the endpoint may not be S3-compatible", exit: .failed)
                         break
                     }
-                    if let md5 = digests.md5, target.integrity.etagIsMD5, target.serverSideEncryption != "aws:kms", etag.count == 32, etag.lowercased() != md5.hexString {
-                        // The server stored other bytes than we sent: send the part again.
-                        logger.warning("part \(number) of \(file.path): ETag \(etag) is not the MD5 of what was sent; sending it again")
-                        queue.insert(number, at: 0)
-                        break
-                    }
                     working.files[index].parts.append(JournalEntry.Part(number: number, etag: etag, size: length, sha256: digests.sha256.hexString, md5: digests.md5?.hexString))
                     bytesSent += length
                     onProgress?(length)
@@ -384,7 +393,7 @@ public final class UploadEngine {
             throw AgentError(.interrupted, "interrupted while sending \(file.path); the journal keeps the \(entry.files[index].parts.count) parts sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
         }
         if let firstError {
-            if firstError.code == .sourceChanged { abortQuietly(key: file.key, uploadID: uploadID) }
+            if firstError.code == .sourceChanged || firstError.code == .unreadable { abortQuietly(key: file.key, uploadID: uploadID) }
             throw firstError
         }
         if let restart { throw RestartFile(reason: restart) }
@@ -395,25 +404,26 @@ public final class UploadEngine {
             throw AgentError(.retriesExhausted, "\(file.path): only \(parts.count) of \(plan.partCount) parts were sent", hint: "run `agent resume --all`")
         }
         try checkUnchanged(fd: fd, file: file)
+        var expected: String?
+        if parts.allSatisfy({ $0.md5 != nil }) {
+            var concatenated: [UInt8] = []
+            for p in parts { concatenated += Hex.decode(p.md5 ?? "") ?? [] }
+            expected = Digest.md5(concatenated).hexString + "-\(parts.count)"
+        }
         let etag: String
         do {
             etag = try client.completeMultipartUpload(key: file.key, uploadID: uploadID, parts: parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size) })
         } catch {
             if error.failure.code == "NoSuchUpload" {
-                // Completed by an earlier attempt whose answer was lost? Then the object is there.
-                if let info = try? client.headObject(key: file.key), info.size == size {
+                // Completed by an earlier attempt whose answer was lost? Only an object whose
+                // ETag proves it is made of our parts counts; anything else is sent again.
+                if let expected, let info = try? client.headObject(key: file.key), info.size == size, info.etag.lowercased() == expected.lowercased() {
                     logger.info("\(file.path): the upload was already completed")
                     return try finishMultipart(&entry, index, parts: parts, etag: info.etag)
                 }
                 throw RestartFile(reason: "NoSuchUpload on complete")
             }
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
-        }
-        var expected: String?
-        if parts.allSatisfy({ $0.md5 != nil }) {
-            var concatenated: [UInt8] = []
-            for p in parts { concatenated += Hex.decode(p.md5 ?? "") ?? [] }
-            expected = Digest.md5(concatenated).hexString + "-\(parts.count)"
         }
         try verify(file: file, expectedETag: expected, reportedETag: etag)
         try finishMultipart(&entry, index, parts: parts, etag: etag)
@@ -503,7 +513,9 @@ public final class UploadEngine {
                 .verifyMismatch, "\(file.key) is stored with \(info.size) bytes, but \(file.identity.size) were sent",
                 hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
         }
-        if let expectedETag, target.integrity.etagIsMD5, target.serverSideEncryption != "aws:kms" {
+        let encryptedByKey = info.header("x-amz-server-side-encryption")?.lowercased().hasPrefix("aws:kms") == true
+            || info.header("x-amz-server-side-encryption-customer-algorithm") != nil
+        if let expectedETag, target.integrity.etagIsMD5, target.serverSideEncryption != "aws:kms", !encryptedByKey {
             let stored = info.etag.isEmpty ? reportedETag : info.etag
             if stored.contains("-") == expectedETag.contains("-"), stored.lowercased() != expectedETag.lowercased() {
                 throw AgentError(
@@ -563,9 +575,24 @@ public final class UploadEngine {
         let key = target.key(backup: backup.id, relativePath: Backup.offsiteManifestName)
         var files: [JSON] = []
         if backup.singleFile {
-            if let existing = try? client.getObject(key: key), let json = JSON.parse(existing.bodyText), let old = json["files"]?.arrayValue {
-                files = old.filter { f in !entry.files.contains(where: { $0.path == f["path"]?.stringValue }) }
+            // One archive joins the manifest of a backup that is already offsite. Without one, the
+            // backup is not complete offsite, and a manifest listing one file would claim it is.
+            let existing: HTTPResponse
+            do {
+                existing = try client.getObject(key: key)
+            } catch {
+                if let s = error.failure.serviceError, s.status == 404 || s.code == "NoSuchKey" {
+                    logger.info("backup \(backup.id) has no offsite manifest yet: \(entry.files.first?.path ?? "the file") was uploaded; upload the whole backup to complete its offsite copy")
+                    return
+                }
+                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
             }
+            guard let json = JSON.parse(existing.bodyText), let old = json["files"]?.arrayValue else {
+                throw AgentError(
+                    .rejected, "the offsite manifest \(key) in vault \(target.vault) is not readable JSON; it was left as it is",
+                    hint: "upload the whole backup again with `agent upload \(backup.id) --force` to rewrite it", exit: .failed)
+            }
+            files = old.filter { f in !entry.files.contains(where: { $0.path == f["path"]?.stringValue }) }
         }
         for f in entry.files {
             var fields: [(String, JSON)] = [

@@ -54,8 +54,11 @@ struct ResumeCommand: ParsableCommand {
                 session.run(backup: backup, target: target, force: false)
             } catch let error as AgentError {
                 session.record(failure: error, backup: entry.backup, vault: entry.vault)
-                if error.exitStatus == .backup {
-                    // The source is gone or no longer uploadable: stop offering it to every timer run.
+                let permanent: Set<ErrorCode> = [.noDir, .snapshot, .invalidPath, .emptyBackup, .invalidConfig]
+                if permanent.contains(error.code) {
+                    // The source is gone or the vault no longer exists: stop offering it to every timer
+                    // run (`agent resume <UPLOAD-ID>` still takes it once fixed). A backup being
+                    // rewritten (NOT_COMPLETED) or briefly unreadable stays resumable.
                     session.journal.markFailed(entry.id, reason: "\(error.code): \(error.message)")
                 }
             }

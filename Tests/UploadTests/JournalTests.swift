@@ -64,3 +64,15 @@ private func sampleEntry(id: String) -> JournalEntry {
     #expect(Journal.entryID(backup: "b", vault: "v") == Journal.entryID(backup: "b", vault: "v"))
     #expect(Journal.entryID(backup: "b", vault: "v") != Journal.entryID(backup: "b", vault: "w"))
 }
+
+@Test func journalWithImpossibleValuesIsSetAside() throws {
+    let journal = Journal(stateDir: tempDir())
+    try journal.prepare()
+    try journal.save(sampleEntry(id: "zero"))
+    let text = AtomicFile.read(journal.path(of: "zero"))!
+    try AtomicFile.write(text.replacingAll("\"part_size\": 50", with: "\"part_size\": 0"), to: journal.path(of: "zero"))
+    guard case .corrupt = journal.load("zero") else {
+        Issue.record("a zero part size must not load")
+        return
+    }
+}

@@ -101,9 +101,44 @@ def test_single_archive_path_uploads_one_file(env, rclone):
     d = env.make_backup("one-archive", {"db.sql.gz": b"x" * 1000, "files.tar": b"y" * 10})
     r = env.run("upload", str(d / "db.sql.gz"), "--json")
     assert r.code == 0, r
-    keys = bucket_keys(rclone.client(), vault["bucket"])
+    s3 = rclone.client()
+    keys = bucket_keys(s3, vault["bucket"])
     assert "host-a/one-archive/db.sql.gz" in keys
     assert "host-a/one-archive/files.tar" not in keys
+    # One archive is not the whole backup: no offsite manifest may claim it is complete.
+    assert "host-a/one-archive/offsite-manifest.json" not in keys
+
+    # The whole backup then goes up (it is not "already offsite").
+    r = env.run("upload", "one-archive", "--json")
+    assert r.code == 0, r
+    assert r.json["already_offsite"] is False
+    assert get_bytes(s3, vault["bucket"], "host-a/one-archive/files.tar") == b"y" * 10
+
+    # A changed archive uploaded by path is sent again and merged into the manifest.
+    (d / "db.sql.gz").write_bytes(b"z" * 2000)
+    r = env.run("upload", str(d / "db.sql.gz"), "--json")
+    assert r.code == 0, r
+    assert r.json["already_offsite"] is False
+    assert get_bytes(s3, vault["bucket"], "host-a/one-archive/db.sql.gz") == b"z" * 2000
+    manifest = __import__("json").loads(get_bytes(s3, vault["bucket"], "host-a/one-archive/offsite-manifest.json"))
+    sizes = {f["path"]: f["size"] for f in manifest["files"]}
+    assert sizes["db.sql.gz"] == 2000 and sizes["files.tar"] == 10
+
+
+def test_symlink_loop_and_special_files_are_refused(env, rclone):
+    vault = env.add_vault("primary", rclone)
+    env.write_config()
+    d = env.make_backup("looped", {"a.tar": b"a"})
+    os.symlink(d, d / "again")
+    assert_refused(env.run("upload", "looped"), "INVALID_PATH", 4)
+    f = env.make_backup("fifo", {"a.tar": b"a"})
+    os.mkfifo(f / "pipe")
+    assert_refused(env.run("upload", str(f / "pipe"), timeout=30), "INVALID_PATH", 4)
+    # In a whole backup a pipe is not an archive: skipped, the rest goes up.
+    r = env.run("upload", "fifo", timeout=60)
+    assert r.code == 0, r
+    keys = bucket_keys(rclone.client(), vault["bucket"])
+    assert "host-a/fifo/a.tar" in keys and "host-a/fifo/pipe" not in keys
 
 
 def test_backup_of_only_empty_files_uploads_with_warning(env, rclone):
