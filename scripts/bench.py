@@ -9,7 +9,14 @@ Prints median wall time, CPU seconds per GiB (user+sys of the tool's process tre
 goals checked. Not part of `make test`.
 
 Secrets: a throwaway key generated per run. Peers get it through environment variables or
-0600 config files, never argv (curl reads `user = ...` from a `-K` config file).
+0600 config files, never argv (curl reads `user = ...` from a `-K` config file); only
+`rclone serve s3 --auth-key` carries it on argv, as the integration tests do.
+
+Peers run at their defaults, except that over HTTPS the aws CLI is told to send checksums only
+where required: its default there is an aws-chunked body with a trailing CRC32, which
+rclone serve s3 rejects (MissingContentLength). The bench also probes which payload checks the
+server really makes (a wrong signed SHA-256, a wrong Content-MD5) and prints them: a goal met
+for a profile is only as verified as the server's checks.
 
 Settings (environment):
   AGENT_BIN        the agent binary (default .build/release/agent)
@@ -273,6 +280,23 @@ progress_meter = False
             return args, self.base_env, key
         raise ValueError(tool)
 
+    def server_checks(self):
+        """Which payload checks this server really makes: a small PUT with a wrong signed SHA-256,
+        then one with a wrong Content-MD5 (a profile's `preferred` is only verified if the server does)."""
+        probe = self.work / "probe.bin"
+        probe.write_bytes(b"probe" * 200)
+        wrong_sha = "0" * 64
+        results = {}
+        for name, header in (("signed SHA-256", f"x-amz-content-sha256: {wrong_sha}"), ("Content-MD5", "Content-MD5: AAAAAAAAAAAAAAAAAAAAAA==")):
+            argv, env, key = self.command("curl", probe, "probe", "")
+            argv = [a if a != "x-amz-content-sha256: UNSIGNED-PAYLOAD" else header for a in argv]
+            if header.startswith("Content-MD5"):
+                argv[1:1] = ["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]
+            rejected = subprocess.run(argv, env=env, capture_output=True).returncode != 0
+            self.server.remove(key)
+            results[name] = rejected
+        return results
+
     def prepare_backup(self, path):
         """One backup folder holding the test file (a hard link) and its backup.json."""
         backup_id = f"bench-{path.stat().st_size}"
@@ -376,11 +400,15 @@ def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="offsite-bench-"))
     all_runs = []
     goal_lines = []
+    notes = []
     try:
         for scheme in SCHEMES:
             server = Server(work, tls=(scheme == "https"))
             try:
                 tools = Tools(work, server)
+                checks = tools.server_checks()
+                notes.append(f"{scheme}: rclone serve s3 " + ", ".join(
+                    f"{'verifies' if rejected else 'does NOT verify'} {name}" for name, rejected in checks.items()))
                 runs = []
                 for round_no in range(1, ROUNDS + 1):
                     # Alternate the starting tool each round so no tool always follows the same neighbour.
@@ -400,6 +428,8 @@ def main():
                         for tool in [t for t in AGENTS if t in tools_wanted]:
                             for round_no in range(1, ROUNDS + 1):
                                 r = run_once(tools, tool, path, work, round_no)
+                                print(f"  {scheme} {label(r['size'])} round {round_no} {tool:12s} wall {r['wall']:6.2f}s  cpu {r['cpu']:6.2f}s  "
+                                      f"rss {r['rss_mib']:6.1f} MiB", flush=True)
                                 curve_runs.setdefault((tool, path.stat().st_size), []).append(r)
                                 all_runs.append(r)
                     print(f"\n### Agent peak RSS by file size ({scheme.upper()}, max of {ROUNDS})\n")
@@ -417,6 +447,9 @@ def main():
         print("\n### Goals (issue 6)\n")
         for line in goal_lines:
             print(line)
+        print("\n### Server checks (probed with a wrong checksum)\n")
+        for line in notes:
+            print(f"- {line}")
         if os.environ.get("BENCH_JSON"):
             pathlib.Path(os.environ["BENCH_JSON"]).write_text(json.dumps(all_runs, indent=1))
     finally:
