@@ -51,6 +51,16 @@ CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value) 
     return curl_multi_setopt(multi, option, value);
 }
 
+CURLcode ccurl_setopt_upload_buffer_size(CURL *handle, long bytes) {
+#if LIBCURL_VERSION_NUM >= 0x073E00
+    return curl_easy_setopt(handle, CURLOPT_UPLOAD_BUFFERSIZE, bytes);
+#else
+    (void)handle;
+    (void)bytes;
+    return CURLE_UNKNOWN_OPTION;
+#endif
+}
+
 const long ccurl_readfunc_abort = CURL_READFUNC_ABORT;
 const size_t ccurl_writefunc_pause = CURL_WRITEFUNC_PAUSE;
 const long ccurl_version_num = LIBCURL_VERSION_NUM;

@@ -43,8 +43,9 @@ final class CurlTransfer {
 
     var errorDetail: String { String(cString: errorBuffer) }
 
-    /// Applies every option of the request to the easy handle.
-    func configure(sendRate: Int64, receiveRate: Int64) throws(TransportError) {
+    /// Applies every option of the request to the easy handle. `uploadBufferSize` (bytes, 0 =
+    /// libcurl's default) is how much of a file body each read callback fills.
+    func configure(sendRate: Int64, receiveRate: Int64, uploadBufferSize: Int) throws(TransportError) {
         let h = handle
         let me = Unmanaged.passUnretained(self).toOpaque()
         try check(ccurl_setopt_ptr(h, CURLOPT_ERRORBUFFER, errorBuffer))
@@ -85,6 +86,11 @@ final class CurlTransfer {
             try check(ccurl_setopt_ptr(h, CURLOPT_READDATA, me))
             try check(ccurl_setopt_seek_cb(h, curlSeekCallback))
             try check(ccurl_setopt_ptr(h, CURLOPT_SEEKDATA, me))
+            if case .file = request.body, uploadBufferSize > 0 {
+                // Fewer, larger preads and sends per part (libcurl's default is 64 KiB). An older
+                // libcurl without the option keeps its default: not an error.
+                _ = ccurl_setopt_upload_buffer_size(h, uploadBufferSize)
+            }
         }
 
         // Headers: ours, minus curl's `Expect: 100-continue` (a second round trip per part).

@@ -26,6 +26,10 @@ public final class HTTPClient {
     /// Called about every `tickInterval` seconds while the loop runs (progress lines).
     public var onTick: (() -> Void)?
     public var tickInterval: Double = 1
+    /// Bytes libcurl reads from a file body per callback and sends per call: 512 KiB measured
+    /// 7% less CPU per GiB than libcurl's 64 KiB on loopback (`make bench`), at 448 KiB more
+    /// memory per transfer in flight; 1 MiB gained nothing more. 0 keeps libcurl's default.
+    public var uploadBufferSize = 512 << 10
 
     public init() {
         HTTPClient.globalInit
@@ -92,7 +96,7 @@ public final class HTTPClient {
         }
         let t = CurlTransfer(id: id, handle: easy, request: request, completion: completion)
         do {
-            try t.configure(sendRate: send, receiveRate: recv)
+            try t.configure(sendRate: send, receiveRate: recv, uploadBufferSize: uploadBufferSize)
         } catch {
             curl_easy_cleanup(easy)
             completion(.failure(error))

@@ -34,6 +34,10 @@ CURLcode ccurl_getinfo_ptr(CURL *handle, CURLINFO info, void **value);
 
 CURLMcode ccurl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
+/* CURLOPT_UPLOAD_BUFFERSIZE (libcurl >= 7.62): how much the read callback is asked for at once.
+ * Returns CURLE_UNKNOWN_OPTION on an older libcurl, which keeps its 64 KiB default. */
+CURLcode ccurl_setopt_upload_buffer_size(CURL *handle, long bytes);
+
 /* Option ids, re-exported as plain constants: some are macros Swift cannot import. */
 extern const long ccurl_readfunc_abort;
 extern const size_t ccurl_writefunc_pause;

@@ -1,0 +1,461 @@
+"""`make bench`: the agent's upload cost against the tools admins use today (issue 6).
+
+Starts `rclone serve s3` on a loopback port (over HTTP, then over HTTPS with a self-signed
+certificate), creates the test files, and uploads each one with the agent (vault profiles
+`minio` and `other`, default multipart settings) and with every peer (aws CLI, rclone, s3cmd,
+curl `--aws-sigv4` single PUT with UNSIGNED-PAYLOAD: the floor), alternating, several rounds.
+Prints median wall time, CPU seconds per GiB (user+sys of the tool's process tree, from
+`/usr/bin/time`), the server's CPU per GiB, and peak RSS, with agent/peer ratios and the issue's
+goals checked. Not part of `make test`.
+
+Secrets: a throwaway key generated per run. Peers get it through environment variables or
+0600 config files, never argv (curl reads `user = ...` from a `-K` config file); only
+`rclone serve s3 --auth-key` carries it on argv, as the integration tests do.
+
+Peers run at their defaults, except that over HTTPS the aws CLI is told to send checksums only
+where required: its default there is an aws-chunked body with a trailing CRC32, which
+rclone serve s3 rejects (MissingContentLength). The bench also probes which payload checks the
+server really makes (a wrong signed SHA-256, a wrong Content-MD5) and prints them: a goal met
+for a profile is only as verified as the server's checks.
+
+Settings (environment):
+  AGENT_BIN        the agent binary (default .build/release/agent)
+  BENCH_ROUNDS     rounds per table (default 3)
+  BENCH_SIZE       the main file size (default 1GiB)
+  BENCH_BIG=1      also a 10 GiB file for the agent's memory curve
+  BENCH_SCHEMES    "http,https" (default both)
+  BENCH_TOOLS      comma list to run a subset (agent-minio,agent-other,aws,rclone,s3cmd,curl)
+  BENCH_DIR        where test files are kept between runs (default /tmp/offsite-agent-bench)
+  BENCH_JSON       also write every measurement to this JSON file
+"""
+import json
+import os
+import pathlib
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+AGENT = os.environ.get("AGENT_BIN", str(ROOT / ".build/release/agent"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+BIG = os.environ.get("BENCH_BIG") == "1"
+SCHEMES = [s for s in os.environ.get("BENCH_SCHEMES", "http,https").split(",") if s]
+TOOL_FILTER = [t for t in os.environ.get("BENCH_TOOLS", "").split(",") if t]
+DATA_DIR = pathlib.Path(os.environ.get("BENCH_DIR", "/tmp/offsite-agent-bench"))
+GIB = 1 << 30
+MIB = 1 << 20
+S3CMD_VERSION = "2.3.0"
+PEERS = ["aws", "rclone", "s3cmd"]
+AGENTS = ["agent-minio", "agent-other"]
+ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl"]
+
+
+def parse_size(text):
+    m = re.fullmatch(r"(\d+)\s*(KiB|MiB|GiB|B)?", text.strip())
+    if not m:
+        sys.exit(f"bench: cannot read size {text!r} (use e.g. 1GiB, 100MiB)")
+    return int(m.group(1)) * {"B": 1, None: 1, "KiB": 1 << 10, "MiB": MIB, "GiB": GIB}[m.group(2)]
+
+
+def label(size):
+    return f"{size // GIB} GiB" if size % GIB == 0 else f"{size // MIB} MiB"
+
+
+# MARK: setup
+
+
+def tool_path(name):
+    """The real executable (pyenv shims fork a bash and pyenv per call: that CPU is not the tool's)."""
+    scripts = pathlib.Path(sysconfig.get_path("scripts")) / name
+    if scripts.exists():
+        return str(scripts)
+    found = shutil.which(name)
+    if found and "/shims/" in found:
+        try:
+            return subprocess.run(["pyenv", "which", name], capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    return found
+
+
+def ensure_tools():
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    if not os.path.exists("/usr/bin/time"):
+        print("bench: installing the `time` package for /usr/bin/time", flush=True)
+        subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "time"], check=True, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if not tool_path("s3cmd"):
+        print(f"bench: installing s3cmd=={S3CMD_VERSION}", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"s3cmd=={S3CMD_VERSION}"], check=True)
+    missing = [t for t in ("rclone", "aws", "curl", "openssl") if not tool_path(t)]
+    if missing:
+        sys.exit(f"bench: missing {', '.join(missing)}: run `make setup` (rclone) and install awscli/curl/openssl")
+    if not os.access(AGENT, os.X_OK):
+        sys.exit(f"bench: no agent binary at {AGENT}: run `swift build -c release`")
+
+
+def make_file(size):
+    """Random (incompressible), fully written file, kept between runs; read once into the page cache."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / f"data-{size}.bin"
+    if not path.exists() or path.stat().st_size != size:
+        print(f"bench: writing a {label(size)} test file {path}", flush=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            left = size
+            while left:
+                n = min(left, 8 * MIB)
+                f.write(os.urandom(n))
+                left -= n
+        tmp.rename(path)
+    with open(path, "rb") as f:
+        while f.read(8 * MIB):
+            pass
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_private(path, text):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def self_signed_cert(work):
+    cert, key = work / "server.crt", work / "server.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True)
+    return cert, key
+
+
+class Server:
+    """`rclone serve s3` on loopback with a throwaway key; `tls` serves HTTPS with a self-signed cert."""
+
+    def __init__(self, work, tls):
+        self.root = work / ("s3-" + ("https" if tls else "http"))
+        self.root.mkdir()
+        self.port = free_port()
+        self.access = "BENCH" + secrets.token_hex(6).upper()
+        self.secret = secrets.token_urlsafe(30)
+        self.ca = None
+        args = [tool_path("rclone"), "serve", "s3", "--auth-key", f"{self.access},{self.secret}", "--addr", f"127.0.0.1:{self.port}",
+                "--config", "/dev/null", str(self.root)]
+        if tls:
+            cert, key = self_signed_cert(work)
+            self.ca = str(cert)
+            args += ["--cert", str(cert), "--key", str(key)]
+        # The key on rclone's own argv is the server's, a throwaway generated above (the tests do the same).
+        self.log = open(work / f"rclone-serve-{'https' if tls else 'http'}.log", "w")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.scheme = "https" if tls else "http"
+        self.endpoint = f"{self.scheme}://127.0.0.1:{self.port}"
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                sys.exit(f"bench: rclone serve s3 exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        self.bucket = "bench"
+        (self.root / self.bucket).mkdir()
+
+    def cpu_seconds(self):
+        """User+sys CPU of the server so far (its share of each upload)."""
+        fields = pathlib.Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stored_size(self, key):
+        p = self.root / self.bucket / key
+        return p.stat().st_size if p.exists() else None
+
+    def remove(self, key):
+        p = self.root / self.bucket / key
+        if p.exists():
+            p.unlink()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+# MARK: the tools
+
+
+class Tools:
+    """Command lines and environments of every uploader for one server; secrets in files or env."""
+
+    def __init__(self, work, server):
+        self.work = work
+        self.server = server
+        s = server
+        self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_", "S3CMD"))}
+        # Agent: one config, two vaults on the same bucket.
+        self.backups = work / "backups"
+        self.backups.mkdir(exist_ok=True)
+        secret_file = write_private(work / f"{s.scheme}.secret", s.secret + "\n")
+        vaults = ""
+        for profile in ("minio", "other"):
+            vaults += f'''
+[vaults.{profile}]
+provider = "{profile}"
+endpoint = "{s.endpoint}"
+bucket = "{s.bucket}"
+prefix = "agent-{profile}/"
+access_key_id = "{s.access}"
+secret_access_key_file = "{secret_file}"
+''' + (f'ca_file = "{s.ca}"\n' if s.ca else "")
+        self.agent_config = write_private(work / f"agent-{s.scheme}.toml", f'''backup_dir = "{self.backups}"
+state_dir = "{work / ('state-' + s.scheme)}"
+default_vault = "minio"
+{vaults}''')
+        # aws CLI v1: credentials in env, path-style addressing in its config file.
+        aws_config = write_private(work / f"aws-{s.scheme}.config", "[default]\nregion = us-east-1\ns3 =\n    addressing_style = path\n")
+        self.aws_env = dict(self.base_env, AWS_ACCESS_KEY_ID=s.access, AWS_SECRET_ACCESS_KEY=s.secret, AWS_CONFIG_FILE=str(aws_config),
+                            AWS_SHARED_CREDENTIALS_FILE="/dev/null", AWS_DEFAULT_REGION="us-east-1")
+        if s.ca:
+            self.aws_env["AWS_CA_BUNDLE"] = s.ca
+            # Over HTTPS botocore >= 1.36 sends UploadPart as aws-chunked with a trailing CRC32, which
+            # rclone serve s3 rejects (MissingContentLength): checksums only where required, there.
+            self.aws_env["AWS_REQUEST_CHECKSUM_CALCULATION"] = "when_required"
+        # rclone: an on-the-fly remote from RCLONE_CONFIG_* variables.
+        self.rclone_env = dict(self.base_env, RCLONE_CONFIG_BENCH_TYPE="s3", RCLONE_CONFIG_BENCH_PROVIDER="Other",
+                               RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=s.access, RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=s.secret,
+                               RCLONE_CONFIG_BENCH_ENDPOINT=s.endpoint, RCLONE_CONFIG_BENCH_REGION="us-east-1",
+                               RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true")
+        if s.ca:
+            self.rclone_env["RCLONE_CA_CERT"] = s.ca
+        # s3cmd: its config file (0600).
+        self.s3cmd_config = write_private(work / f"s3cmd-{s.scheme}.cfg", f'''[default]
+access_key = {s.access}
+secret_key = {s.secret}
+host_base = 127.0.0.1:{s.port}
+host_bucket = 127.0.0.1:{s.port}
+bucket_location = us-east-1
+use_https = {"True" if s.ca else "False"}
+check_ssl_certificate = True
+ca_certs_file = {s.ca or ""}
+signature_v2 = False
+progress_meter = False
+''')
+        # curl: `user` in a -K config file, not argv.
+        self.curl_config = write_private(work / f"curl-{s.scheme}.cfg", f'user = "{s.access}:{s.secret}"\n')
+
+    def command(self, tool, path, key, backup_id):
+        s = self.server
+        if tool.startswith("agent-"):
+            profile = tool.split("-", 1)[1]
+            env = dict(self.base_env, OFFSITE_AGENT_CONFIG=str(self.agent_config))
+            return [AGENT, "upload", backup_id, "--vault", profile, "--force"], env, f"agent-{profile}/{backup_id}/{path.name}"
+        if tool == "aws":
+            return [tool_path("aws"), "s3", "cp", str(path), f"s3://{s.bucket}/{key}", "--endpoint-url", s.endpoint, "--only-show-errors"], self.aws_env, key
+        if tool == "rclone":
+            return [tool_path("rclone"), "copyto", str(path), f"bench:{s.bucket}/{key}", "--config", "/dev/null"], self.rclone_env, key
+        if tool == "s3cmd":
+            return [tool_path("s3cmd"), "-c", str(self.s3cmd_config), "--no-progress", "put", str(path), f"s3://{s.bucket}/{key}"], self.base_env, key
+        if tool == "curl":
+            args = [tool_path("curl"), "-sS", "-f", "-o", "/dev/null", "-K", str(self.curl_config), "--aws-sigv4", "aws:amz:us-east-1:s3",
+                    "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-T", str(path), f"{s.endpoint}/{s.bucket}/{key}"]
+            if s.ca:
+                args[1:1] = ["--cacert", s.ca]
+            return args, self.base_env, key
+        raise ValueError(tool)
+
+    def server_checks(self):
+        """Which payload checks this server really makes: a small PUT with a wrong signed SHA-256,
+        then one with a wrong Content-MD5 (a profile's `preferred` is only verified if the server does)."""
+        probe = self.work / "probe.bin"
+        probe.write_bytes(b"probe" * 200)
+        wrong_sha = "0" * 64
+        results = {}
+        for name, header in (("signed SHA-256", f"x-amz-content-sha256: {wrong_sha}"), ("Content-MD5", "Content-MD5: AAAAAAAAAAAAAAAAAAAAAA==")):
+            argv, env, key = self.command("curl", probe, "probe", "")
+            argv = [a if a != "x-amz-content-sha256: UNSIGNED-PAYLOAD" else header for a in argv]
+            if header.startswith("Content-MD5"):
+                argv[1:1] = ["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]
+            rejected = subprocess.run(argv, env=env, capture_output=True).returncode != 0
+            self.server.remove(key)
+            results[name] = rejected
+        return results
+
+    def prepare_backup(self, path):
+        """One backup folder holding the test file (a hard link) and its backup.json."""
+        backup_id = f"bench-{path.stat().st_size}"
+        d = self.backups / backup_id
+        if not d.exists():
+            d.mkdir()
+            os.link(path, d / path.name)
+            (d / "backup.json").write_text(json.dumps({"id": backup_id, "type": "files", "status": "completed", "created_at": "2026-11-21T03:00:00Z"}))
+        return backup_id
+
+
+def run_once(tools, tool, path, work, round_no):
+    key = f"{tool}-{round_no}-{path.name}"
+    backup_id = tools.prepare_backup(path)
+    argv, env, stored_key = tools.command(tool, path, key, backup_id)
+    timing = work / "time.out"
+    server_before = tools.server.cpu_seconds()
+    log = work / f"{tool}.log"
+    with open(log, "w") as out:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *argv], env=env, stdout=out, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
+    server_cpu = tools.server.cpu_seconds() - server_before
+    size = path.stat().st_size
+    stored = tools.server.stored_size(stored_key)
+    if proc.returncode != 0 or stored != size:
+        text = log.read_text()[-2000:]
+        tools.server.remove(stored_key)
+        raise SystemExit(f"bench: {tool} failed (exit {proc.returncode}, stored {stored} of {size} bytes):\n{text}")
+    wall, user, system, rss_kib = timing.read_text().split()[-4:]
+    tools.server.remove(stored_key)
+    return {"tool": tool, "scheme": tools.server.scheme, "size": size, "round": round_no, "wall": float(wall), "cpu": float(user) + float(system),
+            "user": float(user), "sys": float(system), "rss_mib": int(rss_kib) / 1024, "server_cpu": server_cpu}
+
+
+# MARK: report
+
+
+def summarize(runs):
+    by_tool = {}
+    for r in runs:
+        by_tool.setdefault(r["tool"], []).append(r)
+    summary = {}
+    for tool, rs in by_tool.items():
+        gib = rs[0]["size"] / GIB
+        summary[tool] = {
+            "wall": statistics.median(r["wall"] for r in rs),
+            "cpu_gib": statistics.median(r["cpu"] / gib for r in rs),
+            "rss": max(r["rss_mib"] for r in rs),
+            "server_gib": statistics.median(r["server_cpu"] / gib for r in rs),
+        }
+    return summary
+
+
+def print_table(title, summary):
+    print(f"\n### {title}\n")
+    agent = summary.get("agent-minio")
+    print("| tool | wall s | CPU s/GiB | peak RSS MiB | server CPU s/GiB | agent-minio/tool CPU | agent-minio/tool wall |")
+    print("|---|---|---|---|---|---|---|")
+    for tool in ORDER:
+        s = summary.get(tool)
+        if not s:
+            continue
+        ratio_cpu = f"{agent['cpu_gib'] / s['cpu_gib']:.2f}x" if agent and tool != "agent-minio" and s["cpu_gib"] > 0 else ""
+        ratio_wall = f"{agent['wall'] / s['wall']:.2f}x" if agent and tool != "agent-minio" and s["wall"] > 0 else ""
+        print(f"| {tool} | {s['wall']:.2f} | {s['cpu_gib']:.2f} | {s['rss']:.1f} | {s['server_gib']:.2f} | {ratio_cpu} | {ratio_wall} |")
+
+
+def goals(summary, scheme):
+    lines = []
+    peers = [summary[p] for p in PEERS if p in summary]
+    floor = summary.get("curl")
+    for tool in AGENTS:
+        a = summary.get(tool)
+        if not a:
+            continue
+        checks = []
+        if peers:
+            best_cpu = min(p["cpu_gib"] for p in peers)
+            best_wall = min(p["wall"] for p in peers)
+            r = a["cpu_gib"] / best_cpu
+            checks.append(f"CPU {r:.2f}x best peer (goal <= 0.35: {'holds' if r <= 0.35 else 'misses'})")
+            w = a["wall"] / best_wall
+            checks.append(f"wall {w:.2f}x best peer (goal <= 1.0: {'holds' if w <= 1.0 else 'misses'})")
+        if floor and floor["cpu_gib"] > 0:
+            limit = 2.0 if scheme == "https" else 2.5
+            r = a["cpu_gib"] / floor["cpu_gib"]
+            checks.append(f"CPU {r:.2f}x curl floor (goal <= {limit}: {'holds' if r <= limit else 'misses'})")
+        checks.append(f"peak RSS {a['rss']:.1f} MiB (goal < 40: {'holds' if a['rss'] < 40 else 'misses'}; stretch 16: {'holds' if a['rss'] <= 16 else 'misses'})")
+        lines.append(f"- {tool} ({scheme}): " + "; ".join(checks))
+    return lines
+
+
+def main():
+    ensure_tools()
+    size = parse_size(os.environ.get("BENCH_SIZE", "1GiB"))
+    main_file = make_file(size)
+    curve = [make_file(100 * MIB)]
+    if BIG:
+        curve.append(make_file(10 * GIB))
+    tools_wanted = [t for t in ORDER if not TOOL_FILTER or t in TOOL_FILTER]
+    work = pathlib.Path(tempfile.mkdtemp(prefix="offsite-bench-"))
+    all_runs = []
+    goal_lines = []
+    notes = []
+    try:
+        for scheme in SCHEMES:
+            server = Server(work, tls=(scheme == "https"))
+            try:
+                tools = Tools(work, server)
+                checks = tools.server_checks()
+                notes.append(f"{scheme}: rclone serve s3 " + ", ".join(
+                    f"{'verifies' if rejected else 'does NOT verify'} {name}" for name, rejected in checks.items()))
+                runs = []
+                for round_no in range(1, ROUNDS + 1):
+                    # Alternate the starting tool each round so no tool always follows the same neighbour.
+                    order = tools_wanted[round_no - 1:] + tools_wanted[:round_no - 1]
+                    for tool in order:
+                        r = run_once(tools, tool, main_file, work, round_no)
+                        runs.append(r)
+                        print(f"  {scheme} {label(size)} round {round_no} {tool:12s} wall {r['wall']:6.2f}s  cpu {r['cpu']:6.2f}s  rss {r['rss_mib']:6.1f} MiB  "
+                              f"server {r['server_cpu']:6.2f}s", flush=True)
+                all_runs += runs
+                summary = summarize(runs)
+                print_table(f"{scheme.upper()}, {label(size)}, median of {ROUNDS} (rclone serve s3 on loopback, {os.cpu_count()} cores shared)", summary)
+                goal_lines += goals(summary, scheme)
+                if scheme == SCHEMES[0]:
+                    curve_runs = {}
+                    for path in curve:
+                        for tool in [t for t in AGENTS if t in tools_wanted]:
+                            for round_no in range(1, ROUNDS + 1):
+                                r = run_once(tools, tool, path, work, round_no)
+                                print(f"  {scheme} {label(r['size'])} round {round_no} {tool:12s} wall {r['wall']:6.2f}s  cpu {r['cpu']:6.2f}s  "
+                                      f"rss {r['rss_mib']:6.1f} MiB", flush=True)
+                                curve_runs.setdefault((tool, path.stat().st_size), []).append(r)
+                                all_runs.append(r)
+                    print(f"\n### Agent peak RSS by file size ({scheme.upper()}, max of {ROUNDS})\n")
+                    sizes = sorted({size} | {p.stat().st_size for p in curve})
+                    print("| tool | " + " | ".join(label(s) for s in sizes) + " |")
+                    print("|---|" + "---|" * len(sizes))
+                    for tool in [t for t in AGENTS if t in tools_wanted]:
+                        cells = []
+                        for sz in sizes:
+                            rs = curve_runs.get((tool, sz)) or [r for r in runs if r["tool"] == tool and r["size"] == sz]
+                            cells.append(f"{max(r['rss_mib'] for r in rs):.1f} MiB" if rs else "")
+                        print(f"| {tool} | " + " | ".join(cells) + " |")
+            finally:
+                server.stop()
+        print("\n### Goals (issue 6)\n")
+        for line in goal_lines:
+            print(line)
+        print("\n### Server checks (probed with a wrong checksum)\n")
+        for line in notes:
+            print(f"- {line}")
+        if os.environ.get("BENCH_JSON"):
+            pathlib.Path(os.environ["BENCH_JSON"]).write_text(json.dumps(all_runs, indent=1))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
