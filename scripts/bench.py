@@ -24,7 +24,8 @@ Settings (environment):
   BENCH_SIZE       the main file size (default 1GiB)
   BENCH_BIG=1      also a 10 GiB file for the agent's memory curve
   BENCH_SCHEMES    "http,https" (default both)
-  BENCH_TOOLS      comma list to run a subset (agent-minio,agent-other,aws,rclone,s3cmd,curl)
+  BENCH_TOOLS      comma list to run a subset (agent-minio,agent-other,aws,rclone,s3cmd,curl,agent-2vault)
+                   agent-2vault: one `agent upload --vault minio --vault minio2` to two buckets (issue 9)
   BENCH_DIR        where test files are kept between runs (default /tmp/offsite-agent-bench)
   BENCH_JSON       also write every measurement to this JSON file
 """
@@ -54,7 +55,7 @@ MIB = 1 << 20
 S3CMD_VERSION = "2.3.0"
 PEERS = ["aws", "rclone", "s3cmd"]
 AGENTS = ["agent-minio", "agent-other"]
-ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl"]
+ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl", "agent-2vault"]
 
 
 def parse_size(text):
@@ -173,6 +174,9 @@ class Server:
                 time.sleep(0.05)
         self.bucket = "bench"
         (self.root / self.bucket).mkdir()
+        # The second vault of the two-vault row (SPEC 5.1): another bucket on the same server.
+        self.bucket2 = "bench2"
+        (self.root / self.bucket2).mkdir()
 
     def cpu_seconds(self):
         """User+sys CPU of the server so far (its share of each upload)."""
@@ -184,9 +188,10 @@ class Server:
         return p.stat().st_size if p.exists() else None
 
     def remove(self, key):
-        p = self.root / self.bucket / key
-        if p.exists():
-            p.unlink()
+        for bucket in (self.bucket, self.bucket2):
+            p = self.root / bucket / key
+            if p.exists():
+                p.unlink()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -214,13 +219,13 @@ class Tools:
         self.backups.mkdir(exist_ok=True)
         secret_file = write_private(work / f"{s.scheme}.secret", s.secret + "\n")
         vaults = ""
-        for profile in ("minio", "other"):
+        for name, profile, bucket in (("minio", "minio", s.bucket), ("other", "other", s.bucket), ("minio2", "minio", s.bucket2)):
             vaults += f'''
-[vaults.{profile}]
+[vaults.{name}]
 provider = "{profile}"
 endpoint = "{s.endpoint}"
-bucket = "{s.bucket}"
-prefix = "agent-{profile}/"
+bucket = "{bucket}"
+prefix = "agent-{name}/"
 access_key_id = "{s.access}"
 secret_access_key_file = "{secret_file}"
 ''' + (f'ca_file = "{s.ca}"\n' if s.ca else "")
@@ -262,6 +267,10 @@ progress_meter = False
 
     def command(self, tool, path, key, backup_id):
         s = self.server
+        if tool == "agent-2vault":
+            env = dict(self.base_env, OFFSITE_AGENT_CONFIG=str(self.agent_config))
+            # Both copies are stored under "agent-minio*/": the first is checked, both are removed.
+            return [AGENT, "upload", backup_id, "--vault", "minio", "--vault", "minio2", "--force"], env, f"agent-minio/{backup_id}/{path.name}"
         if tool.startswith("agent-"):
             profile = tool.split("-", 1)[1]
             env = dict(self.base_env, OFFSITE_AGENT_CONFIG=str(self.agent_config))
@@ -327,6 +336,11 @@ def run_once(tools, tool, path, work, round_no):
         raise SystemExit(f"bench: {tool} failed (exit {proc.returncode}, stored {stored} of {size} bytes):\n{text}")
     wall, user, system, rss_kib = timing.read_text().split()[-4:]
     tools.server.remove(stored_key)
+    if tool == "agent-2vault":
+        second = stored_key.replace("agent-minio/", "agent-minio2/", 1)
+        if tools.server.stored_size(second) != size:
+            raise SystemExit(f"bench: {tool} did not store the second copy ({second})")
+        tools.server.remove(second)
     return {"tool": tool, "scheme": tools.server.scheme, "size": size, "round": round_no, "wall": float(wall), "cpu": float(user) + float(system),
             "user": float(user), "sys": float(system), "rss_mib": int(rss_kib) / 1024, "server_cpu": server_cpu}
 
@@ -386,6 +400,15 @@ def goals(summary, scheme):
             checks.append(f"CPU {r:.2f}x curl floor (goal <= {limit}: {'holds' if r <= limit else 'misses'})")
         checks.append(f"peak RSS {a['rss']:.1f} MiB (goal < 40: {'holds' if a['rss'] < 40 else 'misses'}; stretch 16: {'holds' if a['rss'] <= 16 else 'misses'})")
         lines.append(f"- {tool} ({scheme}): " + "; ".join(checks))
+    two, one = summary.get("agent-2vault"), summary.get("agent-minio")
+    if two and one:
+        extra = two["cpu_gib"] - one["cpu_gib"]
+        line = f"- agent-2vault ({scheme}): second vault costs {extra:.2f} CPU s/GiB extra"
+        if floor and floor["cpu_gib"] > 0:
+            r = extra / floor["cpu_gib"]
+            line += f" = {r:.2f}x curl sending the bytes once (goal <= 1.5: {'holds' if r <= 1.5 else 'misses'})"
+        line += f"; peak RSS {two['rss']:.1f} MiB vs {one['rss']:.1f} single (goal <= +8: {'holds' if two['rss'] <= one['rss'] + 8 else 'misses'})"
+        lines.append(line)
     return lines
 
 

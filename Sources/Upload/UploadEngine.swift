@@ -200,6 +200,14 @@ public final class UploadEngine {
                 do {
                     try sendMultipart(&entry, index, fd: fd)
                     break
+                } catch let again as ReconcileAgain {
+                    // The server disowned parts at Complete (InvalidPart): ask it which parts it
+                    // holds and send only the others, in the same multipart upload.
+                    restarts += 1
+                    if restarts > 3 {
+                        throw AgentError(.rejected, "the server kept refusing the parts of \(file.path) at completion (\(again.reason))", hint: "run `agent upload --force` later; if it repeats, the vault or a proxy alters uploads", exit: .failed)
+                    }
+                    warn("\(file.path): \(again.reason) at completion; checking the parts the server holds and sending the rest again")
                 } catch let restart as RestartFile {
                     restarts += 1
                     if restarts > 3 {
@@ -283,6 +291,7 @@ public final class UploadEngine {
     }
 
     struct RestartFile: Error { var reason: String }
+    struct ReconcileAgain: Error { var reason: String }
 
     private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, fd: Int32) throws {
         let file = entry.files[index]
@@ -422,6 +431,9 @@ public final class UploadEngine {
                     return try finishMultipart(&entry, index, parts: parts, etag: info.etag)
                 }
                 throw RestartFile(reason: "NoSuchUpload on complete")
+            }
+            if let code = error.failure.code, code == "InvalidPart" || code == "InvalidPartOrder" {
+                throw ReconcileAgain(reason: code)
             }
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
         }
