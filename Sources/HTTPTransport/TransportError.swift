@@ -1,4 +1,7 @@
 import CCurl
+// curl.h reaches Swift through both modules; a release (whole-module) build finds the CURLE_*
+// constants only with both imported.
+import CCurlShim
 
 /// A failure below HTTP: the request got no complete answer. Built at one choke point from a
 /// `CURLcode`, carrying curl's own words (`curl_easy_strerror` and `CURLOPT_ERRORBUFFER`).
@@ -32,7 +35,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     static func from(code: CURLcode, detail: String) -> TransportError {
         let base = String(cString: curl_easy_strerror(code))
         let message = detail.isEmpty || detail == base ? base : "\(base): \(detail)"
-        let kind: Kind
+        var kind: Kind
         switch code {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: kind = .dns
         case CURLE_COULDNT_CONNECT:
@@ -46,9 +49,6 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
             } else {
                 kind = .timeout
             }
-        case CURLE_SSL_CONNECT_ERROR where !detail.lowercased().contains("certificate") && !detail.lowercased().contains("verify"):
-            // A handshake cut short (reset, EOF) on a flaky link: worth another try.
-            kind = .connectionLost
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_CRL_BADFILE, CURLE_SSL_PINNEDPUBKEYNOTMATCH:
             kind = .tls
@@ -58,6 +58,10 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         case CURLE_READ_ERROR: kind = .fileRead
         case CURLE_ABORTED_BY_CALLBACK: kind = .aborted
         default: kind = .other
+        }
+        if code == CURLE_SSL_CONNECT_ERROR, !detail.lowercased().contains("certificate"), !detail.lowercased().contains("verify") {
+            // A handshake cut short (reset, EOF) on a flaky link: worth another try.
+            kind = .connectionLost
         }
         return TransportError(kind: kind, curlCode: Int32(code.rawValue), message: message)
     }
