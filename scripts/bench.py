@@ -183,8 +183,8 @@ class Server:
         fields = pathlib.Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def stored_size(self, key):
-        p = self.root / self.bucket / key
+    def stored_size(self, key, bucket=None):
+        p = self.root / (bucket or self.bucket) / key
         return p.stat().st_size if p.exists() else None
 
     def remove(self, key):
@@ -338,7 +338,7 @@ def run_once(tools, tool, path, work, round_no):
     tools.server.remove(stored_key)
     if tool == "agent-2vault":
         second = stored_key.replace("agent-minio/", "agent-minio2/", 1)
-        if tools.server.stored_size(second) != size:
+        if tools.server.stored_size(second, tools.server.bucket2) != size:
             raise SystemExit(f"bench: {tool} did not store the second copy ({second})")
         tools.server.remove(second)
     return {"tool": tool, "scheme": tools.server.scheme, "size": size, "round": round_no, "wall": float(wall), "cpu": float(user) + float(system),
