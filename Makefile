@@ -78,8 +78,10 @@ install: $(INSTALL_DEPS)
 	  sed -e 's|/usr/local/bin/agent|$(PREFIX)/bin/agent|g' -e 's|/usr/local/share/|$(PREFIX)/share/|g' samples/$$unit > $(UNITDIR)/$$unit; \
 	  chmod 0644 $(UNITDIR)/$$unit; \
 	done
-	install -d -m 0755 $(ETC) $(ETC)/providers.d
-	@if [ -e $(ETC)/agent.toml ]; then \
+	@# An existing /etc/offsite-agent keeps its mode (it may hold secret files).
+	@[ -d $(ETC) ] || install -d -m 0755 $(ETC)
+	@[ -d $(ETC)/providers.d ] || install -d -m 0755 $(ETC)/providers.d
+	@if [ -e $(ETC)/agent.toml ] || [ -L $(ETC)/agent.toml ]; then \
 	  echo "kept existing $(ETC)/agent.toml"; \
 	else \
 	  install -m 0600 samples/agent.toml $(ETC)/agent.toml; \

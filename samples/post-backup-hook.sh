@@ -20,10 +20,12 @@ agent=${OFFSITE_AGENT_BIN:-agent}
 log=${OFFSITE_AGENT_HOOK_LOG:-/var/log/offsite-agent/hook.log}
 
 umask 077   # the log holds results, not secrets, but is nobody else's business
-mkdir -p -- "$(dirname -- "$log")"
+# The upload matters more than its log line: a log that cannot be written never changes the exit code.
+mkdir -p -- "$(dirname -- "$log")" 2>/dev/null || true
 status=0
 # The agent's log lines go to stderr (the backup job's log) and to state_dir/agent.log.
 result=$("$agent" upload --json -- "$backup") || status=$?
 [[ -n $result ]] || result='{}'
-printf '%s exit=%d backup=%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$status" "$backup" "$result" >>"$log"
+printf '%s exit=%d backup=%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$status" "$backup" "$result" >>"$log" 2>/dev/null \
+    || echo "post-backup-hook: cannot append to $log" >&2
 exit "$status"

@@ -14,7 +14,9 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(Failure) {
         let dir = directory(of: path)
         let temp = "\(path).tmp.\(getpid())"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        // A leftover of a crashed run with our pid, or a planted symlink: removed, never followed.
+        unlink(temp)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Failure(path: temp, reason: String(cString: strerror(errno))) }
         var bytes = Array(text.utf8)
         var offset = 0

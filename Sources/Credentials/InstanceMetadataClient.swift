@@ -28,6 +28,7 @@ public struct InstanceMetadataClient: Sendable {
         var options = TransferOptions()
         options.connectTimeout = 2
         options.totalTimeout = 10
+        options.bypassProxy = true
         self.options = options
     }
 

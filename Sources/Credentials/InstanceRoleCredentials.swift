@@ -11,6 +11,11 @@ public final class InstanceRoleCredentials: Sendable {
     private let fetch: @Sendable () throws(AgentError) -> TemporaryCredentials
     private let clock: @Sendable () -> Int64
     private let cached = Mutex<TemporaryCredentials?>(nil)
+    /// No new fetch before this time while valid credentials are held: the service offers new
+    /// credentials only about 5 minutes before expiry, and an unreachable service would
+    /// otherwise block every signed request.
+    private let nextAttempt = Mutex<Int64>(0)
+    static let retryInterval: Int64 = 30
 
     /// `fetch` gets fresh credentials (the metadata service); `clock` says the time in epoch seconds.
     public init(
@@ -33,11 +38,17 @@ public final class InstanceRoleCredentials: Sendable {
         let now = clock()
         let held = cached.withLock { $0 }
         if let held, held.expiration - now > Self.refreshMargin { return held }
+        if let held, held.expiration > now, nextAttempt.withLock({ $0 }) > now { return held }
         do {
             let fresh = try fetch()
+            if let held, fresh.expiration <= held.expiration {
+                // Not renewed yet: ask again a little later, not on every request.
+                nextAttempt.withLock { $0 = now + Self.retryInterval }
+            }
             cached.withLock { $0 = fresh }
             return fresh
         } catch {
+            nextAttempt.withLock { $0 = now + Self.retryInterval }
             if let held, held.expiration > now { return held }
             throw error
         }

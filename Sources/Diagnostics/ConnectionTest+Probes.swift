@@ -41,10 +41,15 @@ extension ConnectionTest {
         let writeOK = runWrite()
         if let denial = bucketDenial {
             // A probe stored (even one the write check faults) proves the bucket is ours.
+            // Only a permission refusal of the probe too means "not usable by this key at all";
+            // a timeout or a quota answer keeps its own finding.
             guard probeKey != nil else {
-                // Everything was denied: the bucket is not usable by this key at all.
-                results[.write] = nil
-                stop(bucketDeniedFinding(denial, writeDenied: denial))
+                if results[.write] == nil || results[.write]?.code == .permissionDenied {
+                    // Everything was denied: the bucket is not usable by this key at all.
+                    results[.write] = nil
+                    stop(bucketDeniedFinding(denial, writeDenied: denial))
+                }
+                // Otherwise the write's own finding (a timeout, a quota) stands; the rest is skipped.
                 return
             }
             record(.bucket, .pass, explanation: "Bucket \(vault.bucket) exists and accepts this key's uploads.")

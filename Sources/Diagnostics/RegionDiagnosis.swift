@@ -32,8 +32,11 @@ public enum RegionDiagnosis {
             let fromEndpoint = error.details["Endpoint"].flatMap(region(fromEndpoint:))
             return (true, header ?? fromEndpoint)
         case "AuthorizationHeaderMalformed":
-            let named = error.details["Region"].flatMap { $0.isEmpty ? nil : $0 } ?? quotedAfter("expecting", in: error.message)
-            let aboutRegion = named != nil || error.message.lowercased().contains("region")
+            // "the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/..."" is about
+            // the key, not the region: only a region-shaped value counts.
+            let quoted = quotedAfter("expecting", in: error.message).flatMap { isRegionName($0) ? $0 : nil }
+            let named = error.details["Region"].flatMap { $0.isEmpty ? nil : $0 } ?? quoted
+            let aboutRegion = named != nil || (error.message.lowercased().contains("region") && !error.message.contains("Credential"))
             return (aboutRegion, named ?? header)
         case "IllegalLocationConstraintException":
             var named = header
@@ -164,17 +167,13 @@ public enum RegionDiagnosis {
         return value.isEmpty || value.contains(" ") ? nil : value
     }
 
+    /// `us-east-1`, `eu-central-1`, `auto`, `fra1`: lowercase letters, digits and dashes.
+    static func isRegionName(_ text: String) -> Bool {
+        !text.isEmpty && text.count <= 40 && text.allSatisfy { ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" }
+    }
+
     static func after(_ marker: String, in text: String) -> String? {
         guard let r = text.firstRange(of: marker) else { return nil }
         return String(text[r.upperBound...])
-    }
-}
-
-extension String {
-    func trimming(_ set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
     }
 }

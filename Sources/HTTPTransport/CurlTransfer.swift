@@ -60,6 +60,9 @@ final class CurlTransfer {
         if request.options.totalTimeout > 0 {
             try check(ccurl_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(request.options.totalTimeout * 1000)))
         }
+        if request.options.bypassProxy {
+            try check(ccurl_setopt_str(h, CURLOPT_NOPROXY, "*"))
+        }
         if let ca = request.options.caFile {
             try check(ccurl_setopt_str(h, CURLOPT_CAINFO, ca))
         }

@@ -38,6 +38,9 @@ public struct TransferOptions: Sendable {
     /// Bytes per second for this transfer; 0 = unlimited. The client divides its global limit.
     public var maxSendRate: Int64 = 0
     public var maxReceiveRate: Int64 = 0
+    /// Connect directly even when HTTP(S)_PROXY is set (the EC2 metadata service is link-local:
+    /// a proxy would fail, or see the role's secret).
+    public var bypassProxy = false
 
     public init() {}
 }

@@ -58,7 +58,9 @@ public struct MetricsRecorder: Sendable {
         let lock = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lock >= 0 else { throw Failure(description: "cannot open \(lockPath): \(String(cString: strerror(errno)))") }
         defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0 && errno == EINTR {}
+        var locked = flock(lock, LOCK_EX)
+        while locked != 0 && errno == EINTR { locked = flock(lock, LOCK_EX) }
+        guard locked == 0 else { throw Failure(description: "cannot lock \(lockPath): \(String(cString: strerror(errno)))") }
 
         var vaults = load()
         var metrics = vaults[vault] ?? VaultMetrics()
