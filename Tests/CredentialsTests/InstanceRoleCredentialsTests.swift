@@ -11,10 +11,12 @@ struct InstanceRoleCredentialsTests {
     final class FakeService: Sendable {
         let now = Mutex<Int64>(1_000_000)
         let fetches = Mutex(0)
+        let attempts = Mutex(0)
         let failing = Mutex(false)
         let lifetime: Int64 = 3600
 
         func fetch() throws(AgentError) -> TemporaryCredentials {
+            attempts.withLock { $0 += 1 }
             if failing.withLock({ $0 }) { throw AgentError(.invalidConfig, "metadata service down", hint: "none") }
             let n = fetches.withLock { value -> Int in
                 value += 1
@@ -47,6 +49,21 @@ struct InstanceRoleCredentialsTests {
         let renewed = try role.current()
         #expect(renewed.accessKeyID == "ASIA2" && renewed.sessionToken == "token2")
         #expect(service.fetches.withLock { $0 } == 2)
+    }
+
+    @Test func renewalIsNotAskedForOnEveryRequestWhileTheServiceHasNoNewCredentials() throws {
+        let service = FakeService()
+        let role = service.role()
+        _ = try role.current()
+        service.advance(3600 - 60)
+        service.failing.withLock { $0 = true }
+        for _ in 0..<50 { #expect(try role.current().accessKeyID == "ASIA1") }
+        // One failed attempt, not fifty: an unreachable service must not block every request.
+        #expect(service.attempts.withLock { $0 } == 2)
+        // After the retry interval it asks again, and gets new credentials.
+        service.failing.withLock { $0 = false }
+        service.advance(31)
+        #expect(try role.current().accessKeyID == "ASIA2")
     }
 
     @Test func failedRenewalKeepsCredentialsThatAreStillValid() throws {

@@ -26,6 +26,15 @@ import Testing
         #expect(RegionDiagnosis.analyse(e, configured: "eu-west-2").expected == "us-east-1")
     }
 
+    @Test func malformedCredentialIsNotAWrongRegion() {
+        let e = Fixtures.error(
+            400, "AuthorizationHeaderMalformed",
+            "The authorization header is malformed; the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".")
+        let verdict = RegionDiagnosis.analyse(e, configured: "us-east-1")
+        #expect(!verdict.wrongRegion)
+        #expect(verdict.expected == nil)
+    }
+
     @Test func permanentRedirectPrefersTheHeaderThenTheEndpoint() {
         let withEndpoint = Fixtures.error(301, "PermanentRedirect", "must be addressed using the specified endpoint", details: ["Endpoint": "acme.s3-eu-west-1.amazonaws.com"])
         #expect(RegionDiagnosis.analyse(withEndpoint, configured: "us-east-1").expected == "eu-west-1")
