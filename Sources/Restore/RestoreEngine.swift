@@ -41,6 +41,13 @@ public final class RestoreEngine {
         var downloads = 1
         var finished = false
         var problem: String?
+        /// Ranged GETs of this file not yet answered: its descriptor stays open (and its
+        /// `.partial` in place) until the last one has called back.
+        var inFlight = 0
+        /// Chunks queued or in flight: never asked for twice at once.
+        var wanted: Set<Int> = []
+        /// Chunks written by this run (an earlier run's may have been lost with the page cache).
+        var fetched: Set<Int> = []
 
         init(index: Int, file: OffsiteManifest.File, key: String, partial: String, chunkSize: Int64, done: [Int]) {
             self.index = index
@@ -63,14 +70,12 @@ public final class RestoreEngine {
         // Every path is checked before anything is written.
         try RestorePaths.validate(manifest, vault: session.vault)
         let earlier = try prepareTarget(target, backup: backup, force: force)
-        let staging = "\(target)/\(RestorePaths.stagingName)"
-        guard AtomicFile.makeDirectories(staging, mode: 0o700) else {
-            throw writeFailure("cannot create \(staging)", errno)
-        }
+        let staging = try prepareStaging(target)
         // A half-restored backup must never look finished to `agent upload --pending`.
         let marker = "\(target)/\(Backup.inProgressMarker)"
         let markerFD = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if markerFD >= 0 { close(markerFD) }
+        guard markerFD >= 0 else { throw writeFailure("cannot create the marker \(marker)", errno) }
+        close(markerFD)
 
         var journal = RestoreJournal(
             backup: backup, vault: session.vault, manifestSHA256: manifest.fingerprint, chunkSize: chunkSize,
@@ -144,7 +149,10 @@ public final class RestoreEngine {
     private func run(_ works: [Work], journal: inout RestoreJournal, target: String, backup: String) throws(AgentError) -> Int64 {
         var queue: [(work: Int, chunk: Int)] = []
         for (i, w) in works.enumerated() {
-            for c in w.chunks.indices where !w.done.contains(c) { queue.append((i, c)) }
+            for c in w.chunks.indices where !w.done.contains(c) {
+                queue.append((i, c))
+                w.wanted.insert(c)
+            }
         }
         var inFlight = 0
         var failure: AgentError?
@@ -157,9 +165,25 @@ public final class RestoreEngine {
             working.files[w.index].chunks = w.done.sorted()
         }
 
+        /// Queues chunks of a file again (first in line), each at most once while queued or in flight.
+        func requeue(_ w: Work, _ chunks: Set<Int>) {
+            let fresh = chunks.subtracting(w.wanted).sorted()
+            guard !fresh.isEmpty else { return }
+            w.wanted.formUnion(fresh)
+            let workIndex = works.firstIndex { $0 === w } ?? 0
+            queue.insert(contentsOf: fresh.map { (workIndex, $0) }, at: 0)
+        }
+
         func save(force: Bool) {
             guard force || monotonicSeconds() - lastSave >= 1 else { return }
             for w in works where !w.finished { record(w) }
+            // The journal is durable: the bytes it says are written must be too, first.
+            for w in works where w.fd >= 0 && !w.finished {
+                if fdatasync(w.fd) != 0 {
+                    failure = failure ?? writeFailure("cannot flush \(w.partial)", errno)
+                    return
+                }
+            }
             do {
                 try working.save(target: target)
                 lastSave = monotonicSeconds()
@@ -170,13 +194,24 @@ public final class RestoreEngine {
 
         /// Hashes the chunks that are written and next in order; finishes the file after its last.
         func advance(_ w: Work) {
-            do {
+            do throws(AgentError) {
                 while w.frontier < w.chunks.count, w.done.contains(w.frontier) {
                     let (offset, length) = w.chunks[w.frontier]
+                    if !w.fetched.contains(w.frontier), try !holds(w, offset: offset, length: length) {
+                        // Recorded as written by an earlier run but not in the `.partial` (lost in a power
+                        // cut, or the file was removed): this chunk and every later one it wrote are fetched again.
+                        let lost = Set((w.frontier..<w.chunks.count).filter { w.done.contains($0) && !w.fetched.contains($0) })
+                        warn("\(w.file.path): \(lost.count) range(s) recorded as written are missing from \(w.partial); downloading them again")
+                        w.done.subtract(lost)
+                        record(w)
+                        requeue(w, lost)
+                        break
+                    }
                     try hash(w, offset: offset, length: length)
                     w.frontier += 1
                 }
-                if w.frontier == w.chunks.count, !w.finished { try finish(w) }
+                // Finished only once no GET of it is in flight: they write through its descriptor.
+                if w.frontier == w.chunks.count, !w.finished, w.inFlight == 0 { try finish(w) }
             } catch {
                 failure = failure ?? error
             }
@@ -206,19 +241,13 @@ public final class RestoreEngine {
                 // Damaged in transit or on a disk? One more download of the parts that differ.
                 warn("\(w.file.path): \(what) differs from the manifest after download; downloading those bytes again")
                 w.downloads += 1
-                var again: [Int] = []
-                for s in mismatched {
-                    let segment = w.verifier.segments[s]
-                    for (c, chunk) in w.chunks.enumerated() where chunk.offset < segment.offset + segment.length && chunk.offset + chunk.length > segment.offset {
-                        again.append(c)
-                    }
-                }
-                for c in again { w.done.remove(c) }
+                // A chunk overlapping several bad parts is fetched once.
+                let again = Self.chunksOverlapping(mismatched.map { w.verifier.segments[$0] }, chunks: w.chunks)
+                w.done.subtract(again)
                 w.verifier = SegmentVerifier(segments: w.file.segments)
                 w.frontier = 0
                 record(w)
-                let workIndex = works.firstIndex { $0 === w } ?? 0
-                queue.insert(contentsOf: again.map { (workIndex, $0) }, at: 0)
+                requeue(w, again)
                 advance(w)
                 return
             }
@@ -244,8 +273,11 @@ public final class RestoreEngine {
                 }
                 let (offset, length) = w.chunks[chunk]
                 inFlight += 1
+                w.inFlight += 1
                 session.client.send(session.rangedGet(key: w.key, offset: offset, length: length, sink: .file(fd: fd, offset: offset))) { [self] result, attempts in
                     inFlight -= 1
+                    w.inFlight -= 1
+                    w.wanted.remove(chunk)
                     switch result {
                     case .success(let response):
                         if let problem = VaultSession.rangeProblem(response, offset: offset, length: length, objectSize: w.file.size) {
@@ -257,6 +289,7 @@ public final class RestoreEngine {
                             break
                         }
                         w.done.insert(chunk)
+                        w.fetched.insert(chunk)
                         downloaded += length
                         onProgress?(length)
                         advance(w)
@@ -281,11 +314,12 @@ public final class RestoreEngine {
         for w in works { advance(w) }
         launchMore()
         session.http.run(until: { inFlight == 0 && (queue.isEmpty || failure != nil) })
+        // Saved (after flushing the `.partial` files) before their descriptors close.
+        save(force: true)
         for w in works where w.fd >= 0 {
             close(w.fd)
             w.fd = -1
         }
-        save(force: true)
         journal = working
         if session.http.shouldCancel() {
             throw AgentError(
@@ -305,6 +339,30 @@ public final class RestoreEngine {
         guard fd >= 0 else { throw writeFailure("cannot open \(w.partial)", errno) }
         w.fd = fd
         return fd
+    }
+
+    /// The chunks that overlap any of `segments`, each once.
+    static func chunksOverlapping(_ segments: [OffsiteManifest.Segment], chunks: [(offset: Int64, length: Int64)]) -> Set<Int> {
+        var out: Set<Int> = []
+        for segment in segments {
+            for (c, chunk) in chunks.enumerated() where chunk.offset < segment.offset + segment.length && chunk.offset + chunk.length > segment.offset {
+                out.insert(c)
+            }
+        }
+        return out
+    }
+
+    /// Whether the `.partial` holds data for the whole range: it is long enough and, where the
+    /// file system tells (`SEEK_HOLE`), has no hole in it.
+    private func holds(_ w: Work, offset: Int64, length: Int64) throws(AgentError) -> Bool {
+        let fd = try descriptor(w)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw writeFailure("cannot inspect \(w.partial)", errno) }
+        if Int64(st.st_size) < offset + length { return false }
+        let seekHole: Int32 = 4  // SEEK_HOLE on Linux
+        let hole = lseek(fd, off_t(offset), seekHole)
+        if hole < 0 { return errno != ENXIO }  // not supported: the size has to do
+        return Int64(hole) >= offset + length
     }
 
     /// Reads back written bytes and feeds them to the file's verifier.
@@ -339,8 +397,10 @@ public final class RestoreEngine {
                 .restoreExists, "the restore target \(target) exists and is not a directory",
                 hint: "remove it, or restore elsewhere with `--to DIR`")
         }
-        let names = DirectoryListing.names(in: target) ?? []
+        guard let names = DirectoryListing.names(in: target) else { throw writeFailure("cannot list \(target)", errno) }
         if names.isEmpty { return nil }
+        // The journal is read from the staging folder: it must be ours before anything in it is trusted.
+        try checkStaging("\(target)/\(RestorePaths.stagingName)")
         if let journal = RestoreJournal.load(target: target), journal.backup == backup { return journal }
         if force {
             warn("the target \(target) already holds \(names.count) entries; --force: restoring over them (files at the backup's paths are replaced)")
@@ -350,6 +410,33 @@ public final class RestoreEngine {
         throw AgentError(
             .restoreExists, "the restore target \(target) already holds files (\(sample)\(names.count > 3 ? ", …" : "")) that are not an interrupted restore of backup \(backup)",
             hint: "restore into an empty directory with `--to DIR`, remove what is there, or pass --force to write over it")
+    }
+
+    /// The staging folder in the target: created with mode 0700, or an existing one accepted
+    /// only when it is a real directory (not a symlink) owned by this user.
+    private func prepareStaging(_ target: String) throws(AgentError) -> String {
+        let staging = "\(target)/\(RestorePaths.stagingName)"
+        if mkdir(staging, 0o700) != 0 {
+            guard errno == EEXIST else { throw writeFailure("cannot create \(staging)", errno) }
+            try checkStaging(staging)
+        }
+        return staging
+    }
+
+    private func checkStaging(_ staging: String) throws(AgentError) {
+        var st = stat()
+        if lstat(staging, &st) != 0 {
+            if errno == ENOENT { return }
+            throw writeFailure("cannot inspect \(staging)", errno)
+        }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFDIR, st.st_uid == getuid() else {
+            throw AgentError(
+                .restoreExists,
+                "the restore staging folder \(staging) is \(kind == S_IFLNK ? "a symlink" : kind != S_IFDIR ? "not a directory" : "owned by another user (uid \(st.st_uid))"); refusing to write through it",
+                hint: "remove \(staging) (it holds only an interrupted restore's journal and partial files), or restore elsewhere with `--to DIR`")
+        }
+        if st.st_mode & 0o077 != 0, chmod(staging, 0o700) != 0 { throw writeFailure("cannot restrict \(staging) to mode 0700", errno) }
     }
 
     /// Creates the folders of a relative path inside the target, refusing a symlink or file in the way

@@ -34,12 +34,22 @@ public struct RetentionPolicy: Sendable, Equatable {
         for (rank, backup) in dated.enumerated() {
             if rank < minimumKept {
                 keep.append(backup)
-            } else if let days = keepDays, let date = backup.date, now - date <= Int64(days) * 86400 {
+            } else if let days = keepDays, let date = backup.date, Self.isWithin(days: days, date: date, now: now) {
                 keep.append(backup)
             } else {
                 delete.append(backup)
             }
         }
         return (delete, keep)
+    }
+
+    /// Whether `date` is at most `days` days before `now`; a window or an age too large for
+    /// 64 bits saturates instead of trapping.
+    static func isWithin(days: Int, date: Int64, now: Int64) -> Bool {
+        let (window, windowOverflow) = Int64(days).multipliedReportingOverflow(by: 86400)
+        if windowOverflow { return days > 0 }
+        let (age, ageOverflow) = now.subtractingReportingOverflow(date)
+        if ageOverflow { return date > now }
+        return age <= window
     }
 }

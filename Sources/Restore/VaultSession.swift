@@ -33,6 +33,8 @@ public final class VaultSession {
         client = S3Client(
             http: http, location: target.location, credentials: target.credentials, options: options,
             retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
+        // Instance-role credentials expire: long restores and verifies sign with fresh ones, as uploads do.
+        client.currentCredentials = target.currentCredentials
         client.onRetry = { [logger] op, failure, attempt, delay in
             logger.warning("retrying \(op) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
         }

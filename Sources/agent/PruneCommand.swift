@@ -30,9 +30,14 @@ struct PruneCommand: ParsableCommand {
     @Flag(name: .long, help: "List what would be deleted, delete nothing.")
     var dryRun = false
 
+    /// Accepted --keep-days / --keep-last values.
+    static let allowed = 1...100_000
+
     func validate() throws {
-        if let d = keepDays, d < 0 { throw ValidationError("--keep-days must be 0 or more") }
-        if let k = keepLast, k < 1 { throw ValidationError("--keep-last must be 1 or more (prune never deletes the newest backup)") }
+        if let d = keepDays, !Self.allowed.contains(d) { throw ValidationError("--keep-days must be between 1 and \(Self.allowed.upperBound)") }
+        if let k = keepLast, !Self.allowed.contains(k) {
+            throw ValidationError("--keep-last must be between 1 and \(Self.allowed.upperBound) (prune never deletes the newest backup)")
+        }
     }
 
     func run() throws {

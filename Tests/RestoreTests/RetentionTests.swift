@@ -65,4 +65,20 @@ import Testing
         #expect(!Pruner.isRetentionRefusal(error("AccessDenied", "Access Denied")))
         #expect(!Pruner.isRetentionRefusal(error("NoSuchKey", "retention")))
     }
+
+    @Test func hugeKeepDaysKeepsEverythingInsteadOfTrapping() {
+        let (delete, keep) = RetentionPolicy(keepDays: Int.max, keepLast: 1).select(Self.backups, host: "web-01", now: Self.now)
+        #expect(delete.isEmpty)
+        #expect(keep.map(\.id).sorted() == ["d1", "d10", "d20", "d40"])
+        #expect(RetentionPolicy.isWithin(days: Int.max, date: 0, now: Self.now))
+        #expect(RetentionPolicy.isWithin(days: 100_000, date: Self.now - 99_999 * 86400, now: Self.now))
+        #expect(!RetentionPolicy.isWithin(days: 1, date: Self.now - 2 * 86400, now: Self.now))
+    }
+
+    @Test func extremeDatesDoNotTrap() {
+        // An age beyond 64 bits: far in the past is old, far in the future is new.
+        #expect(!RetentionPolicy.isWithin(days: 30, date: Int64.min, now: Self.now))
+        #expect(RetentionPolicy.isWithin(days: 30, date: Int64.max, now: -Self.now))
+        #expect(!RetentionPolicy.isWithin(days: Int.min, date: Self.now, now: Self.now))
+    }
 }

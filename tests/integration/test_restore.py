@@ -341,3 +341,156 @@ def test_prune_without_retention_is_a_usage_error(env, rclone):
     r = env.run("prune", "--json")
     assert r.code == 2, r
     assert "keep_days" in r.json["error"]["hint"]
+
+
+@pytest.mark.parametrize("flag,value", [("--keep-days", "0"), ("--keep-days", "100001"),
+                                         ("--keep-days", "9223372036854775807"), ("--keep-last", "0"),
+                                         ("--keep-last", "100001")])
+def test_prune_rejects_out_of_range_retention_as_usage(env, rclone, flag, value):
+    env.add_vault("primary", rclone)
+    env.write_config()
+    r = env.run("prune", flag, value, "--dry-run", "--json")
+    assert r.code == 2, r
+    assert r.json["error"]["code"] == "USAGE", r
+    assert flag in r.json["error"]["message"]
+
+
+def test_prune_accepts_the_largest_keep_days(env, rclone):
+    env.add_vault("primary", rclone)
+    env.write_config()
+    env.make_backup("b1", {"data.tar": b"x"})
+    assert env.run("upload", "b1").code == 0
+    r = env.run("prune", "--keep-days", "100000", "--keep-last", "100000", "--dry-run", "--json")
+    assert r.code == 0, r
+    assert r.json["deleted"] == []
+
+
+def test_restore_fetches_a_range_overlapping_two_bad_parts_once(env, rclone):
+    proxy = FaultProxy(rclone.port)
+    vault = env.add_vault("primary", rclone, endpoint=proxy.endpoint, part_size="5MiB", multipart_threshold="5MiB")
+    env.write_config()
+    files = {"big.tar": content(11 * MiB, 8), "small.bin": content(1000, 9)}
+    env.make_backup("b1", files)
+    assert env.run("upload", "b1").code == 0
+    # Parts 1 and 2 (5 MiB each) both differ: the first 8 MiB range overlaps both.
+    altered = bytearray(files["big.tar"])
+    altered[1 * MiB] ^= 0x01
+    altered[6 * MiB] ^= 0x01
+    s3 = rclone.client()
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/b1/big.tar", Body=bytes(altered))
+    big_key = "/" + vault["bucket"] + "/host-a/b1/big.tar"
+
+    start = len(proxy.requests)
+    r = env.run("restore", "b1", "--to", str(env.tmp / "out"), "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "VERIFY_MISMATCH"
+    assert not (env.tmp / "out" / "big.tar").exists()
+    assert (env.tmp / "out" / "small.bin").read_bytes() == files["small.bin"]
+    ranges = [q.headers.get("range") for q in proxy.requests[start:] if q.method == "GET" and q.path == big_key]
+    # Each range once per download, two downloads: no duplicate GET racing the file's finish.
+    assert sorted(ranges) == sorted([f"bytes=0-{8 * MiB - 1}", f"bytes={8 * MiB}-{11 * MiB - 1}"] * 2), ranges
+    proxy.close()
+
+
+def test_restore_refetches_ranges_missing_from_a_lost_partial(env, rclone):
+    proxy = FaultProxy(rclone.port)
+    env.add_vault("primary", rclone, endpoint=proxy.endpoint)
+    env.write_config()
+    files = {"a/one.bin": content(1000, 10), "z/big.bin": content(32 * MiB, 11)}
+    env.make_backup("b1", files)
+    assert env.run("upload", "b1").code == 0
+    env.vaults["primary"].update(bandwidth_limit="8MiB/s", concurrency=2)
+    env.write_config()
+    target = env.tmp / "restored"
+    staging = target / ".offsite-restore"
+    proc = env.spawn("restore", "b1", "--to", str(target))
+    seen = None
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            journal = json.loads((staging / "journal.json").read_text())
+        except (OSError, ValueError):
+            time.sleep(0.05)
+            continue
+        entry = {f["path"]: f for f in journal["files"]}
+        if not entry["z/big.bin"]["done"] and len(entry["z/big.bin"]["chunks"]) >= 1:
+            seen = entry["z/big.bin"]["chunks"]
+            proc.kill()
+            break
+        time.sleep(0.05)
+    proc.wait(10)
+    output = read_spawn_output(proc)
+    assert seen is not None, output
+    # What a power cut does to bytes never flushed: the journal says written, the .partial is empty.
+    partials = list(staging.glob("*.partial"))
+    assert partials
+    for p in partials:
+        os.truncate(p, 0)
+    r = env.run("restore", "b1", "--to", str(target), "--json")
+    assert r.code == 0, r
+    assert r.json["resumed"] is True
+    assert (target / "z" / "big.bin").read_bytes() == files["z/big.bin"]
+    assert any("missing from" in w for w in r.json.get("warnings", [])), r.json
+    # Only what was lost is fetched again, once: not a second download after a checksum mismatch.
+    assert r.json["bytes_downloaded"] <= 32 * MiB
+    proxy.close()
+
+
+def make_occupied_target(env, rclone):
+    env.add_vault("primary", rclone)
+    env.write_config()
+    env.make_backup("b1", {"data.tar": content(5000, 12)})
+    assert env.run("upload", "b1").code == 0
+    target = env.tmp / "target"
+    target.mkdir()
+    (target / "keep.txt").write_text("mine")
+    return target
+
+
+@pytest.mark.parametrize("kind", ["symlink", "file", "foreign"])
+def test_restore_refuses_a_staging_folder_not_its_own(env, rclone, kind):
+    target = make_occupied_target(env, rclone)
+    staging = target / ".offsite-restore"
+    elsewhere = env.tmp / "elsewhere"
+    elsewhere.mkdir()
+    if kind == "symlink":
+        staging.symlink_to(elsewhere)
+    elif kind == "file":
+        staging.write_text("not a folder")
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("chown to another uid needs root")
+        staging.mkdir(mode=0o700)
+        os.chown(staging, 54321, 54321)
+    r = env.run("restore", "b1", "--to", str(target), "--force", "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "RESTORE_EXISTS"
+    assert ".offsite-restore" in r.json["error"]["message"]
+    assert list(elsewhere.iterdir()) == []
+    assert not (target / "data.tar").exists()
+
+
+def test_restore_fails_when_the_in_progress_marker_cannot_be_made(env, rclone):
+    target = make_occupied_target(env, rclone)
+    (target / ".in-progress").mkdir()  # in the way of the marker file
+    r = env.run("restore", "b1", "--to", str(target), "--force", "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "RESTORE_WRITE_FAILED"
+    assert ".in-progress" in r.json["error"]["message"]
+    assert not (target / "data.tar").exists()
+    # The staging folder, made before the marker, is private.
+    assert os.lstat(target / ".offsite-restore").st_mode & 0o7777 == 0o700
+
+
+def test_restore_treats_an_unreadable_target_as_an_error(env, rclone):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any directory")
+    target = make_occupied_target(env, rclone)
+    os.chmod(target, 0o300)
+    try:
+        r = env.run("restore", "b1", "--to", str(target), "--json")
+    finally:
+        os.chmod(target, 0o700)
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "RESTORE_WRITE_FAILED"
+    assert not (target / "data.tar").exists()
