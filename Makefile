@@ -94,6 +94,10 @@ install: $(INSTALL_DEPS)
 # Removes what install put in PREFIX; keeps $(SYSCONFDIR)/offsite-agent (your config and secrets) and
 # $(STATEDIR) (the journal of unfinished uploads): remove those by hand when you mean it.
 uninstall:
+	@# On the live system (no DESTDIR), stop and disable the timer before its unit files go.
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then \
+	  systemctl disable --now offsite-agent-resume.timer >/dev/null 2>&1 || true; \
+	fi
 	rm -f $(DESTDIR)$(PREFIX)/bin/agent
 	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent
 	rm -f $(UNITDIR)/offsite-agent-resume.service $(UNITDIR)/offsite-agent-resume.timer
