@@ -120,7 +120,7 @@ public struct BackupResolver: Sendable {
         }
         let manifestPath = join(directory, Backup.manifestName)
         guard access(manifestPath, F_OK) == 0 else { return nil }
-        guard let text = BackupResolver.readSmallFile(manifestPath) else {
+        guard let text = AtomicFile.read(manifestPath, limit: 1 << 20) else {
             throw AgentError(.unreadable, "cannot read \(manifestPath): \(String(cString: strerror(errno)))", hint: "let the agent's user read the backup (check its owner and mode)")
         }
         guard let json = JSON.parse(text), json.objectValue != nil else {
@@ -157,17 +157,8 @@ public struct BackupResolver: Sendable {
                     hint: "remove the symlink that points back into the backup")
             }
         }
-        guard let dir = opendir(directory) else {
+        guard let entries = DirectoryListing.names(in: directory) else {
             throw AgentError(.unreadable, "cannot read the folder \(directory): \(String(cString: strerror(errno)))", hint: "let the agent's user read the backup (check owner and mode)")
-        }
-        defer { closedir(dir) }
-        var entries: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { ptr in
-                ptr.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name == "." || name == ".." { continue }
-            entries.append(name)
         }
         for name in entries {
             let path = join(directory, name)
@@ -251,33 +242,5 @@ public struct BackupResolver: Sendable {
         defer { free(p) }
         return String(cString: p)
     }
-
-    static func readSmallFile(_ path: String, limit: Int = 1 << 20) -> String? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while out.count < limit {
-            let n = read(fd, &buf, buf.count)
-            if n < 0 { if errno == EINTR { continue }; return nil }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
-/// Names in a directory (no `.`/`..`), or nil when it cannot be read.
-public enum DirectoryListing {
-    public static func names(in path: String) -> [String]? {
-        guard let dir = opendir(path) else { return nil }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let e = readdir(dir) {
-            let name = withUnsafePointer(to: e.pointee.d_name) { p in p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
-    }
-}

@@ -86,7 +86,7 @@ extension AgentConfig {
     /// `prefix` as written (leading "/" dropped, trailing "/" added), or "<hostname>/" when unset.
     /// An explicit "" keeps keys at the bucket's top level.
     private func resolvedPrefix(_ v: VaultSettings, fail: (String?, String, String) -> AgentError) throws -> String {
-        guard var prefix = v.prefix else { return LocalFiles.hostName() + "/" }
+        guard var prefix = v.prefix else { return LocalHost.name() + "/" }
         while prefix.hasPrefix("/") { prefix.removeFirst() }
         if prefix.isEmpty { return "" }
         if !prefix.hasSuffix("/") { prefix += "/" }

@@ -45,7 +45,7 @@ public enum CredentialDiagnosis {
     static func invalidKey(_ error: S3ServiceError, said: String, keyLine: String, context: DiagnosisContext) -> Finding {
         let terms = context.profile.terms
         let id = context.accessKeyID
-        var explanation = "The server does not know the access key id \(Redactedkey.show(id)) \(said)"
+        var explanation = "The server does not know the access key id \(Redaction.accessKeyID(id)) \(said)"
         var fix = "set \(keyLine) to the key id shown in \(terms.keyConsole), and make sure the key is active"
         if let ws = DiagnosisContext.whitespace(in: id) {
             explanation += "; the configured key id contains \(ws)"
@@ -84,7 +84,7 @@ public enum CredentialDiagnosis {
             if ours == server {
                 return Finding(
                     .credentials, .fail, .signatureMismatch,
-                    "The server signed exactly the same request as the agent but got a different signature \(said): the secret does not belong to access key id \(Redactedkey.show(context.accessKeyID)).",
+                    "The server signed exactly the same request as the agent but got a different signature \(said): the secret does not belong to access key id \(Redaction.accessKeyID(context.accessKeyID)).",
                     fix: "set \(secretLine) to the secret issued with this key id (create a new key pair in \(context.profile.terms.keyConsole) if it is lost)")
             }
             let which = differingPart(ours, server)
@@ -95,7 +95,7 @@ public enum CredentialDiagnosis {
         }
         return Finding(
             .credentials, .fail, .signatureMismatch,
-            "The server computed a different signature for the request \(said): almost always the secret does not belong to access key id \(Redactedkey.show(context.accessKeyID)); more rarely a proxy altered the request.",
+            "The server computed a different signature for the request \(said): almost always the secret does not belong to access key id \(Redaction.accessKeyID(context.accessKeyID)); more rarely a proxy altered the request.",
             fix: "set \(secretLine) to the secret issued with this key id (create a new key pair in \(context.profile.terms.keyConsole) if it is lost)")
     }
 
@@ -117,10 +117,6 @@ public enum CredentialDiagnosis {
 }
 
 /// An access key id as shown in output: its last 4 characters.
-enum Redactedkey {
-    static func show(_ id: String) -> String { Redaction.accessKeyID(id) }
-}
-
 extension S3ServiceError {
     /// "(HTTP 403 AccessDenied: Access Denied)": what the server said, with the access key id
     /// (which some servers quote, e.g. B2's "The key '...' is not valid") shown redacted.
@@ -128,7 +124,7 @@ extension S3ServiceError {
         var text = "(\(operation): HTTP \(status)"
         if !code.isEmpty { text += " \(code)" }
         var m = message
-        if context.accessKeyID.count > 4 { m = m.replacingAll(context.accessKeyID, with: Redactedkey.show(context.accessKeyID)) }
+        if context.accessKeyID.count > 4 { m = m.replacingAll(context.accessKeyID, with: Redaction.accessKeyID(context.accessKeyID)) }
         if !m.isEmpty { text += ": \(m)" }
         return text + ")"
     }

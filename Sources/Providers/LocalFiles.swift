@@ -1,3 +1,4 @@
+import AgentSupport
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -48,26 +49,8 @@ package enum LocalFiles {
 
     /// The names in a directory (without `.` and `..`), sorted.
     package static func directoryEntries(_ path: String) throws(LocalFileError) -> [String] {
-        guard let dir = opendir(path) else { throw failure(errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
-                    String(cString: $0)
-                }
-            }
-            if name != ".", name != ".." { names.append(name) }
-        }
-        return names.sorted()
-    }
-
-    /// This machine's host name, as `gethostname(2)` reports it.
-    package static func hostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return name.isEmpty ? "localhost" : name
+        guard let names = DirectoryListing.names(in: path) else { throw failure(errno) }
+        return names
     }
 
     /// `$HOME`, else the password database's home directory for this user.

@@ -62,13 +62,7 @@ public struct Journal: Sendable {
     public func all() -> (entries: [JournalEntry], corrupt: [(path: String, movedTo: String)]) {
         var entries: [JournalEntry] = []
         var corrupt: [(String, String)] = []
-        guard let dir = opendir(directory) else { return ([], []) }
-        var names: [String] = []
-        while let e = readdir(dir) {
-            let name = withUnsafePointer(to: e.pointee.d_name) { p in p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-            if name.hasSuffix(".json") { names.append(String(name.dropLast(5))) }
-        }
-        closedir(dir)
+        let names = (DirectoryListing.names(in: directory) ?? []).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
         for id in names.sorted() {
             switch load(id) {
             case .entry(let e): entries.append(e)

@@ -42,9 +42,5 @@ enum Runtime {
         return 0.5
     }
 
-    static func hostname() -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count) == 0 else { return "localhost" }
-        return String(cString: buf)
-    }
+    static func hostname() -> String { LocalHost.name() }
 }
