@@ -78,6 +78,19 @@ public final class S3Client {
         return (request, signed.stringToSign, signed.canonicalRequest)
     }
 
+    /// What one answer means: a 2xx is success, except a 2xx whose body is an `<Error>`
+    /// (CompleteMultipartUpload, CopyObject); anything else an S3 error, or a transport failure.
+    static func outcome(of transfer: Result<HTTPResponse, TransportError>, _ op: Operation) -> Result<HTTPResponse, S3Failure> {
+        switch transfer {
+        case .failure(let t):
+            return .failure(.transport(t))
+        case .success(let response):
+            let errorBody = op.method == "POST" && !response.body.isEmpty && XMLElement.parse(response.body)?.name == "Error"
+            if (200..<300).contains(response.status) && !errorBody { return .success(response) }
+            return .failure(.service(S3ServiceError.from(response: response, operation: op.name)))
+        }
+    }
+
     /// Sends an operation, retrying transient failures per the policy; `completion` gets the
     /// 2xx answer, or the last failure together with every attempt's error.
     public func send(_ op: Operation, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void) {
@@ -86,23 +99,14 @@ public final class S3Client {
 
     private func attempt(_ op: Operation, number: Int, history: [String], completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void) {
         let request = signedRequest(op).request
-        http.start(request) { [self] result in
+        http.start(request) { [self] transfer in
             let failure: S3Failure
-            switch result {
+            switch S3Client.outcome(of: transfer, op) {
             case .success(let response):
-                if (200..<300).contains(response.status) {
-                    // A 200 whose body is an <Error> (CompleteMultipartUpload, CopyObject) is a failure.
-                    if op.method == "POST", response.body.count > 0, let root = XMLElement.parse(response.body), root.name == "Error" {
-                        failure = .service(S3ServiceError.from(response: response, operation: op.name))
-                    } else {
-                        completion(.success(response), history)
-                        return
-                    }
-                } else {
-                    failure = .service(S3ServiceError.from(response: response, operation: op.name))
-                }
-            case .failure(let t):
-                failure = .transport(t)
+                completion(.success(response), history)
+                return
+            case .failure(let f):
+                failure = f
             }
             let history = history + ["attempt \(number): \(failure)"]
             switch retry.decide(failure, attempt: number) {
@@ -133,12 +137,6 @@ public final class S3Client {
     /// One attempt, no retries: for diagnostics, which must never repeat a failed authentication.
     public func performOnce(_ op: Operation) -> (result: Result<HTTPResponse, S3Failure>, stringToSign: String) {
         let signed = signedRequest(op)
-        switch http.execute(signed.request) {
-        case .success(let response):
-            if (200..<300).contains(response.status) { return (.success(response), signed.stringToSign) }
-            return (.failure(.service(S3ServiceError.from(response: response, operation: op.name))), signed.stringToSign)
-        case .failure(let t):
-            return (.failure(.transport(t)), signed.stringToSign)
-        }
+        return (S3Client.outcome(of: http.execute(signed.request), op), signed.stringToSign)
     }
 }

@@ -68,3 +68,21 @@ import Testing
     #expect(virtual.url(rawPath: virtual.rawPath(key: "k"), query: [("uploads", nil)]) == "https://bk.s3.eu-west-1.amazonaws.com/k?uploads")
     #expect(virtual.rawPath(key: nil) == "/")
 }
+
+@Test func aCompleteAnswered200WithAnErrorBodyIsAFailure() {
+    let body = Array("<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>".utf8)
+    let ok200 = HTTPResponse(status: 200, headers: [], body: body, bodyLength: Int64(body.count), totalTime: 0)
+    let complete = S3Client.Operation(name: "CompleteMultipartUpload", method: "POST", key: "k")
+    guard case .failure(let f) = S3Client.outcome(of: .success(ok200), complete) else {
+        Issue.record("a 200 with <Error> must fail")
+        return
+    }
+    #expect(f.code == "InternalError")
+    #expect(f.isTransient)
+    let get = S3Client.Operation(name: "GetObject", method: "GET", key: "k")
+    // A GET of an object that happens to contain an <Error> document is data, not a failure.
+    guard case .success = S3Client.outcome(of: .success(ok200), get) else {
+        Issue.record("GET bodies are data")
+        return
+    }
+}
