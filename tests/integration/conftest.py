@@ -1,7 +1,9 @@
 """Integration harness: the real `agent` binary against real S3 servers on loopback ports.
 
-Servers: `rclone serve s3` (verifies SigV4, checks Content-MD5) and `moto_server` (IAM
-enforcement after INITIAL_NO_AUTH_ACTION_COUNT setup calls). boto3 is the independent client
+Servers: `rclone serve s3` (verifies SigV4, checks Content-MD5), `moto_server` (IAM
+enforcement after INITIAL_NO_AUTH_ACTION_COUNT setup calls) and Ceph RGW (ceph_rgw.py: verifies
+the signed SHA-256 payload and Content-MD5; the `rgw` fixture, or `s3server` to run a test on both
+rclone and RGW). boto3 is the independent client
 that creates buckets and reads back what the agent stored.
 """
 import json
@@ -57,6 +59,7 @@ def new_secret(prefix="S"):
 
 class RcloneServer:
     """`rclone serve s3` over a temporary folder, with a generated key."""
+    kind = "rclone"
 
     def __init__(self, root: pathlib.Path):
         self.root = root / "rclone-data"
@@ -108,6 +111,35 @@ def rclone2(tmp_path_factory):
     server = RcloneServer(tmp_path_factory.mktemp("rclone2"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def rgw(tmp_path_factory):
+    """Ceph RGW (one mon, one memstore OSD, radosgw) on loopback, shared by the session.
+
+    Yields a CephRGW: .endpoint, .access_key, .secret_key, .port, .new_bucket(object_lock=False,
+    versioning=False), .client(), .create_user(uid). Started on first use, stopped rgw -> osd -> mon."""
+    from ceph_rgw import CephRGW, missing_binaries
+    missing = missing_binaries()
+    assert not missing, f"Ceph RGW needs {', '.join(missing)}: run `make setup` (apt: radosgw ceph-mon ceph-osd)"
+    server = CephRGW(tmp_path_factory.mktemp("ceph"), new_secret)
+    yield server
+    server.stop()
+
+
+def use_server(request, kind):
+    """The session's server of that kind ("rclone" or "rgw"), for tests parametrized over servers.
+    RGW's buckets are emptied after the test: its memstore OSD holds everything in RAM."""
+    server = request.getfixturevalue(kind)
+    if kind == "rgw":
+        request.addfinalizer(server.purge)
+    return server
+
+
+@pytest.fixture(params=["rclone", "rgw"])
+def s3server(request):
+    """The test runs once against rclone and once against Ceph RGW (same interface)."""
+    return use_server(request, request.param)
 
 
 class Env:
