@@ -33,6 +33,8 @@ let package = Package(
         // Core modules, one folder per concern.
         .target(name: "AgentSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
+        // age v1 (C2SP age.md) over libcrypto: keys, header, STREAM; no I/O of its own.
+        .target(name: "Age", dependencies: ["COpenSSL"]),
         .target(name: "SigV4", dependencies: ["Hashing"]),
         .target(name: "HTTPTransport", dependencies: ["CCurl", "CCurlShim", "AgentSupport"]),
         .target(name: "S3", dependencies: ["HTTPTransport", "SigV4", "Hashing", "AgentSupport"]),
@@ -56,13 +58,16 @@ let package = Package(
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics", "Age",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
+        // zlib only inflates the compressed vectors of the age test kit (tests only).
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "Hashing"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Hashing"], exclude: ["Fixtures"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),

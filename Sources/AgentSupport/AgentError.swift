@@ -56,6 +56,10 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let restoreExists = ErrorCode("RESTORE_EXISTS")
     public static let usage = ErrorCode("USAGE")
     public static let notFound = ErrorCode("NOT_FOUND")
+    // Encryption (SPEC 9, issue 14)
+    public static let identityRequired = ErrorCode("IDENTITY_REQUIRED")
+    public static let identityMismatch = ErrorCode("IDENTITY_MISMATCH")
+    public static let outputExists = ErrorCode("OUTPUT_EXISTS")
     // Storage refusals (exit 5), SPEC 7
     public static let dnsFailure = ErrorCode("DNS_FAILURE")
     public static let connectionRefused = ErrorCode("CONNECTION_REFUSED")
@@ -75,12 +79,12 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// The exit status this code ends the process with.
     public var exitStatus: ExitStatus {
         switch self {
-        case .missingConfig, .invalidConfig: return .config
+        case .missingConfig, .invalidConfig, .identityRequired: return .config
         case .noDir, .notCompleted, .snapshot, .invalidPath, .emptyBackup, .sourceChanged, .unreadable:
             return .backup
         case .locked, .retriesExhausted, .interrupted: return .tempFail
         case .usage: return .usage
-        case .rejected, .verifyMismatch, .restoreExists, .notFound: return .failed
+        case .rejected, .verifyMismatch, .restoreExists, .notFound, .identityMismatch, .outputExists: return .failed
         default: return .storage
         }
     }
