@@ -66,7 +66,17 @@ extension AgentConfig {
             throw fail("ca_file", "cannot read ca_file \(caFile)", hint: "point `ca_file` at a readable PEM bundle")
         }
 
-        return ResolvedVault(
+        var objectLock: ObjectLockSettings?
+        if let mode = v.objectLockMode, let days = v.objectLockDays {
+            guard profile.objectLock.supported else {
+                throw fail(
+                    "object_lock_mode", "object_lock_mode = \"\(mode.rawValue)\" asks for S3 Object Lock, which \(profile.displayName) does not support: uploads would not be protected",
+                    hint: profile.objectLock.hint)
+            }
+            objectLock = ObjectLockSettings(mode: mode, days: days)
+        }
+
+        var resolved = ResolvedVault(
             name: name, bucket: bucket, region: region, endpoint: endpoint,
             prefix: try resolvedPrefix(v, fail: fail),
             profile: profile, pathStyle: pathStyle,
@@ -81,6 +91,8 @@ extension AgentConfig {
             stallMinRate: v.stallMinRate ?? ResolvedVault.defaultStallMinRate,
             maxAttempts: v.maxAttempts ?? ResolvedVault.defaultMaxAttempts,
             keepDays: v.keepDays, keepLast: v.keepLast)
+        resolved.objectLock = objectLock
+        return resolved
     }
 
     /// `prefix` as written (leading "/" dropped, trailing "/" added), or "<hostname>/" when unset.

@@ -34,6 +34,8 @@ public struct ResolvedVault: Sendable {
     public var maxAttempts: Int
     public var keepDays: Int?
     public var keepLast: Int?
+    /// `object_lock_mode` / `object_lock_days`; nil: objects are written without retention.
+    public var objectLock: ObjectLockSettings? = nil
 
     public static let defaultConcurrency = 4
     public static let defaultConnectTimeout = 10.0

@@ -36,6 +36,8 @@ struct VaultSettings: Sendable {
     var maxAttempts: Int?
     var keepDays: Int?
     var keepLast: Int?
+    var objectLockMode: ObjectLockMode?
+    var objectLockDays: Int?
 
     static let knownKeys: Set<String> = [
         "provider", "bucket", "account_id", "region", "prefix", "endpoint", "path_style",
@@ -44,6 +46,7 @@ struct VaultSettings: Sendable {
         "session_token", "session_token_file", "session_token_env",
         "part_size", "multipart_threshold", "concurrency", "bandwidth_limit", "storage_class", "server_side_encryption", "ca_file",
         "connect_timeout", "stall_timeout", "stall_min_rate", "max_attempts", "keep_days", "keep_last",
+        "object_lock_mode", "object_lock_days",
     ]
 
 }
@@ -90,6 +93,24 @@ extension VaultSettings {
         maxAttempts = try ranged(t, "max_attempts", 1...100)
         keepDays = try ranged(t, "keep_days", 1...100_000)
         keepLast = try ranged(t, "keep_last", 1...100_000)
+        try readObjectLock(t)
+    }
+
+    /// `object_lock_mode` and `object_lock_days`: both or neither.
+    private mutating func readObjectLock(_ t: TOMLSection) throws {
+        if let text = try t.string("object_lock_mode") {
+            guard let mode = ObjectLockMode(rawValue: text.uppercased()) else {
+                throw t.error("object_lock_mode", "is \"\(text)\"", hint: "set `object_lock_mode = \"GOVERNANCE\"` or `\"COMPLIANCE\"`")
+            }
+            objectLockMode = mode
+        }
+        objectLockDays = try ranged(t, "object_lock_days", ObjectLockSettings.allowedDays)
+        if objectLockMode != nil, objectLockDays == nil {
+            throw t.error("object_lock_mode", "is set without object_lock_days", hint: "add `object_lock_days = N` (1 to 36500): how long each uploaded object stays locked")
+        }
+        if objectLockMode == nil, objectLockDays != nil {
+            throw t.error("object_lock_days", "is set without object_lock_mode", hint: "add `object_lock_mode = \"GOVERNANCE\"` or `\"COMPLIANCE\"`, or remove object_lock_days")
+        }
     }
 
     /// The settings that may also be written once at the top level as defaults for every vault.

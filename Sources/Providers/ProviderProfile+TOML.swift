@@ -69,18 +69,21 @@ extension ProviderProfile {
         let multipart = try parseMultipart(try root.required("multipart", root.section))
         let integrity = try parseIntegrity(try root.required("integrity", root.section))
         let terms = try parseTerms(try root.required("terms", root.section))
+        let objectLock = try parseObjectLock(try root.section("object_lock"))
 
-        return ProviderProfile(
+        var profile = ProviderProfile(
             name: name, displayName: displayName, endpointTemplate: endpointTemplate,
             defaultRegion: defaultRegionText.isEmpty ? nil : defaultRegionText,
             regions: regions, knownRegions: knownRegions, requiredSettings: requiredSettings,
             addressing: addressing, virtualHosted: virtualHosted, regionHint: regionHint,
             multipart: multipart, integrity: integrity, terms: terms, source: source)
+        profile.objectLock = objectLock
+        return profile
     }
 
     static let topLevelKeys: Set<String> = [
         "name", "display_name", "endpoint", "default_region", "regions", "known_regions", "required_settings",
-        "addressing", "virtual_hosted", "region_hint", "multipart", "integrity", "terms",
+        "addressing", "virtual_hosted", "region_hint", "multipart", "integrity", "terms", "object_lock",
     ]
 
     private static func fill(_ template: String, _ names: [String], with value: String) -> String {
@@ -149,6 +152,17 @@ extension ProviderProfile {
                 hint: "pick one of the mechanisms the profile marks as verified: \(support.verifiedModes.map(\.rawValue).joined(separator: ", "))")
         }
         return support
+    }
+
+    /// `[object_lock]`: optional; a profile without it does not offer Object Lock.
+    private static func parseObjectLock(_ t: TOMLSection?) throws -> ObjectLockSupport {
+        guard let t else { return .undeclared }
+        try t.rejectUnknownKeys(allowed: ["supported", "hint"], hint: "remove it or correct its spelling")
+        let hint = try t.required("hint", t.string)
+        guard !hint.isEmpty else {
+            throw t.error("hint", "must not be empty", hint: "say how to enable Object Lock on a bucket, or the provider's alternative")
+        }
+        return ObjectLockSupport(supported: try t.required("supported", t.bool), hint: hint)
     }
 
     private static func parseTerms(_ t: TOMLSection) throws -> ProviderTerms {

@@ -33,6 +33,8 @@ public struct ProviderProfile: Sendable {
     public var multipart: MultipartLimits
     public var integrity: IntegritySupport
     public var terms: ProviderTerms
+    /// Whether the provider implements S3 Object Lock (`[object_lock]`).
+    public var objectLock: ObjectLockSupport = .undeclared
     /// `built-in` or the path of the file the profile was read from.
     public var source: String
 

@@ -87,6 +87,18 @@ bucket_console = "AWS console > S3 > Buckets"
 "s3:AbortMultipartUpload" = "an IAM policy allowing s3:AbortMultipartUpload on arn:aws:s3:::BUCKET/PREFIX*"
 "s3:ListMultipartUploadParts" = "an IAM policy allowing s3:ListMultipartUploadParts on arn:aws:s3:::BUCKET/PREFIX* (needed by ListParts, used by resume)"
 "s3:ListBucketMultipartUploads" = "an IAM policy allowing s3:ListBucketMultipartUploads on arn:aws:s3:::BUCKET (needed by `agent cleanup`)"
+"s3:GetBucketObjectLockConfiguration" = "an IAM policy allowing s3:GetBucketObjectLockConfiguration on arn:aws:s3:::BUCKET"
+"s3:PutObjectRetention" = "an IAM policy allowing s3:PutObjectRetention on arn:aws:s3:::BUCKET/PREFIX* (needed to write objects with a lock mode and retain-until date)"
+"s3:GetObjectRetention" = "an IAM policy allowing s3:GetObjectRetention on arn:aws:s3:::BUCKET/PREFIX* (a HEAD shows an object's retention only with it)"
+"s3:BypassGovernanceRetention" = "an IAM policy allowing s3:BypassGovernanceRetention on arn:aws:s3:::BUCKET/PREFIX*"
+"s3:ListBucketVersions" = "an IAM policy allowing s3:ListBucketVersions on arn:aws:s3:::BUCKET (prune deletes object versions)"
+"s3:DeleteObjectVersion" = "an IAM policy allowing s3:DeleteObjectVersion on arn:aws:s3:::BUCKET/PREFIX* (prune frees storage once retention has passed)"
+
+[object_lock]
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html (retention modes, versioning);
+# object-lock-configure.html: Object Lock can be enabled on an existing bucket (since November 2023).
+supported = true
+hint = "enable Object Lock on the bucket: AWS console > S3 > Buckets > (bucket) > Properties > Object Lock > Edit > Enable (it also turns on versioning and works on an existing bucket), or `aws s3api put-object-lock-configuration --bucket BUCKET --object-lock-configuration ObjectLockEnabled=Enabled`"
 
 """#),
         ("b2", #"""
@@ -180,6 +192,20 @@ bucket_console = "Backblaze web console > B2 Cloud Storage > Buckets"
 "s3:AbortMultipartUpload" = "a B2 application key with the writeFiles capability for this bucket"
 "s3:ListMultipartUploadParts" = "a B2 application key with the listFiles and writeFiles capabilities for this bucket"
 "s3:ListBucketMultipartUploads" = "a B2 application key with the listFiles capability for this bucket"
+"s3:GetBucketObjectLockConfiguration" = "a B2 application key with the readBucketRetentions capability for this bucket"
+"s3:PutObjectRetention" = "a B2 application key with the writeFileRetentions capability for this bucket"
+"s3:GetObjectRetention" = "a B2 application key with the readFileRetentions capability for this bucket"
+"s3:BypassGovernanceRetention" = "a B2 application key with the bypassGovernance capability"
+"s3:ListBucketVersions" = "a B2 application key with the listFiles capability for this bucket"
+"s3:DeleteObjectVersion" = "a B2 application key with the deleteFiles capability for this bucket"
+
+[object_lock]
+# https://www.backblaze.com/docs/cloud-storage-object-lock : governance and compliance modes; Object
+# Lock can be enabled "when you create a bucket, on an existing bucket" (b2_update_bucket); retention
+# 1 to 3,000 days. S3 calls GetObjectLockConfiguration, PutObjectRetention, GetObjectRetention
+# (Backblaze "Object Lock FAQs").
+supported = true
+hint = "enable Object Lock in the Backblaze web console: Buckets > (bucket) > Object Lock > Enable (allowed on an existing bucket; it cannot be turned off again). B2 accepts retention periods of 1 to 3,000 days"
 
 """#),
         ("minio", #"""
@@ -261,6 +287,19 @@ bucket_console = "MinIO Console > Buckets (or `mc ls ALIAS`)"
 "s3:AbortMultipartUpload" = "a MinIO policy attached to the user allowing s3:AbortMultipartUpload on arn:aws:s3:::BUCKET/* (built-in: readwrite)"
 "s3:ListMultipartUploadParts" = "a MinIO policy attached to the user allowing s3:ListMultipartUploadParts on arn:aws:s3:::BUCKET/* (built-in: readwrite)"
 "s3:ListBucketMultipartUploads" = "a MinIO policy attached to the user allowing s3:ListBucketMultipartUploads on arn:aws:s3:::BUCKET (built-in: readwrite)"
+"s3:GetBucketObjectLockConfiguration" = "a MinIO policy allowing s3:GetBucketObjectLockConfiguration on arn:aws:s3:::BUCKET"
+"s3:PutObjectRetention" = "a MinIO policy allowing s3:PutObjectRetention on arn:aws:s3:::BUCKET/PREFIX* (needed to write objects with a lock mode and retain-until date)"
+"s3:GetObjectRetention" = "a MinIO policy allowing s3:GetObjectRetention on arn:aws:s3:::BUCKET/PREFIX* (a HEAD shows an object's retention only with it)"
+"s3:BypassGovernanceRetention" = "a MinIO policy allowing s3:BypassGovernanceRetention on arn:aws:s3:::BUCKET/PREFIX*"
+"s3:ListBucketVersions" = "a MinIO policy allowing s3:ListBucketVersions on arn:aws:s3:::BUCKET (prune deletes object versions)"
+"s3:DeleteObjectVersion" = "a MinIO policy allowing s3:DeleteObjectVersion on arn:aws:s3:::BUCKET/PREFIX* (prune frees storage once retention has passed)"
+
+[object_lock]
+# https://min.io/docs/minio/linux/administration/object-management/object-retention.html : governance
+# and compliance modes; the bucket must be created with Object Locking (`mc mb --with-lock`), which also
+# enables versioning.
+supported = true
+hint = "MinIO enables Object Lock only when a bucket is created: `mc mb --with-lock ALIAS/NEWBUCKET`, then point `bucket` at it"
 
 """#),
         ("other", #"""
@@ -329,6 +368,12 @@ bucket_console = "your storage provider's console or admin tool"
 "s3:AbortMultipartUpload" = "permission to abort multipart uploads (S3 action s3:AbortMultipartUpload)"
 "s3:ListMultipartUploadParts" = "permission to list the parts of a multipart upload (S3 action s3:ListMultipartUploadParts)"
 "s3:ListBucketMultipartUploads" = "permission to list in-progress multipart uploads (S3 action s3:ListBucketMultipartUploads)"
+
+[object_lock]
+# Unknown server: allowed, and checked before sending (GetObjectLockConfiguration must say Enabled);
+# most S3-compatible servers (MinIO, Ceph RGW) enable it only when the bucket is created.
+supported = true
+hint = "enable Object Lock on the bucket as your server's documentation says (most S3-compatible servers allow it only when a bucket is created, e.g. Ceph RGW: `aws s3api create-bucket --object-lock-enabled-for-bucket`)"
 
 """#),
         ("r2", #"""
@@ -417,6 +462,13 @@ bucket_console = "Cloudflare dashboard > R2 object storage > Overview"
 "s3:ListMultipartUploadParts" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
 "s3:ListBucketMultipartUploads" = "an R2 API token with \"Object Read & Write\" that includes this bucket"
 
+[object_lock]
+# R2's S3 API compatibility page (https://developers.cloudflare.com/r2/api/s3/api/) implements no
+# Object Lock calls or headers. R2 has its own bucket lock rules instead: per-prefix retention set in
+# the dashboard, with `wrangler r2 bucket lock add` or the API (https://developers.cloudflare.com/r2/buckets/bucket-locks/).
+supported = false
+hint = "R2 has no S3 Object Lock; it protects objects with bucket lock rules instead: Cloudflare dashboard > R2 object storage > (bucket) > Settings > Bucket lock rules > Add rule (a prefix such as your vault's `prefix`, and a retention period), or `npx wrangler r2 bucket lock add BUCKET`. Remove object_lock_mode/object_lock_days from this vault and add such a rule"
+
 """#),
         ("spaces", #"""
 # DigitalOcean Spaces Object Storage. Every value below cites its source; docs/providers.md collects
@@ -493,6 +545,12 @@ bucket_console = "DigitalOcean Control Panel > Spaces Object Storage > Buckets"
 "s3:AbortMultipartUpload" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
 "s3:ListMultipartUploadParts" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
 "s3:ListBucketMultipartUploads" = "a Spaces access key with \"Read/Write/Delete\" on this bucket (or a Full Access key)"
+
+[object_lock]
+# DigitalOcean's Spaces S3 compatibility list (https://docs.digitalocean.com/reference/api/spaces/)
+# does not include Object Lock (GetObjectLockConfiguration, PutObjectRetention): unsupported.
+supported = false
+hint = "DigitalOcean Spaces does not list S3 Object Lock among its supported S3 features; remove object_lock_mode/object_lock_days from this vault, and limit what a stolen key can do instead: a Spaces key scoped to this bucket with read/write but no delete access where your account offers it, plus a second vault at a provider with Object Lock (AWS, B2, Wasabi, MinIO)"
 
 """#),
         ("wasabi", #"""
@@ -577,6 +635,19 @@ bucket_console = "Wasabi console > Buckets"
 "s3:AbortMultipartUpload" = "a Wasabi IAM policy on the user allowing s3:AbortMultipartUpload on arn:aws:s3:::BUCKET/*"
 "s3:ListMultipartUploadParts" = "a Wasabi IAM policy on the user allowing s3:ListMultipartUploadParts on arn:aws:s3:::BUCKET/*"
 "s3:ListBucketMultipartUploads" = "a Wasabi IAM policy on the user allowing s3:ListBucketMultipartUploads on arn:aws:s3:::BUCKET"
+"s3:GetBucketObjectLockConfiguration" = "an IAM policy allowing s3:GetBucketObjectLockConfiguration on arn:aws:s3:::BUCKET"
+"s3:PutObjectRetention" = "an IAM policy allowing s3:PutObjectRetention on arn:aws:s3:::BUCKET/PREFIX* (needed to write objects with a lock mode and retain-until date)"
+"s3:GetObjectRetention" = "an IAM policy allowing s3:GetObjectRetention on arn:aws:s3:::BUCKET/PREFIX* (a HEAD shows an object's retention only with it)"
+"s3:BypassGovernanceRetention" = "an IAM policy allowing s3:BypassGovernanceRetention on arn:aws:s3:::BUCKET/PREFIX*"
+"s3:ListBucketVersions" = "an IAM policy allowing s3:ListBucketVersions on arn:aws:s3:::BUCKET (prune deletes object versions)"
+"s3:DeleteObjectVersion" = "an IAM policy allowing s3:DeleteObjectVersion on arn:aws:s3:::BUCKET/PREFIX* (prune frees storage once retention has passed)"
+
+[object_lock]
+# https://docs.wasabi.com/docs/object-locking and .../immutability-compliance-and-object-locking:
+# governance and compliance modes, s3:BypassGovernanceRetention; "You can enable Object Locking on a
+# bucket only during bucket creation". Wasabi's bucket "Compliance" setting is a different feature.
+supported = true
+hint = "Wasabi allows Object Lock only when a bucket is created: create a new bucket with Object Locking enabled in the Wasabi console (Create Bucket > Object Locking), point `bucket` at it and upload again"
 
 """#),
     ]

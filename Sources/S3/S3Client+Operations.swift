@@ -15,7 +15,7 @@ public struct S3Error: Error, Sendable, CustomStringConvertible {
 
 /// The S3 API operations, each a blocking call that retries transient failures.
 extension S3Client {
-    private func run(_ op: Operation) throws(S3Error) -> HTTPResponse {
+    func run(_ op: Operation) throws(S3Error) -> HTTPResponse {
         let (result, attempts) = perform(op)
         switch result {
         case .success(let r): return r

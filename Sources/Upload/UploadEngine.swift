@@ -64,6 +64,8 @@ public final class UploadEngine {
 
     public func upload(backup: Backup, force: Bool) throws(AgentError) -> UploadResult {
         let started = monotonicSeconds()
+        // Fail closed: a vault that asks for Object Lock sends nothing to a bucket without it.
+        if let lock = target.objectLock { try lock.preflight(client, logger: logger) }
         try journal.prepare()
         let id = Journal.entryID(backup: backup.id, vault: target.vault, singleFilePath: backup.singleFile ? backup.files.first?.relativePath : nil)
         guard let lock = journal.lock(id) else {
@@ -251,6 +253,19 @@ public final class UploadEngine {
         return headers
     }
 
+    /// The Object Lock headers of a write starting now, and the retain-until they ask for.
+    private func lockHeaders() -> (headers: [(name: String, value: String)], retainUntil: Int64?) {
+        guard let lock = target.objectLock else { return ([], nil) }
+        let (headers, until) = lock.headers(now: Timestamp.now())
+        return (headers, until)
+    }
+
+    /// After an object is stored: with Object Lock, it must be locked (see `ObjectLockPolicy.confirm`).
+    private func confirmLock(key: String, head: ObjectInfo?, retainUntil: Int64?) throws(AgentError) {
+        guard let lock = target.objectLock, let retainUntil else { return }
+        try lock.confirm(key: key, head: head, retainUntil: retainUntil, client: client, logger: logger)
+    }
+
     private func isObjectLockDemand(_ error: S3Error) -> Bool {
         guard let s = error.failure.serviceError, s.code == "InvalidRequest" else { return false }
         return s.message.contains("Content-MD5") || s.message.contains("x-amz-checksum")
@@ -262,11 +277,12 @@ public final class UploadEngine {
         var withMD5 = wantsMD5
         while true {
             let digests = try digest(fd: fd, offset: 0, length: size, withMD5: withMD5, file: file)
+            let lock = lockHeaders()
             let etag: String
             do {
                 etag = try client.putObject(
                     key: file.key, body: .file(fd: fd, offset: 0, length: size), payloadHash: digests.sha256.hexString,
-                    headers: objectHeaders + integrityHeaders(digests))
+                    headers: objectHeaders + lock.headers + integrityHeaders(digests))
             } catch {
                 if !withMD5 && isObjectLockDemand(error) {
                     warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on")
@@ -278,7 +294,8 @@ public final class UploadEngine {
             }
             do {
                 try checkUnchanged(fd: fd, file: file)
-                try verify(file: file, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag)
+                let stored = try verify(file: file, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag)
+                try confirmLock(key: file.key, head: stored, retainUntil: lock.retainUntil)
                 entry.files[index].etag = etag
                 entry.files[index].checksum = "sha256:" + digests.sha256.hexString
                 entry.files[index].state = .done
@@ -303,13 +320,14 @@ public final class UploadEngine {
             plan = PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits)
         }
         var held: [Int: JournalEntry.Part] = [:]
+        let lock = lockHeaders()
         if let uploadID = file.uploadID {
             held = try reconcileParts(entry.files[index], uploadID: uploadID, plan: plan, fd: fd)
             entry.files[index].parts = held.values.sorted { $0.number < $1.number }
             try save(&entry)
             logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
         } else {
-            var headers = objectHeaders
+            var headers = objectHeaders + lock.headers
             if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
                 headers.append(("x-amz-checksum-algorithm", "SHA256"))
             }
@@ -428,6 +446,7 @@ public final class UploadEngine {
                 // ETag proves it is made of our parts counts; anything else is sent again.
                 if let expected, let info = try? client.headObject(key: file.key), info.size == size, info.etag.lowercased() == expected.lowercased() {
                     logger.info("\(file.path): the upload was already completed")
+                    try confirmLock(key: file.key, head: info, retainUntil: lock.retainUntil)
                     return try finishMultipart(&entry, index, parts: parts, etag: info.etag)
                 }
                 throw RestartFile(reason: "NoSuchUpload on complete")
@@ -437,7 +456,8 @@ public final class UploadEngine {
             }
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
         }
-        try verify(file: file, expectedETag: expected, reportedETag: etag)
+        let stored = try verify(file: file, expectedETag: expected, reportedETag: etag)
+        try confirmLock(key: file.key, head: stored, retainUntil: lock.retainUntil)
         try finishMultipart(&entry, index, parts: parts, etag: etag)
     }
 
@@ -513,7 +533,8 @@ public final class UploadEngine {
     }
 
     /// HEAD the stored object: its size must be ours, and its ETag where it is verifiable.
-    private func verify(file: JournalEntry.File, expectedETag: String?, reportedETag: String) throws(AgentError) {
+    @discardableResult
+    private func verify(file: JournalEntry.File, expectedETag: String?, reportedETag: String) throws(AgentError) -> ObjectInfo {
         let info: ObjectInfo
         do {
             info = try client.headObject(key: file.key)
@@ -535,6 +556,7 @@ public final class UploadEngine {
                     hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
             }
         }
+        return info
     }
 
     private func offsiteManifestExists(backup: Backup) throws(AgentError) -> Bool {
@@ -631,7 +653,8 @@ public final class UploadEngine {
         ])
         let bytes = Array((manifest.serialized(pretty: true) + "\n").utf8)
         let sha = Digest.sha256(bytes)
-        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")]
+        let lock = lockHeaders()
+        var headers: [(name: String, value: String)] = [("Content-Type", "application/json")] + lock.headers
         if wantsMD5 { headers.append(("Content-MD5", Digest.md5(bytes).base64String)) }
         if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
             headers.append(("x-amz-checksum-sha256", sha.base64String))
@@ -640,6 +663,21 @@ public final class UploadEngine {
             try client.putObject(key: key, body: .bytes(bytes), payloadHash: sha.hexString, headers: headers)
         } catch {
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+        }
+        if lock.retainUntil != nil {
+            let head: ObjectInfo
+            do {
+                head = try client.headObject(key: key)
+            } catch {
+                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+            }
+            do {
+                try confirmLock(key: key, head: head, retainUntil: lock.retainUntil)
+            } catch {
+                // An unlocked manifest would make the backup look complete and protected: take it away.
+                try? client.deleteObject(key: key)
+                throw error
+            }
         }
     }
 }

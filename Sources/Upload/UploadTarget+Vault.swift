@@ -38,6 +38,9 @@ extension UploadTarget {
             multipartThreshold: vault.multipartThreshold ?? vault.profile.multipart.multipartThreshold,
             concurrency: overrides.concurrency ?? vault.concurrency, bandwidthLimit: overrides.bandwidthLimit ?? vault.bandwidthLimit ?? 0,
             transfer: transfer, maxAttempts: vault.maxAttempts, storageClass: vault.storageClass, serverSideEncryption: vault.serverSideEncryption, host: host)
+        if let lock = vault.objectLock {
+            objectLock = ObjectLockPolicy(settings: lock, vault: vault.name, bucket: vault.bucket, support: vault.profile.objectLock, terms: vault.profile.terms)
+        }
         if let role = vault.credentials.instanceRole {
             currentCredentials = {
                 role.currentIfAvailable().map { SigningCredentials(accessKeyID: $0.accessKeyID, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }

@@ -26,6 +26,8 @@ public struct UploadTarget: Sendable {
     public var storageClass: String?
     public var serverSideEncryption: String?
     public var host: String
+    /// Object Lock retention every object is written with (`object_lock_mode`); nil: none.
+    public var objectLock: ObjectLockPolicy? = nil
 
     public init(
         vault: String, location: S3Location, credentials: SigningCredentials, prefix: String, limits: MultipartLimits, integrity: IntegritySupport,
@@ -53,7 +55,9 @@ public struct UploadTarget: Sendable {
     /// profile relies on. Where the provider verifies the signed SHA-256 payload, MD5 would
     /// cost a second hash of every byte for no extra protection (SPEC 5, issue 6).
     public var needsMD5: Bool {
-        integrity.preferred == .contentMD5
+        // AWS refuses a locked write or part without Content-MD5 or a checksum header, and some
+        // servers accept only Content-MD5 there: a locked vault sends it whatever the profile says.
+        integrity.preferred == .contentMD5 || objectLock != nil
     }
 
     /// Targets that send the same file in the same parts, so each part is read and hashed once

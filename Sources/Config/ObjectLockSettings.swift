@@ -1,0 +1,38 @@
+import AgentSupport
+
+/// S3 Object Lock retention modes. GOVERNANCE can be lifted by a key allowed
+/// `s3:BypassGovernanceRetention`; COMPLIANCE by no one until the date passes.
+public enum ObjectLockMode: String, Sendable, CaseIterable {
+    case governance = "GOVERNANCE"
+    case compliance = "COMPLIANCE"
+
+    /// Whether a stored mode protects at least as much as this one (COMPLIANCE covers GOVERNANCE).
+    public func isCovered(by stored: String) -> Bool {
+        let stored = stored.uppercased()
+        return stored == rawValue || stored == ObjectLockMode.compliance.rawValue
+    }
+}
+
+/// A vault's `object_lock_mode` / `object_lock_days`: every object it writes is locked with
+/// that mode until upload time + days.
+public struct ObjectLockSettings: Sendable, Equatable {
+    public var mode: ObjectLockMode
+    public var days: Int
+
+    public static let allowedDays = 1...36_500
+
+    public init(mode: ObjectLockMode, days: Int) {
+        self.mode = mode
+        self.days = days
+    }
+
+    /// The retain-until date (seconds since the epoch) of an object written at `now`.
+    public func retainUntil(from now: Int64) -> Int64 { now + Int64(days) * 86_400 }
+}
+
+extension ErrorCode {
+    /// The vault asks for Object Lock and the bucket does not have it; nothing was sent (exit 5).
+    public static let objectLockDisabled = ErrorCode("OBJECT_LOCK_DISABLED")
+    /// The server did not keep an object's retention and it could not be set (exit 5).
+    public static let objectLockNotApplied = ErrorCode("OBJECT_LOCK_NOT_APPLIED")
+}
