@@ -86,6 +86,13 @@ public enum S3Failure: Error, Sendable, CustomStringConvertible {
     /// The S3 error code, if the server sent one.
     public var code: String? { serviceError?.code }
 
+    /// The server does not know the multipart upload named in the request (aborted, expired, or
+    /// already completed): `NoSuchUpload`, or `NoSuchKey` where Ceph RGW answers ListParts with it.
+    public var isUnknownUpload: Bool {
+        guard let s = serviceError else { return false }
+        return s.code == "NoSuchUpload" || (s.code == "NoSuchKey" && s.operation == "ListParts")
+    }
+
     /// Authentication failures are never retried (some providers lock accounts after repeated bad signatures).
     public var isAuthenticationFailure: Bool {
         guard let s = serviceError else { return false }

@@ -24,7 +24,7 @@ public enum StaleUploads {
                     try client.abortMultipartUpload(key: upload.key, uploadID: upload.uploadID)
                     candidate.aborted = true
                 } catch {
-                    if error.failure.code == "NoSuchUpload" { candidate.aborted = true } else { candidate.error = error.description }
+                    if error.failure.isUnknownUpload { candidate.aborted = true } else { candidate.error = error.description }
                 }
             }
             result.append(candidate)

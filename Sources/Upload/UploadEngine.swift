@@ -389,7 +389,7 @@ public final class UploadEngine {
                     }
                 case .failure(let failure):
                     let error = S3Error(failure: failure, attempts: attempts)
-                    if failure.code == "NoSuchUpload" {
+                    if failure.isUnknownUpload {
                         restart = "NoSuchUpload on part \(number)"
                     } else if !withMD5 && isObjectLockDemand(error) {
                         if !forceContentMD5 { warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on") }
@@ -441,7 +441,9 @@ public final class UploadEngine {
         do {
             etag = try client.completeMultipartUpload(key: file.key, uploadID: uploadID, parts: parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size) })
         } catch {
-            if error.failure.code == "NoSuchUpload" {
+            // Ceph RGW answers Complete for an upload it no longer knows with 500 InternalError:
+            // ask ListParts whether the upload is gone before treating it as server trouble.
+            if error.failure.isUnknownUpload || (error.failure.code == "InternalError" && uploadIsGone(key: file.key, uploadID: uploadID)) {
                 // Completed by an earlier attempt whose answer was lost? Only an object whose
                 // ETag proves it is made of our parts counts; anything else is sent again.
                 if let expected, let info = try? client.headObject(key: file.key), info.size == size, info.etag.lowercased() == expected.lowercased() {
@@ -475,7 +477,7 @@ public final class UploadEngine {
         do {
             serverParts = try client.listParts(key: file.key, uploadID: uploadID)
         } catch {
-            if error.failure.code == "NoSuchUpload" { throw RestartFile(reason: "NoSuchUpload on ListParts") }
+            if error.failure.isUnknownUpload { throw RestartFile(reason: "\(error.failure.code ?? "NoSuchUpload") on ListParts") }
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:ListMultipartUploadParts")
         }
         var held: [Int: JournalEntry.Part] = [:]
@@ -581,11 +583,21 @@ public final class UploadEngine {
         }
     }
 
+    /// True when the server says it does not know the upload (a ListParts answer); false on any doubt.
+    private func uploadIsGone(key: String, uploadID: String) -> Bool {
+        do {
+            _ = try client.listParts(key: key, uploadID: uploadID)
+            return false
+        } catch {
+            return error.failure.isUnknownUpload
+        }
+    }
+
     private func abortQuietly(key: String, uploadID: String) {
         do {
             try client.abortMultipartUpload(key: key, uploadID: uploadID)
         } catch {
-            if error.failure.code != "NoSuchUpload" {
+            if !error.failure.isUnknownUpload {
                 warn("could not abort the old multipart upload of \(key): \(error); `agent cleanup` removes it later")
             }
         }

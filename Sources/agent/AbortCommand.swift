@@ -36,7 +36,7 @@ struct AbortCommand: ParsableCommand {
                 try client.abortMultipartUpload(key: file.key, uploadID: id)
                 aborted += 1
             } catch {
-                if error.failure.code != "NoSuchUpload" {
+                if !error.failure.isUnknownUpload {
                     throw StorageErrors.agentError(error, vault: entry.vault, bucket: target.location.bucket, action: "s3:AbortMultipartUpload")
                 }
             }

@@ -86,3 +86,23 @@ import Testing
         return
     }
 }
+
+@Test func cephRGWAnswersForAnUnknownUploadAreRecognised() {
+    // Recorded from radosgw 16.2: ListParts for an aborted upload id, an empty <Message>.
+    let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message></Message><BucketName>b</BucketName><RequestId>tx1</RequestId><HostId>h</HostId></Error>"
+    func answer(_ status: Int, _ body: String, _ operation: String) -> S3Failure {
+        .service(S3ServiceError.from(response: HTTPResponse(status: status, headers: [], body: Array(body.utf8), bodyLength: 0, totalTime: 0), operation: operation))
+    }
+    let listParts = answer(404, body, "ListParts")
+    #expect(listParts.isUnknownUpload)
+    #expect(listParts.serviceError?.message == "")
+    // NoSuchKey elsewhere is a missing object, not a missing upload.
+    #expect(!answer(404, body, "GetObject").isUnknownUpload)
+    let noSuchUpload = "<Error><Code>NoSuchUpload</Code></Error>"
+    #expect(answer(404, noSuchUpload, "UploadPart").isUnknownUpload)
+    #expect(answer(404, noSuchUpload, "AbortMultipartUpload").isUnknownUpload)
+    // RGW's 500 for Complete of an unknown upload is server trouble by itself: retried, not "unknown".
+    let serverTrouble = answer(500, "<Error><Code>InternalError</Code><Message>This multipart completion is already in progress</Message></Error>", "CompleteMultipartUpload")
+    #expect(!serverTrouble.isUnknownUpload)
+    #expect(serverTrouble.isTransient)
+}

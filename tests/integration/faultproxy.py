@@ -33,9 +33,10 @@ class Request:
 
 
 class Rule:
-    def __init__(self, match, action, times=1, at=0.5, stall_seconds=120.0, throttle=0):
+    def __init__(self, match, action, times=1, at=0.5, stall_seconds=120.0, throttle=0, before=None):
         self.match = match
-        self.action = action  # drop | 503 | flip | stall | reset | throttle
+        self.action = action  # drop | 503 | flip | stall | reset | throttle | lose_answer | before
+        self.before = before  # for "before": called with the request before it is forwarded
         self.times = times
         self.at = at  # fraction of the body before the fault
         self.stall_seconds = stall_seconds
@@ -100,7 +101,9 @@ class FaultProxy:
         except OSError:
             client.close()
             return
-        relay = threading.Thread(target=self._relay, args=(upstream, client), daemon=True)
+        muted = threading.Event()  # set: the server's answers are read and thrown away
+        answered = threading.Event()  # set once a muted answer has come from the server
+        relay = threading.Thread(target=self._relay, args=(upstream, client, muted, answered), daemon=True)
         relay.start()
         buf = b""
         try:
@@ -134,6 +137,10 @@ class FaultProxy:
                     client.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
                                    b"Retry-After: 1\r\nConnection: close\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
                     return
+                if rule and rule.action == "before":
+                    rule.before(req)
+                if rule and rule.action == "lose_answer":
+                    muted.set()  # the request reaches the server whole; its answer never comes back
                 upstream.sendall(head + b"\r\n\r\n")
                 remaining = req.length
                 sent = 0
@@ -170,6 +177,10 @@ class FaultProxy:
                     upstream.sendall(chunk)
                     sent += len(chunk)
                     remaining -= len(chunk)
+                if rule and rule.action == "lose_answer":
+                    answered.wait(rule.stall_seconds)  # the server has acted on it; the client sees a dropped connection
+                    time.sleep(0.2)
+                    return
         except OSError:
             return
         finally:
@@ -186,12 +197,15 @@ class FaultProxy:
                     pass
 
     @staticmethod
-    def _relay(src, dst):
+    def _relay(src, dst, muted, answered):
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if muted.is_set():
+                    answered.set()
+                    continue
                 dst.sendall(data)
         except OSError:
             pass

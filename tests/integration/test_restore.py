@@ -57,8 +57,8 @@ FILES = {
 }
 
 
-def test_upload_list_verify_then_restore_after_rebuild_is_byte_identical(env, rclone):
-    vault = env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="5MiB")
+def test_upload_list_verify_then_restore_after_rebuild_is_byte_identical(env, s3server):
+    vault = env.add_vault("primary", s3server, part_size="5MiB", multipart_threshold="5MiB")
     env.write_config()
     backup_id = "2026-11-21-0300-files"
     source = env.make_backup(backup_id, FILES)
@@ -67,7 +67,7 @@ def test_upload_list_verify_then_restore_after_rebuild_is_byte_identical(env, rc
     r = env.run("upload", backup_id, "--json")
     assert r.code == 0, r
     # An upload that never finished: objects, no manifest.
-    s3 = rclone.client()
+    s3 = s3server.client()
     s3.put_object(Bucket=vault["bucket"], Key="host-a/2026-11-22-0300-files/part.tar", Body=b"half")
 
     r = env.run("list", "--json")
@@ -131,14 +131,14 @@ def test_upload_list_verify_then_restore_after_rebuild_is_byte_identical(env, rc
     assert tree(env.tmp / "occupied")[0] == {**before, "keep.txt": b"mine"}
 
 
-def test_verify_deep_catches_an_object_altered_on_the_server(env, rclone):
-    vault = env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="5MiB")
+def test_verify_deep_catches_an_object_altered_on_the_server(env, s3server):
+    vault = env.add_vault("primary", s3server, part_size="5MiB", multipart_threshold="5MiB")
     env.write_config()
     files = {"db.sql.gz": content(300_000, 3), "big.tar": content(11 * MiB, 4)}
     env.make_backup("b1", files)
     assert env.run("upload", "b1").code == 0
 
-    s3 = rclone.client()
+    s3 = s3server.client()
     # Same sizes, other bytes: a HEAD cannot tell by size.
     altered = bytearray(files["db.sql.gz"])
     altered[1234] ^= 0x01
@@ -176,9 +176,9 @@ def test_verify_deep_catches_an_object_altered_on_the_server(env, rclone):
 
 
 
-def test_restore_killed_mid_file_continues_with_ranges(env, rclone):
-    proxy = FaultProxy(rclone.port)
-    env.add_vault("primary", rclone, endpoint=proxy.endpoint)
+def test_restore_killed_mid_file_continues_with_ranges(env, s3server):
+    proxy = FaultProxy(s3server.port)
+    env.add_vault("primary", s3server, endpoint=proxy.endpoint)
     env.write_config()
     files = {"a/one.bin": content(100_000, 5), "a/two.bin": content(MiB, 6), "z/big.bin": content(48 * MiB, 7)}
     env.make_backup("b1", files)

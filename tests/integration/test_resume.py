@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import bucket_keys, get_bytes, read_spawn_output
+from conftest import bucket_keys, get_bytes, read_spawn_output, use_server
 from faultproxy import FaultProxy, Rule
 from test_upload import list_uploads, pattern
 
@@ -42,10 +42,11 @@ def kill_9_after_parts(proxy, proc, n):
     return read_spawn_output(proc)
 
 
-@pytest.mark.parametrize("kill_after_parts", [2, 9, 17])
-def test_kill_9_then_resume_sends_only_missing_parts(env, rclone, kill_after_parts):
-    proxy = FaultProxy(rclone.port)
-    vault = env.add_vault("primary", rclone, endpoint=proxy.endpoint, part_size="8MiB", multipart_threshold="8MiB",
+@pytest.mark.parametrize("kind,kill_after_parts", [("rclone", 2), ("rclone", 9), ("rclone", 17), ("rgw", 9)])
+def test_kill_9_then_resume_sends_only_missing_parts(env, request, kind, kill_after_parts):
+    server = use_server(request, kind)
+    proxy = FaultProxy(server.port)
+    vault = env.add_vault("primary", server, endpoint=proxy.endpoint, part_size="8MiB", multipart_threshold="8MiB",
                           bandwidth_limit="48MiB/s")
     env.write_config()
     content = pattern(160 * MiB, kill_after_parts)
@@ -53,7 +54,7 @@ def test_kill_9_then_resume_sends_only_missing_parts(env, rclone, kill_after_par
     p = env.spawn("upload", "killed")
     kill_9_after_parts(proxy, p, kill_after_parts)
 
-    s3 = rclone.client()
+    s3 = server.client()
     key = "host-a/killed/db.tar"
     upload_id, held = server_parts(s3, vault["bucket"], key)
     assert upload_id is not None, "the killed run left no multipart upload to resume"
@@ -76,9 +77,9 @@ def test_kill_9_then_resume_sends_only_missing_parts(env, rclone, kill_after_par
     proxy.close()
 
 
-def test_sigterm_exits_75_quickly_and_upload_finishes_later(env, rclone):
-    proxy = FaultProxy(rclone.port)
-    vault = env.add_vault("primary", rclone, endpoint=proxy.endpoint, part_size="8MiB", multipart_threshold="8MiB",
+def test_sigterm_exits_75_quickly_and_upload_finishes_later(env, s3server):
+    proxy = FaultProxy(s3server.port)
+    vault = env.add_vault("primary", s3server, endpoint=proxy.endpoint, part_size="8MiB", multipart_threshold="8MiB",
                           bandwidth_limit="16MiB/s")
     env.write_config()
     content = pattern(64 * MiB, 1)
@@ -99,7 +100,7 @@ def test_sigterm_exits_75_quickly_and_upload_finishes_later(env, rclone):
     r = env.run("upload", "termed", "--json")
     assert r.code == 0, r
     assert r.json["resumed"] is True
-    assert get_bytes(rclone.client(), vault["bucket"], "host-a/termed/a.tar") == content
+    assert get_bytes(s3server.client(), vault["bucket"], "host-a/termed/a.tar") == content
     proxy.close()
 
 
@@ -123,9 +124,9 @@ def test_stalled_or_reset_part_is_cut_and_retried(env, rclone, fault):
     proxy.close()
 
 
-def test_source_modified_between_kill_and_resume(env, rclone):
-    proxy = FaultProxy(rclone.port)
-    vault = env.add_vault("primary", rclone, endpoint=proxy.endpoint, part_size="5MiB", multipart_threshold="5MiB",
+def test_source_modified_between_kill_and_resume(env, s3server):
+    proxy = FaultProxy(s3server.port)
+    vault = env.add_vault("primary", s3server, endpoint=proxy.endpoint, part_size="5MiB", multipart_threshold="5MiB",
                           bandwidth_limit="16MiB/s")
     env.write_config()
     d = env.make_backup("mod", {"m.tar": pattern(60 * MiB, 4)})
@@ -137,8 +138,79 @@ def test_source_modified_between_kill_and_resume(env, rclone):
     r = env.run("resume", "--all")
     assert r.code == 0, r
     assert "SOURCE_CHANGED" in r.stderr
-    s3 = rclone.client()
+    s3 = s3server.client()
     assert get_bytes(s3, vault["bucket"], "host-a/mod/m.tar") == new_content
+    assert list_uploads(s3, vault["bucket"]) == []
+    proxy.close()
+
+
+def test_resume_after_the_server_lost_the_multipart_upload(env, s3server):
+    # The upload the journal names is gone (aborted by a lifecycle rule, say). RGW answers ListParts for
+    # it with NoSuchKey, rclone with NoSuchUpload: either way the file starts over with a new upload.
+    proxy = FaultProxy(s3server.port)
+    vault = env.add_vault("primary", s3server, endpoint=proxy.endpoint, part_size="5MiB", multipart_threshold="5MiB",
+                          bandwidth_limit="16MiB/s")
+    env.write_config()
+    content = pattern(40 * MiB, 12)
+    env.make_backup("lost", {"l.tar": content})
+    p = env.spawn("upload", "lost")
+    kill_9_after_parts(proxy, p, 3)
+    s3 = s3server.client()
+    key = "host-a/lost/l.tar"
+    upload_id, _ = server_parts(s3, vault["bucket"], key)
+    assert upload_id is not None
+    s3.abort_multipart_upload(Bucket=vault["bucket"], Key=key, UploadId=upload_id)
+
+    r = env.run("resume", "--all", "--json")
+    assert r.code == 0, r
+    assert "starting this file over" in r.stderr, r
+    assert get_bytes(s3, vault["bucket"], key) == content
+    assert list_uploads(s3, vault["bucket"]) == []
+    proxy.close()
+
+
+@pytest.mark.parametrize("provider", ["minio", "other"])
+def test_lost_complete_answer_ends_with_the_object_whole(env, s3server, provider):
+    # CompleteMultipartUpload reaches the server and succeeds, its answer is lost: the retry finds no
+    # such upload (rclone: NoSuchUpload; RGW: 500 InternalError, then NoSuchKey from ListParts). The
+    # agent must end with the object whole and nothing left half-done, whatever the server says.
+    proxy = FaultProxy(s3server.port)
+    proxy.add(Rule(lambda q: q.method == "POST" and "uploadId" in q.query, "lose_answer", stall_seconds=10))
+    vault = env.add_vault("primary", s3server, provider=provider, endpoint=proxy.endpoint, part_size="5MiB",
+                          multipart_threshold="5MiB", max_attempts=3)
+    env.write_config()
+    content = pattern(11 * MiB, 13)
+    env.make_backup("lostc", {"c.tar": content})
+    r = env.run("upload", "lostc", "--json")
+    assert proxy.rules[0].fired == 1
+    assert r.code == 0, r
+    s3 = s3server.client()
+    assert get_bytes(s3, vault["bucket"], "host-a/lostc/c.tar") == content
+    assert list_uploads(s3, vault["bucket"]) == []
+    proxy.close()
+
+
+def test_upload_gone_at_complete_starts_the_file_over(env, s3server):
+    # The multipart upload disappears just before CompleteMultipartUpload (aborted elsewhere). rclone
+    # answers NoSuchUpload; RGW answers 500 InternalError (then NoSuchKey from ListParts): both must
+    # lead to a new upload of the file, not a failure after the retries.
+    s3 = s3server.client()
+
+    def abort_it(req):
+        s3.abort_multipart_upload(Bucket=vault["bucket"], Key="host-a/gone/g.tar", UploadId=req.query["uploadId"])
+
+    proxy = FaultProxy(s3server.port)
+    proxy.add(Rule(lambda q: q.method == "POST" and "uploadId" in q.query, "before", before=abort_it))
+    vault = env.add_vault("primary", s3server, endpoint=proxy.endpoint, part_size="5MiB", multipart_threshold="5MiB",
+                          max_attempts=2)
+    env.write_config()
+    content = pattern(11 * MiB, 14)
+    env.make_backup("gone", {"g.tar": content})
+    r = env.run("upload", "gone")
+    assert proxy.rules[0].fired == 1
+    assert r.code == 0, r
+    assert "starting this file over" in r.stderr, r
+    assert get_bytes(s3, vault["bucket"], "host-a/gone/g.tar") == content
     assert list_uploads(s3, vault["bucket"]) == []
     proxy.close()
 
