@@ -64,6 +64,7 @@ public final class BackupVerifier {
             }
             throw session.storageError(error, action: "s3:GetObject")
         }
+        result.retention = ObjectRetention.from(info)
         if info.size != file.size {
             result.status = .mismatch
             result.problems.append("stored with \(info.size) bytes, the manifest says \(file.size)")

@@ -8,6 +8,9 @@ public struct OffsiteBackup: Sendable {
     public var manifest: OffsiteManifest?
     /// Every object under `<prefix><id>/`, the manifest included.
     public var objects: [S3Object]
+    /// The Object Lock retention its manifest carries, when the vault shows one
+    /// (`VaultCatalog.readRetention`).
+    public var retention: ObjectRetention? = nil
 
     public init(id: String, manifest: OffsiteManifest?, objects: [S3Object]) {
         self.id = id
@@ -39,6 +42,8 @@ public struct OffsiteBackup: Sendable {
             ("uploaded_at", manifest?.uploadedAt.map { .string($0) } ?? .null),
             ("size", .int(size)),
             ("files", .int(Int64(fileCount))),
+            ("lock_mode", retention.map { .string($0.mode) } ?? .null),
+            ("retain_until", retention.map { .string($0.retainUntil.map(Timestamp.iso8601) ?? $0.retainUntilText) } ?? .null),
         ])
     }
 }

@@ -17,6 +17,11 @@ public struct PruneReport: Sendable {
     public var deleted: [OffsiteBackup] = []
     public var kept: [OffsiteBackup] = []
     public var held: [Held] = []
+    /// Backups the policy would delete that are still under Object Lock retention: kept, with
+    /// the date their retention ends.
+    public var locked: [(backup: OffsiteBackup, retainUntil: Int64, mode: String)] = []
+    /// Object versions and delete markers deleted by VersionId (versioned, locked buckets).
+    public var versionsDeleted = 0
     /// Backups an interrupted prune had started deleting, finished by this run.
     public var finishedEarlier: [String] = []
 
@@ -37,6 +42,17 @@ public struct PruneReport: Sendable {
             ("deleted", .array(deleted.map(entry))), ("kept", .array(kept.map(entry))),
             ("held", .array(held.map { .object([("backup", .string($0.backup)), ("key", .string($0.key)), ("reason", .string($0.reason))]) })),
             ("finished_earlier", .array(finishedEarlier.map { .string($0) })),
+            (
+                "locked",
+                .array(
+                    locked.map { l in
+                        .object([
+                            ("id", .string(l.backup.id)), ("date", l.backup.date.map { .string(Timestamp.iso8601($0)) } ?? .null),
+                            ("mode", .string(l.mode)), ("retain_until", .string(Timestamp.iso8601(l.retainUntil))),
+                        ])
+                    })
+            ),
+            ("versions_deleted", .int(Int64(versionsDeleted))),
         ])
     }
 }

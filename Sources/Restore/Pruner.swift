@@ -31,7 +31,8 @@ public final class Pruner {
         if !dryRun {
             for id in pending {
                 if let leftover = backups.first(where: { $0.id == id }), !leftover.isComplete {
-                    try deleteObjects(of: leftover, into: &report)
+                    let byVersion = lockState(of: leftover).versioned ? try deleteVersions(of: leftover, into: &report, now: now) : false
+                    if !byVersion { try deleteObjects(of: leftover, into: &report) }
                     report.finishedEarlier.append(id)
                     session.logger.info("prune: finished deleting backup \(id), started by an interrupted prune")
                 }
@@ -44,6 +45,13 @@ public final class Pruner {
         let (doomed, keep) = policy.select(backups, host: host, now: now)
         report.kept = keep
         for backup in doomed {
+            let lock = lockState(of: backup)
+            if let until = lock.retainUntil, until > now {
+                report.locked.append((backup, until, lock.mode ?? ""))
+                report.kept.append(backup)
+                session.logger.info("prune: backup \(backup.id) is under Object Lock retention (\(lock.mode ?? "")) until \(Timestamp.iso8601(until)); kept")
+                continue
+            }
             if dryRun {
                 report.deleted.append(backup)
                 session.logger.info("prune --dry-run: would delete backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files)")
@@ -51,6 +59,13 @@ public final class Pruner {
             }
             pending.append(backup.id)
             try savePending(pending)
+            if lock.versioned, try deleteVersions(of: backup, into: &report, now: now) {
+                report.deleted.append(backup)
+                session.logger.info("prune: deleted backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files, every object version)")
+                pending.removeAll { $0 == backup.id }
+                try savePending(pending)
+                continue
+            }
             let manifestKey = session.manifestKey(backup.id)
             if let held = try delete(key: manifestKey, backup: backup.id) {
                 // The manifest stays: the backup remains complete and intact.

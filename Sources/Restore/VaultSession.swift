@@ -18,6 +18,8 @@ public final class VaultSession {
     public let logger: Logger
     /// Ranged requests in flight at once (the vault's `concurrency`).
     public let concurrency: Int
+    /// The vault's `object_lock_mode` / `object_lock_days`, nil when it sets none.
+    public let objectLock: ObjectLockSettings?
 
     public init(vault: ResolvedVault, http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) throws(AgentError) {
         // The upload target resolves endpoint, credentials and transfer options the same way for both directions.
@@ -28,6 +30,7 @@ public final class VaultSession {
         self.http = http
         self.logger = logger
         self.concurrency = max(1, target.concurrency)
+        self.objectLock = vault.objectLock
         var options = target.transfer
         options.maxSendRate = 0
         client = S3Client(

@@ -1,4 +1,5 @@
 import AgentSupport
+import S3
 
 /// What `agent verify` found: one line per file of the manifest.
 public struct VerifyReport: Sendable {
@@ -11,6 +12,16 @@ public struct VerifyReport: Sendable {
         public var status: Status
         /// What differs, in words (empty when ok).
         public var problems: [String]
+        /// The Object Lock retention the HEAD showed (only to a key allowed s3:GetObjectRetention).
+        public var retention: ObjectRetention? = nil
+    }
+
+    /// The date until which every file is locked (the earliest retain-until), nil when any file
+    /// shows no retention.
+    public var retainUntil: Int64? {
+        let dates = files.map { $0.retention?.retainUntil }
+        guard !dates.isEmpty, dates.allSatisfy({ $0 != nil }) else { return nil }
+        return dates.compactMap { $0 }.min()
     }
 
     public var backup: String
@@ -45,9 +56,12 @@ public struct VerifyReport: Sendable {
                         .object([
                             ("path", .string($0.path)), ("key", .string($0.key)), ("size", .int($0.size)), ("status", .string($0.status.rawValue)),
                             ("problems", .array($0.problems.map { .string($0) })),
+                            ("lock_mode", $0.retention.map { .string($0.mode) } ?? .null),
+                            ("retain_until", $0.retention.map { .string($0.retainUntil.map(Timestamp.iso8601) ?? $0.retainUntilText) } ?? .null),
                         ])
                     })
             ),
+            ("retain_until", retainUntil.map { .string(Timestamp.iso8601($0)) } ?? .null),
             ("bytes_read", .int(bytesRead)),
             ("unchecked", .int(Int64(unchecked))),
             ("seconds", .double((seconds * 1000).rounded() / 1000)),

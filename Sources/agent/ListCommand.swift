@@ -17,7 +17,9 @@ struct ListCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let (_, _, session) = try VaultAccess.open(global, vault: vault, quiet: global.json)
-        let backups = try VaultCatalog(session: session).backups()
+        let catalog = VaultCatalog(session: session)
+        var backups = try catalog.backups()
+        catalog.readRetention(&backups)
         if global.json {
             Output.emit(
                 .object([
@@ -30,12 +32,15 @@ struct ListCommand: ParsableCommand {
             Output.line("vault \(session.vault) holds no backups under \(session.bucket)/\(session.prefix)")
             return
         }
-        var table = TextTable(header: ["ID", "DATE", "SIZE", "FILES", "STATE", "HOST"])
+        // Object Lock: a RETAIN UNTIL column when the vault shows retention.
+        let locked = backups.contains { $0.retention != nil }
+        var table = TextTable(header: ["ID", "DATE", "SIZE", "FILES", "STATE", "HOST"] + (locked ? ["RETAIN UNTIL"] : []))
         for b in backups {
-            table.rows.append([
-                b.id, b.date.map(Timestamp.iso8601) ?? "-", Units.formatSize(b.size), String(b.fileCount), b.isComplete ? "complete" : "incomplete",
-                b.manifest?.host ?? "-",
-            ])
+            table.rows.append(
+                [
+                    b.id, b.date.map(Timestamp.iso8601) ?? "-", Units.formatSize(b.size), String(b.fileCount), b.isComplete ? "complete" : "incomplete",
+                    b.manifest?.host ?? "-",
+                ] + (locked ? [b.retention.map { "\($0.retainUntil.map(Timestamp.iso8601) ?? $0.retainUntilText) (\($0.mode))" } ?? "-"] : []))
         }
         Output.line(table.rendered())
     }

@@ -63,6 +63,9 @@ struct PruneCommand: ParsableCommand {
         for b in report.deleted {
             lines.append("\(verb) \(b.id) (\(b.date.map(Timestamp.iso8601) ?? "undated"), \(Units.formatSize(b.size)), \(b.fileCount) files)")
         }
+        for l in report.locked {
+            lines.append("kept, under Object Lock retention (\(l.mode)) until \(Timestamp.iso8601(l.retainUntil)): \(l.backup.id)")
+        }
         for h in report.held {
             lines.append("protected, left in place: \(h.key) (\(h.reason))")
         }

@@ -42,15 +42,17 @@ struct VerifyCommand: ParsableCommand {
             return
         }
         for f in report.files {
+            let lock = f.retention.map { " [locked \($0.mode) until \($0.retainUntil.map(Timestamp.iso8601) ?? $0.retainUntilText)]" } ?? ""
             Output.line(
-                "\(f.status == .ok ? "ok      " : f.status == .missing ? "MISSING " : "MISMATCH") \(f.path)\(f.problems.isEmpty ? "" : ": " + f.problems.joined(separator: "; "))")
+                "\(f.status == .ok ? "ok      " : f.status == .missing ? "MISSING " : "MISMATCH") \(f.path)\(lock)\(f.problems.isEmpty ? "" : ": " + f.problems.joined(separator: "; "))")
         }
         if let error = report.error {
             Output.diagnostic("error: \(error.code): \(error.message)")
             Output.diagnostic("hint: \(error.hint)")
         } else {
             let how = deep ? "every byte re-hashed against the manifest" : "sizes checked (HEAD); --deep re-hashes every byte"
-            Output.line("backup \(backupID) in vault \(session.vault): \(report.files.count) files ok (\(how))")
+            let locked = report.retainUntil.map { "; every file under Object Lock retention until at least \(Timestamp.iso8601($0))" } ?? ""
+            Output.line("backup \(backupID) in vault \(session.vault): \(report.files.count) files ok (\(how))\(locked)")
         }
     }
 }

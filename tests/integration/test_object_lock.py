@@ -146,3 +146,88 @@ def test_bad_lock_settings_are_invalid_config(env, line, problem):
     r = env.run("config", "check")
     assert r.code == 3, r
     assert "INVALID_CONFIG" in r.stderr and problem in r.stderr, r
+
+
+# ---------------------------------------------------------------- Ceph RGW
+
+
+def test_rgw_ignores_multipart_retention_and_the_agent_sets_it(env, rgw):
+    bucket = rgw.new_bucket(object_lock=True)
+    env.add_vault("primary", rgw, bucket=bucket, provider="other", object_lock_mode="GOVERNANCE", object_lock_days=2,
+                  part_size="5MiB", multipart_threshold="5MiB")
+    env.write_config()
+    env.make_backup("b1", {"big.tar": os.urandom(6 << 20), "small.tar": b"x" * 10})
+    started = datetime.datetime.now(datetime.timezone.utc)
+    r = env.run("upload", "b1", "--json")
+    assert r.code == 0, r
+    c = rgw.client()
+    keys = bucket_keys(c, bucket, "host-a/b1/")
+    assert len(keys) == 4, keys
+    for key in keys:
+        mode, until = retention_of(c, bucket, key)
+        assert mode == "GOVERNANCE" and until >= started + datetime.timedelta(days=2) - datetime.timedelta(seconds=2), (key, mode, until)
+    assert "PutObjectRetention" in r.stderr and "big.tar" in r.stderr, r
+
+
+def test_rgw_bucket_without_lock_is_refused(env, rgw):
+    bucket = rgw.new_bucket()
+    env.add_vault("primary", rgw, bucket=bucket, provider="other", object_lock_mode="COMPLIANCE", object_lock_days=1)
+    env.write_config()
+    env.make_backup("b1", {"a.tar": b"a"})
+    r = env.run("upload", "b1", "--json")
+    assert r.code == 5 and r.json["error"]["code"] == "OBJECT_LOCK_DISABLED", r
+    assert bucket_keys(rgw.client(), bucket) == []
+
+
+# ---------------------------------------------------------------- prune, list, verify
+
+
+def upload_dated(env, backup_id, created_at, files):
+    d = env.make_backup(backup_id, files)
+    (d / "backup.json").write_text(json.dumps({"id": backup_id, "type": "files", "status": "completed", "created_at": created_at}))
+    r = env.run("upload", backup_id, "--json")
+    assert r.code == 0, r
+
+
+def test_prune_keeps_locked_backups_and_deletes_versions_once_retention_passed(env, moto):
+    bucket = moto.new_bucket()
+    lock_vault(env, moto, bucket, mode="GOVERNANCE", days=1)
+    upload_dated(env, "b0", "2026-11-01T03:00:00Z", {"a.tar": b"0" * 100})
+    upload_dated(env, "b1", "2026-11-02T03:00:00Z", {"a.tar": b"1" * 100})
+    upload_dated(env, "b2", "2026-11-20T03:00:00Z", {"a.tar": b"2" * 100})
+    c = moto.client()
+    # b0's retention ends in two seconds (GOVERNANCE may be shortened by a key allowed to bypass it).
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=2)
+    for v in c.list_object_versions(Bucket=bucket, Prefix="host-a/b0/")["Versions"]:
+        c.put_object_retention(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"], BypassGovernanceRetention=True,
+                               Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon})
+    time.sleep(3)
+
+    dry = env.run("prune", "--keep-last", "1", "--dry-run", "--json")
+    assert dry.code == 0, dry
+    assert [b["id"] for b in dry.json["deleted"]] == ["b0"] and [b["id"] for b in dry.json["locked"]] == ["b1"], dry
+
+    r = env.run("prune", "--keep-last", "1", "--json")
+    assert r.code == 0, r
+    assert [b["id"] for b in r.json["deleted"]] == ["b0"], r
+    assert [b["id"] for b in r.json["locked"]] == ["b1"] and r.json["locked"][0]["mode"] == "GOVERNANCE", r
+    until = datetime.datetime.fromisoformat(r.json["locked"][0]["retain_until"].replace("Z", "+00:00"))
+    assert until > datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=23), r
+    assert r.json["versions_deleted"] == 3, r  # a.tar, backup.json, offsite-manifest.json
+    # Storage freed: no version and no delete marker left of b0; b1 untouched, no marker over it.
+    gone = c.list_object_versions(Bucket=bucket, Prefix="host-a/b0/")
+    assert not gone.get("Versions") and not gone.get("DeleteMarkers"), gone
+    kept = c.list_object_versions(Bucket=bucket, Prefix="host-a/b1/")
+    assert len(kept["Versions"]) == 3 and not kept.get("DeleteMarkers"), kept
+    human = env.run("prune", "--keep-last", "1", "--dry-run")
+    assert "under Object Lock retention (GOVERNANCE) until" in human.stdout and "b1" in human.stdout, human
+
+    listing = env.run("list", "--json")
+    assert listing.code == 0, listing
+    by_id = {b["id"]: b for b in listing.json["backups"]}
+    assert set(by_id) == {"b1", "b2"} and all(b["lock_mode"] == "GOVERNANCE" and b["retain_until"] for b in by_id.values()), listing
+    assert "RETAIN UNTIL" in env.run("list").stdout
+
+    v = env.run("verify", "b1", "--json")
+    assert v.code == 0 and v.json["retain_until"] and all(f["retain_until"] for f in v.json["files"]), v
+    assert "Object Lock retention until" in env.run("verify", "b1").stdout
