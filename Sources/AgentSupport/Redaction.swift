@@ -6,4 +6,14 @@ public enum Redaction {
     }
 
     public static let secret = "<redacted>"
+
+    /// A URL that is a capability (a monitor's ping URL): scheme and host only,
+    /// `https://hc-ping.com/<redacted>`.
+    public static func url(_ url: String) -> String {
+        guard let colon = url.firstIndex(of: ":"), url[colon...].hasPrefix("://") else { return secret }
+        let scheme = url[..<colon]
+        var host = url[url.index(colon, offsetBy: 3)...].prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        if let at = host.lastIndex(of: "@") { host = host[host.index(after: at)...] }
+        return "\(scheme)://\(host)/\(secret)"
+    }
 }

@@ -92,6 +92,12 @@ extension AgentConfig {
             maxAttempts: v.maxAttempts ?? ResolvedVault.defaultMaxAttempts,
             keepDays: v.keepDays, keepLast: v.keepLast)
         resolved.objectLock = objectLock
+        resolved.keepDaily = v.keepDaily
+        resolved.keepWeekly = v.keepWeekly
+        resolved.keepMonthly = v.keepMonthly
+        resolved.keepYearly = v.keepYearly
+        resolved.bandwidthTimetable = v.bandwidthTimetable
+        resolved.pingURL = v.pingURL ?? pingURL
         return resolved
     }
 

@@ -17,6 +17,8 @@ public struct AgentConfig: Sendable {
     public var defaultVaults: [String]
     public var providersDir: String?
     public var metricsFile: String?
+    /// Top-level `ping_url`: the monitor every vault without its own `ping_url` reports to.
+    public var pingURL: String?
     /// Shipped profiles plus `providers_dir` (or /etc/offsite-agent/providers.d).
     public var catalog: ProviderCatalog
     /// Every vault, in file order.
@@ -34,7 +36,7 @@ public struct AgentConfig: Sendable {
     }
 
     static let topLevelKeys: Set<String> = Set([
-        "backup_dir", "state_dir", "default_vault", "default_vaults", "providers_dir", "metrics_file", "vaults",
+        "backup_dir", "state_dir", "default_vault", "default_vaults", "providers_dir", "metrics_file", "vaults", "ping_url",
     ]).union(VaultSettings.inheritableKeys)
 
     /// Reads the config at `path` (nil: `defaultPath`). `MISSING_CONFIG` when there is no file;
@@ -92,11 +94,18 @@ public struct AgentConfig: Sendable {
             defaultVaults: defaultVaults,
             providersDir: providersDir,
             metricsFile: try nonEmpty(root, "metrics_file"),
+            pingURL: try pingURLSetting(root, "ping_url"),
             catalog: catalog,
             vaultNames: vaultNames,
             vaultSettings: vaultSettings,
             environment: environment,
             locations: locations)
+    }
+
+    /// The ping URL for runs against vault `name`: its own `ping_url`, else the top-level one.
+    /// Read without resolving the vault, so a vault that cannot be used can still report failure.
+    public func pingURL(forVault name: String) -> String? {
+        vaultSettings[name]?.pingURL ?? pingURL
     }
 
     /// The vault called `name`, resolved; nil means `default_vault` (else the first of

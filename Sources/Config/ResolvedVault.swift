@@ -1,3 +1,4 @@
+import AgentSupport
 import Providers
 
 /// One vault with every setting resolved: the profile applied, defaults filled, the endpoint
@@ -36,6 +37,14 @@ public struct ResolvedVault: Sendable {
     public var keepLast: Int?
     /// `object_lock_mode` / `object_lock_days`; nil: objects are written without retention.
     public var objectLock: ObjectLockSettings? = nil
+    public var keepDaily: Int? = nil
+    public var keepWeekly: Int? = nil
+    public var keepMonthly: Int? = nil
+    public var keepYearly: Int? = nil
+    /// `bandwidth_limit` as a timetable; nil when it is a single rate (`bandwidthLimit`) or unset.
+    public var bandwidthTimetable: BandwidthTimetable? = nil
+    /// The vault's `ping_url`, else the top-level one.
+    public var pingURL: String? = nil
 
     public static let defaultConcurrency = 4
     public static let defaultConnectTimeout = 10.0

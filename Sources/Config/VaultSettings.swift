@@ -27,6 +27,8 @@ struct VaultSettings: Sendable {
     var multipartThreshold: Int64?
     var concurrency: Int?
     var bandwidthLimit: Int64?
+    /// `bandwidth_limit` written as a timetable (then `bandwidthLimit` is nil).
+    var bandwidthTimetable: BandwidthTimetable?
     var storageClass: String?
     var serverSideEncryption: String?
     var caFile: String?
@@ -38,6 +40,12 @@ struct VaultSettings: Sendable {
     var keepLast: Int?
     var objectLockMode: ObjectLockMode?
     var objectLockDays: Int?
+    var keepDaily: Int?
+    var keepWeekly: Int?
+    var keepMonthly: Int?
+    var keepYearly: Int?
+    /// The monitor's ping URL (a capability: never printed in full).
+    var pingURL: String?
 
     static let knownKeys: Set<String> = [
         "provider", "bucket", "account_id", "region", "prefix", "endpoint", "path_style",
@@ -47,6 +55,7 @@ struct VaultSettings: Sendable {
         "part_size", "multipart_threshold", "concurrency", "bandwidth_limit", "storage_class", "server_side_encryption", "ca_file",
         "connect_timeout", "stall_timeout", "stall_min_rate", "max_attempts", "keep_days", "keep_last",
         "object_lock_mode", "object_lock_days",
+        "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "ping_url",
     ]
 
 }
@@ -93,6 +102,11 @@ extension VaultSettings {
         maxAttempts = try ranged(t, "max_attempts", 1...100)
         keepDays = try ranged(t, "keep_days", 1...100_000)
         keepLast = try ranged(t, "keep_last", 1...100_000)
+        keepDaily = try ranged(t, "keep_daily", 1...100_000)
+        keepWeekly = try ranged(t, "keep_weekly", 1...100_000)
+        keepMonthly = try ranged(t, "keep_monthly", 1...100_000)
+        keepYearly = try ranged(t, "keep_yearly", 1...100_000)
+        pingURL = try pingURLSetting(t, "ping_url")
         try readObjectLock(t)
     }
 
@@ -121,9 +135,27 @@ extension VaultSettings {
         partSize = try positive(t, "part_size", t.size)
         multipartThreshold = try positive(t, "multipart_threshold", t.size)
         concurrency = try ranged(t, "concurrency", 1...64)
-        bandwidthLimit = try positive(t, "bandwidth_limit", t.rate)
+        try readBandwidthLimit(t)
         stallTimeout = try positive(t, "stall_timeout", t.duration)
         stallMinRate = try positive(t, "stall_min_rate", t.rate)
+    }
+
+    /// `bandwidth_limit`: a rate (`"20MiB/s"`, a number of bytes/s, `"off"`) or rclone's timetable
+    /// (`"08:00,2MiB/s 19:00,20MiB/s 23:00,off"`, weekday prefixes `"Mon-08:00,..."`).
+    mutating func readBandwidthLimit(_ t: TOMLSection) throws {
+        guard t.contains("bandwidth_limit") else { return }
+        guard let text = try? t.string("bandwidth_limit") else {
+            bandwidthLimit = try positive(t, "bandwidth_limit", t.rate)
+            return
+        }
+        switch BandwidthTimetable.parse(text) {
+        case .failure(let problem):
+            throw t.error(
+                "bandwidth_limit", problem.message,
+                hint: "write a rate such as \"20MiB/s\", or a timetable such as \"08:00,2MiB/s 19:00,20MiB/s 23:00,off\" (weekday prefixes: \"Mon-08:00,2MiB/s\")")
+        case .success(let table):
+            if table.isTimetable { bandwidthTimetable = table } else { bandwidthLimit = table.entries.first?.rate ?? 0 }
+        }
     }
 
     /// Fills settings the vault leaves unset from the top-level defaults.
@@ -136,7 +168,10 @@ extension VaultSettings {
         take("part_size", \.partSize)
         take("multipart_threshold", \.multipartThreshold)
         take("concurrency", \.concurrency)
-        take("bandwidth_limit", \.bandwidthLimit)
+        if bandwidthLimit == nil, bandwidthTimetable == nil {
+            take("bandwidth_limit", \.bandwidthLimit)
+            take("bandwidth_limit", \.bandwidthTimetable)
+        }
         take("stall_timeout", \.stallTimeout)
         take("stall_min_rate", \.stallMinRate)
     }
@@ -166,6 +201,16 @@ extension VaultSettings {
 func nonEmpty(_ t: TOMLSection, _ key: String) throws -> String? {
     guard let value = try t.string(key) else { return nil }
     guard !value.isEmpty else { throw t.error(key, "is empty", hint: "set a value or remove the line") }
+    return value
+}
+
+/// A monitor ping URL: `http(s)://host/...`, no spaces or fragment. The value is a capability,
+/// so messages about it never quote it.
+func pingURLSetting(_ t: TOMLSection, _ key: String) throws -> String? {
+    guard let value = try t.string(key) else { return nil }
+    if let problem = PingURLRules.problem(value) {
+        throw t.error(key, "\(problem) (the value is not shown: a ping URL is a secret)", hint: "write the monitor's full URL, e.g. \"https://hc-ping.com/<uuid>\"")
+    }
     return value
 }
 

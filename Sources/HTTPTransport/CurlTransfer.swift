@@ -43,6 +43,16 @@ final class CurlTransfer {
 
     var errorDetail: String { String(cString: errorBuffer) }
 
+    /// New speed limits (0 = none) and stall floor for a transfer already running (a bandwidth
+    /// timetable boundary). Best effort: an option libcurl refuses keeps its old value.
+    func changeRates(send: Int64, receive: Int64, stallMinRate: Int64) {
+        _ = ccurl_setopt_off_t(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(send))
+        _ = ccurl_setopt_off_t(handle, CURLOPT_MAX_RECV_SPEED_LARGE, curl_off_t(receive))
+        if request.options.stallTimeout > 0 {
+            _ = ccurl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, Int(max(1, stallMinRate)))
+        }
+    }
+
     /// Applies every option of the request to the easy handle. `uploadBufferSize` (bytes, 0 =
     /// libcurl's default) is how much of a file body each read callback fills.
     func configure(sendRate: Int64, receiveRate: Int64, uploadBufferSize: Int) throws(TransportError) {

@@ -1,3 +1,4 @@
+import AgentSupport
 import CCurl
 import CCurlShim
 
@@ -21,6 +22,17 @@ public final class HTTPClient {
     public var bandwidthLimit: Int64 = 0
     /// How many transfers the limit is divided among (the upload's concurrency).
     public var bandwidthShares = 1
+    /// `bandwidth_limit` as a timetable: while set, it decides `bandwidthLimit` from `clock`, and
+    /// a new rate at a boundary is applied to the transfers already running.
+    public var bandwidthTimetable: BandwidthTimetable? {
+        didSet { timetableChecked = -.infinity }
+    }
+    /// Wall-clock seconds since the epoch; tests inject their own.
+    public var clock: () -> Int64 = { Timestamp.now() }
+    /// Called with the new limit (bytes/s, 0 = none) whenever the timetable changes it.
+    public var onBandwidthChange: ((Int64) -> Void)?
+    private var timetableChecked = -Double.infinity
+    private var timetableRate: Int64?
     /// Polled while transfers run; returning true aborts them all (SIGINT/SIGTERM).
     public var shouldCancel: () -> Bool = { false }
     /// Called about every `tickInterval` seconds while the loop runs (progress lines).
@@ -81,19 +93,14 @@ public final class HTTPClient {
     public func start(_ request: HTTPRequest, completion: @escaping (Result<HTTPResponse, TransportError>) -> Void) -> Int {
         let id = nextID
         nextID += 1
+        applyTimetable()
         guard let easy = curl_easy_init() else {
             completion(.failure(TransportError(kind: .other, curlCode: -1, message: "curl_easy_init failed")))
             return id
         }
-        let share = max(1, bandwidthShares)
-        let send = request.options.maxSendRate > 0 ? request.options.maxSendRate : (bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(share)) : 0)
-        let recv = request.options.maxReceiveRate > 0 ? request.options.maxReceiveRate : (bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(share)) : 0)
+        let (send, recv) = rates(for: request)
         var request = request
-        // A transfer held to a rate limit below the stall floor would be cut as stalled every time.
-        let cap: Int64 = [send, recv].filter { $0 > 0 }.min() ?? 0
-        if cap > 0, request.options.stallMinRate * 2 > cap {
-            request.options.stallMinRate = max(1, cap / 4)
-        }
+        if let floor = stallFloor(request, send: send, receive: recv) { request.options.stallMinRate = floor }
         let t = CurlTransfer(id: id, handle: easy, request: request, completion: completion)
         do {
             try t.configure(sendRate: send, receiveRate: recv, uploadBufferSize: uploadBufferSize)
@@ -112,6 +119,40 @@ public final class HTTPClient {
         transfers[id] = t
         byHandle[easy] = id
         return id
+    }
+
+    /// The send and receive limits of one request: its own, else its share of the agent-wide limit.
+    private func rates(for request: HTTPRequest) -> (send: Int64, receive: Int64) {
+        let share = bandwidthLimit > 0 ? max(1, bandwidthLimit / Int64(max(1, bandwidthShares))) : 0
+        return (request.options.maxSendRate > 0 ? request.options.maxSendRate : share, request.options.maxReceiveRate > 0 ? request.options.maxReceiveRate : share)
+    }
+
+    /// A transfer held to a rate limit below the stall floor would be cut as stalled every time:
+    /// the lowered floor, or nil when the configured one fits.
+    private func stallFloor(_ request: HTTPRequest, send: Int64, receive: Int64) -> Int64? {
+        let cap: Int64 = [send, receive].filter { $0 > 0 }.min() ?? 0
+        guard cap > 0, request.options.stallMinRate * 2 > cap else { return nil }
+        return max(1, cap / 4)
+    }
+
+    /// Follows the timetable: at most once a second, and on every new request, the limit for the
+    /// current time; a change is applied to every transfer in flight (libcurl reads its speed
+    /// limits on every send and receive, so a running transfer slows down or speeds up at once).
+    private func applyTimetable() {
+        guard let table = bandwidthTimetable else { return }
+        let now = monotonicSeconds()
+        guard now - timetableChecked >= 1 else { return }
+        timetableChecked = now
+        let rate = table.rate(at: clock())
+        guard rate != timetableRate else { return }
+        timetableRate = rate
+        bandwidthLimit = rate
+        for t in transfers.values {
+            let (send, recv) = rates(for: t.request)
+            let floor = stallFloor(t.request, send: send, receive: recv) ?? t.request.options.stallMinRate
+            t.changeRates(send: send, receive: recv, stallMinRate: floor)
+        }
+        onBandwidthChange?(rate)
     }
 
     /// Aborts one request; its completion gets `.aborted`.
@@ -140,6 +181,7 @@ public final class HTTPClient {
                 break
             }
             fireDueTimers()
+            applyTimetable()
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             drain()

@@ -24,6 +24,8 @@ public struct PruneReport: Sendable {
     public var versionsDeleted = 0
     /// Backups an interrupted prune had started deleting, finished by this run.
     public var finishedEarlier: [String] = []
+    /// Why each kept backup stays ("newest", "within 30 days", "daily 2026-11-26"), by backup id.
+    public var keptBy: [String: [String]] = [:]
 
     public init(vault: String, host: String, policy: RetentionPolicy, dryRun: Bool) {
         self.vault = vault
@@ -34,11 +36,18 @@ public struct PruneReport: Sendable {
 
     public func json() -> JSON {
         func entry(_ b: OffsiteBackup) -> JSON {
-            .object([("id", .string(b.id)), ("date", b.date.map { .string(Timestamp.iso8601($0)) } ?? .null), ("size", .int(b.size)), ("files", .int(Int64(b.fileCount)))])
+            var fields: [(String, JSON)] = [
+                ("id", .string(b.id)), ("date", b.date.map { .string(Timestamp.iso8601($0)) } ?? .null), ("size", .int(b.size)), ("files", .int(Int64(b.fileCount))),
+            ]
+            if let reasons = keptBy[b.id] { fields.append(("kept_by", .array(reasons.map { .string($0) }))) }
+            return .object(fields)
         }
+        func count(_ n: Int?) -> JSON { n.map { .int(Int64($0)) } ?? .null }
         return .object([
             ("ok", .bool(true)), ("vault", .string(vault)), ("host", .string(host)), ("dry_run", .bool(dryRun)),
             ("keep_days", policy.keepDays.map { .int(Int64($0)) } ?? .null), ("keep_last", .int(Int64(policy.minimumKept))),
+            ("keep_daily", count(policy.keepDaily)), ("keep_weekly", count(policy.keepWeekly)), ("keep_monthly", count(policy.keepMonthly)),
+            ("keep_yearly", count(policy.keepYearly)),
             ("deleted", .array(deleted.map(entry))), ("kept", .array(kept.map(entry))),
             ("held", .array(held.map { .object([("backup", .string($0.backup)), ("key", .string($0.key)), ("reason", .string($0.reason))]) })),
             ("finished_earlier", .array(finishedEarlier.map { .string($0) })),

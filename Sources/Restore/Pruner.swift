@@ -44,6 +44,7 @@ public final class Pruner {
 
         let (doomed, keep) = policy.select(backups, host: host, now: now)
         report.kept = keep
+        report.keptBy = policy.keepReasons(backups, host: host, now: now)
         for backup in doomed {
             let lock = lockState(of: backup)
             if let until = lock.retainUntil, until > now {

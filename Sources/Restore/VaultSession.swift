@@ -42,6 +42,7 @@ public final class VaultSession {
             logger.warning("retrying \(op) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
         }
         http.bandwidthLimit = target.bandwidthLimit
+        http.bandwidthTimetable = target.bandwidthTimetable
         http.bandwidthShares = self.concurrency
     }
 

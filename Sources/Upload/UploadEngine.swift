@@ -56,6 +56,10 @@ public final class UploadEngine {
         }
         http.bandwidthLimit = target.bandwidthLimit
         http.bandwidthShares = max(1, target.concurrency)
+        if let table = target.bandwidthTimetable {
+            http.bandwidthTimetable = table
+            http.onBandwidthChange = { rate in logger.info("bandwidth limit now \(BandwidthTimetable.format(rate)) (bandwidth_limit timetable)") }
+        }
     }
 
     var bucket: String { target.location.bucket }

@@ -41,6 +41,7 @@ extension UploadTarget {
         if let lock = vault.objectLock {
             objectLock = ObjectLockPolicy(settings: lock, vault: vault.name, bucket: vault.bucket, support: vault.profile.objectLock, terms: vault.profile.terms)
         }
+        if overrides.bandwidthLimit == nil { bandwidthTimetable = vault.bandwidthTimetable }
         if let role = vault.credentials.instanceRole {
             currentCredentials = {
                 role.currentIfAvailable().map { SigningCredentials(accessKeyID: $0.accessKeyID, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }

@@ -1,3 +1,4 @@
+import AgentSupport
 import HTTPTransport
 import Providers
 import S3
@@ -21,6 +22,8 @@ public struct UploadTarget: Sendable {
     public var concurrency: Int
     /// Bytes per second for the whole agent (0: none).
     public var bandwidthLimit: Int64
+    /// `bandwidth_limit` as a timetable (it then decides the limit as the clock passes its times).
+    public var bandwidthTimetable: BandwidthTimetable? = nil
     public var transfer: TransferOptions
     public var maxAttempts: Int
     public var storageClass: String?

@@ -49,6 +49,8 @@ struct ConfigCheckCommand: ParsableCommand {
                             ["  prefix", v.prefix.isEmpty ? "(none)" : v.prefix],
                             ["  credentials", v.credentials.source],
                             ["  access key", v.credentials.redactedAccessKeyID],
+                            ["  bandwidth", Self.bandwidth(v)],
+                            ["  ping_url", v.pingURL.map(Redaction.url) ?? "(none)"],
                         ]
                     ).rendered())
                 vaults.append(
@@ -59,6 +61,8 @@ struct ConfigCheckCommand: ParsableCommand {
                         ("addressing", .string(addressing)), ("prefix", .string(v.prefix)),
                         ("credentials", .string(v.credentials.source)),
                         ("access_key_id", .string(v.credentials.redactedAccessKeyID)),
+                        ("bandwidth_limit", .string(Self.bandwidth(v))),
+                        ("ping_url", v.pingURL.map { .string(Redaction.url($0)) } ?? .null),
                     ]))
             } catch let error as AgentError {
                 problems.append(error)
@@ -91,6 +95,13 @@ struct ConfigCheckCommand: ParsableCommand {
             Output.diagnostic("hint: \(problem.hint)")
         }
         if !problems.isEmpty { Output.exitStatus = .config }
+    }
+
+    /// The bandwidth limit as parsed: "unlimited", "20.0 MiB/s", or the timetable's entries.
+    static func bandwidth(_ v: ResolvedVault) -> String {
+        if let table = v.bandwidthTimetable { return "timetable: \(table.description)" }
+        if let limit = v.bandwidthLimit, limit > 0 { return BandwidthTimetable.format(limit) }
+        return "unlimited"
     }
 
     static func json(_ error: AgentError) -> JSON {

@@ -10,9 +10,11 @@ struct PruneCommand: ParsableCommand {
         commandName: "prune",
         abstract: "Delete this host's offsite backups past retention.",
         discussion: """
-            Only backups whose offsite manifest names this host are touched. A backup goes when it is older than --keep-days \
-            (default: the vault's keep_days) and is not one of the --keep-last newest (default: the vault's keep_last; the newest \
-            backup is always kept). Its manifest is deleted first. Objects under Object Lock or a legal hold are reported and left.
+            Only backups whose offsite manifest names this host are touched. A backup stays when any rule keeps it: younger than \
+            --keep-days, one of the --keep-last newest (the newest backup is always kept), or the newest of one of the last N days, \
+            ISO weeks, months or years that have a backup (--keep-daily/--keep-weekly/--keep-monthly/--keep-yearly, as restic's \
+            forget; UTC calendar). Each flag overrides the vault's keep_* setting of the same name. --dry-run shows the rule keeping \
+            each backup. Its manifest is deleted first. Objects under Object Lock or a legal hold are reported and left.
             """
     )
 
@@ -27,7 +29,19 @@ struct PruneCommand: ParsableCommand {
     @Option(name: .long, help: "Always keep at least this many newest backups.")
     var keepLast: Int?
 
-    @Flag(name: .long, help: "List what would be deleted, delete nothing.")
+    @Option(name: .long, help: "Keep the newest backup of each of the last N days that have one.")
+    var keepDaily: Int?
+
+    @Option(name: .long, help: "Keep the newest backup of each of the last N ISO weeks that have one.")
+    var keepWeekly: Int?
+
+    @Option(name: .long, help: "Keep the newest backup of each of the last N months that have one.")
+    var keepMonthly: Int?
+
+    @Option(name: .long, help: "Keep the newest backup of each of the last N years that have one.")
+    var keepYearly: Int?
+
+    @Flag(name: .long, help: "List what would be deleted and which rule keeps each other backup; delete nothing.")
     var dryRun = false
 
     /// Accepted --keep-days / --keep-last values.
@@ -38,16 +52,23 @@ struct PruneCommand: ParsableCommand {
         if let k = keepLast, !Self.allowed.contains(k) {
             throw ValidationError("--keep-last must be between 1 and \(Self.allowed.upperBound) (prune never deletes the newest backup)")
         }
+        for (flag, value) in [("--keep-daily", keepDaily), ("--keep-weekly", keepWeekly), ("--keep-monthly", keepMonthly), ("--keep-yearly", keepYearly)] {
+            if let v = value, !Self.allowed.contains(v) { throw ValidationError("\(flag) must be between 1 and \(Self.allowed.upperBound)") }
+        }
     }
 
     func run() throws {
         global.apply()
         let (config, resolved, session) = try VaultAccess.open(global, vault: vault, quiet: global.json)
-        let policy = RetentionPolicy(keepDays: keepDays ?? resolved.keepDays, keepLast: keepLast ?? resolved.keepLast)
+        let vaultPolicy = Self.policy(of: resolved)
+        let policy = RetentionPolicy(
+            keepDays: keepDays ?? vaultPolicy.keepDays, keepLast: keepLast ?? vaultPolicy.keepLast, keepDaily: keepDaily ?? vaultPolicy.keepDaily,
+            keepWeekly: keepWeekly ?? vaultPolicy.keepWeekly, keepMonthly: keepMonthly ?? vaultPolicy.keepMonthly, keepYearly: keepYearly ?? vaultPolicy.keepYearly)
         guard policy.isSet else {
             throw AgentError(
                 .usage, "no retention for vault \(session.vault): nothing says which backups to delete",
-                hint: "pass --keep-days N and/or --keep-last K, or set keep_days / keep_last in [vaults.\(session.vault)]", exit: .usage)
+                hint: "pass --keep-days N, --keep-last K or --keep-daily/--keep-weekly/--keep-monthly/--keep-yearly N, or set keep_days, keep_last, keep_daily, keep_weekly, keep_monthly or keep_yearly in [vaults.\(session.vault)]",
+                exit: .usage)
         }
         let report = try Pruner(session: session, stateDir: config.stateDir, host: Runtime.hostname()).prune(policy: policy, dryRun: dryRun)
         if global.json {
@@ -55,6 +76,13 @@ struct PruneCommand: ParsableCommand {
             return
         }
         Output.line(Self.summary(report))
+    }
+
+    /// The vault's own keep_* settings.
+    static func policy(of vault: ResolvedVault) -> RetentionPolicy {
+        RetentionPolicy(
+            keepDays: vault.keepDays, keepLast: vault.keepLast, keepDaily: vault.keepDaily, keepWeekly: vault.keepWeekly, keepMonthly: vault.keepMonthly,
+            keepYearly: vault.keepYearly)
     }
 
     static func summary(_ report: PruneReport) -> String {
@@ -65,6 +93,11 @@ struct PruneCommand: ParsableCommand {
         }
         for l in report.locked {
             lines.append("kept, under Object Lock retention (\(l.mode)) until \(Timestamp.iso8601(l.retainUntil)): \(l.backup.id)")
+        }
+        if report.dryRun {
+            for b in report.kept {
+                lines.append("keep \(b.id) (\(b.date.map(Timestamp.iso8601) ?? "undated")): \((report.keptBy[b.id] ?? ["Object Lock retention"]).joined(separator: ", "))")
+            }
         }
         for h in report.held {
             lines.append("protected, left in place: \(h.key) (\(h.reason))")
@@ -82,9 +115,9 @@ struct PruneCommand: ParsableCommand {
         for vault in vaults {
             let mine = outcomes.filter { $0.vault == vault.name }
             guard !mine.isEmpty, mine.allSatisfy({ if case .success = $0.result { return true } else { return false } }) else { continue }
-            let policy = RetentionPolicy(keepDays: vault.keepDays, keepLast: vault.keepLast)
+            let policy = policy(of: vault)
             guard policy.isSet else {
-                logger.warning("upload --prune: vault \(vault.name) has no keep_days or keep_last; nothing pruned")
+                logger.warning("upload --prune: vault \(vault.name) has no keep_days, keep_last or keep_daily/weekly/monthly/yearly; nothing pruned")
                 continue
             }
             do {

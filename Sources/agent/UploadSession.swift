@@ -65,6 +65,7 @@ final class UploadSession {
             var target = t
             // The agent-wide bandwidth limit is shared by every vault.
             if target.bandwidthLimit > 0 { target.bandwidthLimit = max(1, target.bandwidthLimit / Int64(shared.count)) }
+            target.bandwidthTimetable = target.bandwidthTimetable?.divided(by: shared.count)
             let logger = self.logger
             let journal = self.journal
             let global = self.global
