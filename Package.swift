@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "Credentials", dependencies: ["HTTPTransport", "AgentSupport"]),
         .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "TOMLKit"]),
         .target(name: "Metrics", dependencies: ["AgentSupport"]),
+        .target(name: "Monitoring", dependencies: ["AgentSupport", "HTTPTransport"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
         .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "AgentSupport"]),
         .target(
@@ -58,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics", "Age",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics", "Age", "Monitoring",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,6 +77,7 @@ let package = Package(
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
+        .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "AgentSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -45,6 +45,10 @@ struct ResumeCommand: ParsableCommand {
             entries = listing.entries.filter(\.isResumable)
         }
         let host = Runtime.hostname()
+        var vaultNames: [String] = []
+        for entry in entries where !vaultNames.contains(entry.vault) { vaultNames.append(entry.vault) }
+        let pings = RunPings.monitors(config: config, vaults: vaultNames)
+        if !entries.isEmpty { pings.start() }
         for entry in entries {
             if Runtime.interrupted { break }
             do {
@@ -65,5 +69,6 @@ struct ResumeCommand: ParsableCommand {
         }
         session.report(emptyMessage: "nothing to resume: every upload in the journal is finished")
         session.recordMetrics()
+        if !entries.isEmpty { RunPings.finish(pings, outcomes: session.outcomes, exitStatus: Output.exitStatus) }
     }
 }

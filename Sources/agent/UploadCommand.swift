@@ -53,23 +53,18 @@ struct UploadCommand: ParsableCommand {
     func run() throws {
         global.apply()
         let config = try Runtime.loadConfig(global)
-        let vaults = try config.vaults(named: vault)
-        let overrides = RunOverrides(
-            partSize: partSize.flatMap(Units.parseSize), concurrency: concurrency, bandwidthLimit: bandwidthLimit.flatMap(Units.parseRate))
-        let host = Runtime.hostname()
-        var targets: [UploadTarget] = []
-        for v in vaults { targets.append(try UploadTarget(vault: v, overrides: overrides, host: host)) }
-
-        // Every refusal happens before anything is sent.
-        let resolver = BackupResolver(backupDir: config.backupDir)
-        var resolved: [Backup] = []
-        if pending {
-            resolved = try PendingBackups.find(resolver: resolver)
-        } else {
-            for argument in backups { resolved.append(try resolver.resolve(argument)) }
+        let pings = RunPings.monitors(config: config, vaults: vault.isEmpty ? RunPings.defaultVaultNames(config) : vault)
+        let (vaults, targets, resolved): ([ResolvedVault], [UploadTarget], [Backup])
+        do {
+            (vaults, targets, resolved) = try prepare(config)
+        } catch let error as AgentError {
+            // A vault that cannot be used or a backup refused: the monitor hears of it too.
+            pings.failBeforeStart(error)
+            throw error
         }
 
         let session = UploadSession(config: config, global: global, jsonProgress: progress)
+        if !resolved.isEmpty { pings.start() }
         for backup in resolved {
             if Runtime.interrupted { break }
             session.run(backup: backup, targets: targets, force: force)
@@ -79,6 +74,27 @@ struct UploadCommand: ParsableCommand {
         if prune && !Runtime.interrupted {
             PruneCommand.afterUpload(config: config, vaults: vaults, outcomes: session.outcomes.map { ($0.backup, $0.vault, $0.result) })
         }
+        if !resolved.isEmpty { RunPings.finish(pings, outcomes: session.outcomes, exitStatus: Output.exitStatus) }
+    }
+
+    /// The vaults, their upload targets and the backups to send: every refusal happens here,
+    /// before anything is sent.
+    private func prepare(_ config: AgentConfig) throws -> ([ResolvedVault], [UploadTarget], [Backup]) {
+        let vaults = try config.vaults(named: vault)
+        let overrides = RunOverrides(
+            partSize: partSize.flatMap(Units.parseSize), concurrency: concurrency, bandwidthLimit: bandwidthLimit.flatMap(Units.parseRate))
+        let host = Runtime.hostname()
+        var targets: [UploadTarget] = []
+        for v in vaults { targets.append(try UploadTarget(vault: v, overrides: overrides, host: host)) }
+
+        let resolver = BackupResolver(backupDir: config.backupDir)
+        var resolved: [Backup] = []
+        if pending {
+            resolved = try PendingBackups.find(resolver: resolver)
+        } else {
+            for argument in backups { resolved.append(try resolver.resolve(argument)) }
+        }
+        return (vaults, targets, resolved)
     }
 }
 

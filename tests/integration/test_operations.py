@@ -75,3 +75,164 @@ def test_a_bad_retention_value_is_invalid_config_naming_the_line(env, rclone, li
     assert r.code == 3, r
     assert r.json["error"]["code"] == "INVALID_CONFIG"
     assert f"{env.config_path}:{lineno}" in r.json["error"]["message"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring pings
+
+
+class Monitor:
+    """A local HTTP monitor that records every ping: method, path, query and body."""
+
+    def __init__(self, status=200, delay=0.0):
+        self.pings = []
+        monitor = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                path, _, query = self.path.partition("?")
+                monitor.pings.append({"method": self.command, "path": path, "query": query, "body": body})
+                if delay:
+                    time.sleep(delay)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+            do_GET = _record
+            do_POST = _record
+            do_HEAD = _record
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, name):
+        # The path is the capability: registered so the secret scan fails any output that shows it.
+        token = "ping" + uuid.uuid4().hex
+        SECRETS.add(token)
+        return f"http://127.0.0.1:{self.port}/{name}/{token}", f"/{name}/{token}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def monitor():
+    m = Monitor()
+    yield m
+    m.close()
+
+
+def rid(ping):
+    return dict(p.split("=", 1) for p in ping["query"].split("&") if p)["rid"]
+
+
+def test_upload_pings_start_then_success_with_the_summary_and_a_paired_run_id(env, rclone, monitor):
+    url, path = monitor.url("top")
+    env.add_vault("primary", rclone)
+    env.write_config(ping_url=url)
+    env.make_backup("b1", {"db.sql.gz": b"x" * 5000, "files.tar": b"y" * 300})
+    r = env.run("upload", "b1", "--json")
+    assert r.code == 0, r
+    assert [(p["method"], p["path"]) for p in monitor.pings] == [("GET", path + "/start"), ("POST", path)]
+    start, end = monitor.pings
+    assert rid(start) == rid(end) and len(rid(start)) == 36
+    assert end["body"].startswith("Transferred: 3 files, ")
+    assert "b1 -> primary: uploaded 3 files" in end["body"]
+    assert path not in r.stdout + r.stderr
+
+    # A second run has its own run id.
+    monitor.pings.clear()
+    env.make_backup("b2", {"a.tar": b"z"})
+    assert env.run("upload", "b2").code == 0
+    assert rid(monitor.pings[0]) != rid(start)
+
+
+def test_a_failed_upload_pings_fail_with_code_message_and_hint_and_the_vaults_own_url_wins(env, rclone, monitor):
+    top, top_path = monitor.url("top")
+    own, own_path = monitor.url("own")
+    env.add_vault("primary", rclone, ping_url=own)
+    env.write_config(ping_url=top)
+    env.make_backup("running", {"a.tar": b"a"}, status="running")
+    r = env.run("upload", "running")
+    assert r.code == 4, r
+    assert [(p["method"], p["path"]) for p in monitor.pings] == [("GET", own_path + "/start"), ("POST", own_path + "/fail")]
+    body = monitor.pings[1]["body"]
+    assert "exit status 4" in body and "error: NOT_COMPLETED:" in body and "hint: " in body
+    assert not any(p["path"].startswith(top_path) for p in monitor.pings)
+
+    # A vault that refuses the upload (wrong key): /fail with the storage code.
+    monitor.pings.clear()
+    env.vaults["primary"]["secret_access_key"] = "wrong-secret-" + uuid.uuid4().hex
+    SECRETS.add(env.vaults["primary"]["secret_access_key"])
+    env.write_config(ping_url=top)
+    env.make_backup("b3", {"a.tar": b"a"})
+    r = env.run("upload", "b3")
+    assert r.code == 5, r
+    assert [p["path"] for p in monitor.pings] == [own_path + "/start", own_path + "/fail"]
+    assert "exit status 5\n" in monitor.pings[1]["body"] and "error: SIGNATURE_MISMATCH:" in monitor.pings[1]["body"]
+
+
+def test_a_dead_or_failing_monitor_is_only_a_warning(env, rclone):
+    dead = f"http://127.0.0.1:{free_port()}/dead/ping{uuid.uuid4().hex}"
+    SECRETS.add(dead.rsplit("/", 1)[1])
+    env.add_vault("primary", rclone)
+    env.write_config(ping_url=dead)
+    env.make_backup("b1", {"a.tar": b"a"})
+    r = env.run("upload", "b1")
+    assert r.code == 0, r
+    assert "monitor ping (start) to http://127.0.0.1" in r.stderr and "the run's result is unchanged" in r.stderr
+    assert "/dead/" not in r.stderr + r.stdout
+
+    failing = Monitor(status=500)
+    try:
+        url, _ = failing.url("err")
+        env.write_config(ping_url=url)
+        env.make_backup("b2", {"a.tar": b"a"})
+        r = env.run("upload", "b2")
+        assert r.code == 0, r
+        assert "answered HTTP 500" in r.stderr
+    finally:
+        failing.close()
+
+
+def test_resume_pings_only_when_it_has_something_to_finish(env, rclone, monitor):
+    url, path = monitor.url("top")
+    env.add_vault("primary", rclone)
+    env.write_config(ping_url=url)
+    r = env.run("resume", "--all")
+    assert r.code == 0, r
+    r = env.run("upload", "--pending")
+    assert r.code == 0, r
+    assert monitor.pings == []  # quiet timer runs never look like a backup that went offsite
+
+
+def test_config_check_redacts_ping_urls_and_prints_the_bandwidth_timetable(env, rclone, monitor):
+    url, path = monitor.url("top")
+    env.add_vault("primary", rclone, bandwidth_limit="08:00,2MiB/s Sat-00:00,off 23:00,512KiB")
+    env.write_config(ping_url=url)
+    r = env.run("config", "check")
+    assert r.code == 0, r
+    assert f"http://127.0.0.1:{monitor.port}/<redacted>" in r.stdout
+    assert "timetable: 08:00 2.0 MiB/s, Sat-00:00 off, 23:00 512.0 KiB/s" in r.stdout
+    assert path not in r.stdout + r.stderr
+    r = env.run("config", "check", "--json")
+    assert r.json["vaults"][0]["ping_url"] == f"http://127.0.0.1:{monitor.port}/<redacted>"
+
+
+@pytest.mark.parametrize("value", ["ftp://example.com/tok1x", "https:///tok2x", "https://hc-ping.com/a tok3x", "https://hc-ping.com/x#tok4x"])
+def test_a_malformed_ping_url_is_invalid_config_naming_file_and_line(env, rclone, value):
+    env.add_vault("primary", rclone)
+    env.write_config(ping_url=value)
+    lineno = next(i for i, l in enumerate(env.config_path.read_text().splitlines(), 1) if l.startswith("ping_url"))
+    r = env.run("upload", "--pending", "--json")
+    assert r.code == 3, r
+    assert f"{env.config_path}:{lineno}" in r.json["error"]["message"]
+    assert value[-5:] not in r.stdout + r.stderr  # the URL is a secret even when malformed
