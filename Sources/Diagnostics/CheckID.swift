@@ -1,6 +1,6 @@
 /// The connection test's checks (SPEC 7), in the order they run.
 public enum CheckID: String, Sendable, CaseIterable, Comparable {
-    case config, dns, connect, tls, clock, credentials, region, bucket, list, write, multipart, delete
+    case config, dns, connect, tls, clock, credentials, region, bucket, list, write, multipart, delete, lock
 
     public static func < (lhs: CheckID, rhs: CheckID) -> Bool { lhs.order < rhs.order }
 
@@ -21,6 +21,7 @@ public enum CheckID: String, Sendable, CaseIterable, Comparable {
         case .write: return "writing"
         case .multipart: return "multipart uploads"
         case .delete: return "deleting"
+        case .lock: return "Object Lock and what this key could erase"
         }
     }
 }

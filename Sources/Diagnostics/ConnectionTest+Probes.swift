@@ -113,9 +113,11 @@ extension ConnectionTest {
         let body = Self.probeBody
         var headers: [(name: String, value: String)] = [("Content-Type", "text/plain")]
         if wantsMD5 { headers.append(("Content-MD5", Digest.md5(body).base64String)) }
-        headers += uploadHeaders(encryption: encryption)
+        headers += uploadHeaders(encryption: encryption) + lockProbeHeaders()
         let op = S3Client.Operation(name: "PutObject", method: "PUT", key: key, headers: headers, body: .bytes(body), payloadHash: Digest.sha256(body).hexString)
-        return client.perform(op).result
+        let result = client.perform(op).result
+        if case .success = result { probeKeysWritten.append(key) }
+        return result
     }
 
     /// `multipart`: create, upload one part to, list the parts of, and abort a probe upload.

@@ -47,6 +47,10 @@ public final class ConnectionTest {
     var probeKey: String?
     /// The bucket demanded Content-MD5 (Object Lock): every later upload request carries it.
     var contentMD5Required = false
+    /// Probe objects stored by this run (their versions are removed by the `lock` check).
+    var probeKeysWritten: [String] = []
+    /// The bucket's Object Lock configuration and what the probes showed (`lock`).
+    var lockProbe = LockProbeState()
 
     public init(options: Options, http: HTTPClient) {
         self.options = options
@@ -56,7 +60,9 @@ public final class ConnectionTest {
     /// Runs every check and returns the report.
     public func run() -> ConnectionReport {
         if runConfig(), runNetwork(), runAuthenticated() {
+            readLockConfiguration()
             runWrites()
+            if stopReason == nil { runLock(probeKeys: probeKeysWritten) }
         }
         return finish()
     }

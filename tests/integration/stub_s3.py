@@ -6,6 +6,7 @@ ListObjectsV2, PutObject, multipart create/part/list/abort, DeleteObject) can co
 scenario replaces the answers a provider gives in one situation. Every answer body is in the
 provider's documented format; the source of each is cited next to it.
 """
+import hashlib
 import http.server
 import threading
 import time
@@ -138,6 +139,21 @@ def object_lock(req, stub):
         what = "Put Part" if "partNumber" in req.query else "Put Object"
         return Answer(400, error_xml(
             "InvalidRequest", f"Content-MD5 OR x-amz-checksum- HTTP header is required for {what} requests with Object Lock parameters"))
+    # GetObjectLockConfiguration as AWS answers it for a bucket created with Object Lock
+    # (API_GetObjectLockConfiguration.html).
+    if req.method == "GET" and req.key is None and "object-lock" in req.query:
+        return Answer(200, f'{XML_HEAD}<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                           "<ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>")
+    # A single PUT's retention is kept and shown by HEAD (x-amz-object-lock-mode / -retain-until-date),
+    # as AWS does for a key allowed s3:GetObjectRetention.
+    retention = stub.__dict__.setdefault("retention", {})
+    if req.method == "PUT" and req.key and not req.query and "x-amz-object-lock-mode" in req.lower_headers:
+        retention[req.key] = (req.lower_headers["x-amz-object-lock-mode"], req.lower_headers.get("x-amz-object-lock-retain-until-date", ""))
+    if req.method == "HEAD" and req.key in stub.objects and req.key in retention:
+        mode, until = retention[req.key]
+        return Answer(200, stub.objects[req.key], headers={
+            "ETag": '"' + hashlib.md5(stub.objects[req.key]).hexdigest() + '"',
+            "x-amz-object-lock-mode": mode, "x-amz-object-lock-retain-until-date": until})
     return None
 
 

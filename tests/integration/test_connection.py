@@ -15,7 +15,7 @@ from conftest import RcloneServer, bucket_keys, free_port, new_secret, wait_for_
 from stub_s3 import StubS3
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-IDS = ["config", "dns", "connect", "tls", "clock", "credentials", "region", "bucket", "list", "write", "multipart", "delete"]
+IDS = ["config", "dns", "connect", "tls", "clock", "credentials", "region", "bucket", "list", "write", "multipart", "delete", "lock"]
 
 
 def run_test(env, *args):
@@ -64,15 +64,17 @@ def test_healthy_vault_passes_every_check_and_leaves_nothing_behind(env, rclone)
     r = run_test(env)
     assert r.code == 0, r
     assert r.json["ok"] is True
-    assert all(c["status"] == "pass" for c in r.json["checks"] if c["id"] != "tls"), r
+    assert all(c["status"] == "pass" for c in r.json["checks"] if c["id"] not in ("tls", "lock")), r
     assert check(r, "tls")["status"] == "skip"  # plain http
+    # The key can delete and the vault has no Object Lock: the blast-radius warning (issue 15).
+    assert (check(r, "lock")["status"], check(r, "lock")["code"]) == ("warn", "OBJECT_LOCK_DISABLED"), r
     assert r.json["vault"] == "primary" and r.json["bucket"] == vault["bucket"] and r.json["provider"] == "minio"
     assert all(isinstance(c["ms"], int) for c in r.json["checks"])
     no_probes_left(rclone.client(), vault["bucket"])
 
     human = env.run("test-connection")
     assert human.code == 0, human
-    assert "result: every check passed" in human.stdout
+    assert "result: passed with 1 warning" in human.stdout
     for i in IDS:
         assert f"  {i} " in human.stdout
 
@@ -194,7 +196,8 @@ def test_self_signed_certificate_passes_with_ca_file(env, tls_rclone):
     r = run_test(env)
     assert r.code == 0, r
     assert check(r, "tls")["status"] == "pass"
-    assert all(c["status"] == "pass" for c in r.json["checks"]), r
+    assert all(c["status"] == "pass" for c in r.json["checks"] if c["id"] != "lock"), r
+    assert check(r, "lock")["status"] == "warn", r  # a key that can erase an unlocked vault
 
 
 # ---------------------------------------------------------------- moto with IAM enforcement

@@ -231,3 +231,106 @@ def test_prune_keeps_locked_backups_and_deletes_versions_once_retention_passed(e
     v = env.run("verify", "b1", "--json")
     assert v.code == 0 and v.json["retain_until"] and all(f["retain_until"] for f in v.json["files"]), v
     assert "Object Lock retention until" in env.run("verify", "b1").stdout
+
+
+# ---------------------------------------------------------------- test-connection: lock and blast radius
+
+
+def connection(env):
+    r = env.run("test-connection", "--json")
+    return r, {c["id"]: c for c in r.json["checks"]}
+
+
+def probe_versions(client, bucket, prefix="host-a/"):
+    v = client.list_object_versions(Bucket=bucket, Prefix=prefix + ".offsite-agent-probe-")
+    return v.get("Versions", []) + v.get("DeleteMarkers", [])
+
+
+def test_governance_with_a_key_that_may_bypass_it_is_a_warning(env, moto):
+    bucket = moto.new_bucket()
+    lock_vault(env, moto, bucket, mode="GOVERNANCE", days=7)
+    r, checks = connection(env)
+    lock = checks["lock"]
+    assert r.code == 0 and lock["status"] == "warn", r
+    assert "GOVERNANCE protects nothing" in lock["explanation"] and "s3:BypassGovernanceRetention" in lock["fix"], lock
+    assert "COMPLIANCE" in lock["fix"]
+    assert checks["write"]["status"] == "pass" and checks["delete"]["status"] == "pass", r
+    assert probe_versions(moto.client(), bucket) == []  # the locked probe and its delete marker are gone
+
+
+def test_compliance_vault_on_a_lock_bucket_passes(env, moto):
+    bucket = moto.new_bucket()
+    lock_vault(env, moto, bucket, mode="COMPLIANCE", days=7)
+    r, checks = connection(env)
+    assert r.code == 0 and checks["lock"]["status"] == "pass", r
+    assert "COMPLIANCE retention for 7 days" in checks["lock"]["explanation"] and "no key can bypass" in checks["lock"]["explanation"], r
+    assert probe_versions(moto.client(), bucket) == []
+
+
+def test_lock_vault_on_a_bucket_without_lock_fails_the_lock_check(env, moto):
+    bucket = moto.new_bucket(locked=False)
+    lock_vault(env, moto, bucket, mode="COMPLIANCE", days=7)
+    r, checks = connection(env)
+    assert r.code == 5, r
+    assert (checks["lock"]["status"], checks["lock"]["code"]) == ("fail", "OBJECT_LOCK_DISABLED"), r
+    assert "put-object-lock-configuration" in checks["lock"]["fix"], r
+
+
+def test_key_that_can_erase_an_unlocked_vault_is_warned_with_the_remedy(env, rclone):
+    env.add_vault("primary", rclone, provider="other")
+    env.write_config()
+    r, checks = connection(env)
+    lock = checks["lock"]
+    assert r.code == 0 and (lock["status"], lock["code"]) == ("warn", "OBJECT_LOCK_DISABLED"), r
+    assert "could erase every offsite copy" in lock["explanation"], lock
+    assert "object_lock_mode" in lock["fix"] and "iam-policy-no-delete.json" in lock["fix"] and "lifecycle" in lock["fix"], lock
+
+
+def test_no_write_leaves_the_blast_radius_unknown(env, rclone):
+    env.add_vault("primary", rclone, provider="other")
+    env.write_config()
+    r = env.run("test-connection", "--no-write", "--json")
+    lock = {c["id"]: c for c in r.json["checks"]}["lock"]
+    assert r.code == 0 and lock["status"] == "pass" and "unknown" in lock["explanation"], r
+
+
+def test_bucket_default_retention_keeps_the_probe_version_and_says_so(env, rgw):
+    bucket = rgw.new_bucket(object_lock=True)
+    rgw.client().put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+    env.add_vault("primary", rgw, bucket=bucket, provider="other")
+    env.write_config()
+    r, checks = connection(env)
+    lock = checks["lock"]
+    assert r.code == 0 and checks["delete"]["status"] == "pass", r
+    assert lock["status"] == "warn" and "GOVERNANCE for 1 day" in lock["explanation"], lock
+    assert "delete marker" in lock["explanation"], lock
+
+
+# ---------------------------------------------------------------- recorded AWS answers
+
+
+def test_locked_writes_carry_content_md5_whatever_the_profile_prefers(env):
+    # Wasabi's profile relies on the signed payload (no Content-MD5 by default); AWS answers a locked
+    # write without Content-MD5 or a checksum header with InvalidRequest "Content-MD5 OR x-amz-checksum-
+    # HTTP header is required for Put Object requests with Object Lock parameters" (the stub's recording).
+    from stub_s3 import StubS3
+    stub = StubS3("object-lock")
+    try:
+        env.add_vault("primary", provider="wasabi", endpoint=stub.endpoint, bucket=stub.bucket, region="us-east-1",
+                      access_key_id="AKIDEXAMPLE", secret_access_key=conftest.new_secret(), object_lock_mode="COMPLIANCE", object_lock_days=30)
+        env.write_config()
+        env.make_backup("b1", {"a.tar": b"a" * 500, "b.tar": b"b" * 10})
+        now = datetime.datetime.now(datetime.timezone.utc)
+        r = env.run("upload", "b1", "--json")
+        assert r.code == 0, r
+        puts = [q for q in stub.requests if q.method == "PUT" and q.key]
+        assert len(puts) == 4, [q.key for q in puts]  # a.tar, b.tar, backup.json, offsite-manifest.json
+        for q in puts:
+            assert "content-md5" in q.lower_headers and q.lower_headers["x-amz-object-lock-mode"] == "COMPLIANCE", q
+            until = datetime.datetime.fromisoformat(q.lower_headers["x-amz-object-lock-retain-until-date"].replace("Z", "+00:00"))
+            assert until >= now + datetime.timedelta(days=30) - datetime.timedelta(seconds=2), q
+        assert "requires Content-MD5" not in r.stderr  # never refused: sent from the first request
+        assert not [q for q in stub.requests if "retention" in q.query]  # HEAD showed the retention: nothing to set
+    finally:
+        stub.close()
