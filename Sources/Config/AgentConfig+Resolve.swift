@@ -98,6 +98,8 @@ extension AgentConfig {
         resolved.keepYearly = v.keepYearly
         resolved.bandwidthTimetable = v.bandwidthTimetable
         resolved.pingURL = v.pingURL ?? pingURL
+        resolved.recipients = try encryptionRecipients(v, fail: fail)
+        resolved.identityFile = v.identityFile
         return resolved
     }
 

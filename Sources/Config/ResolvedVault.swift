@@ -1,4 +1,5 @@
 import AgentSupport
+import Age
 import Providers
 
 /// One vault with every setting resolved: the profile applied, defaults filled, the endpoint
@@ -45,6 +46,14 @@ public struct ResolvedVault: Sendable {
     public var bandwidthTimetable: BandwidthTimetable? = nil
     /// The vault's `ping_url`, else the top-level one.
     public var pingURL: String? = nil
+    /// age X25519 recipients every stored file is encrypted to (`encrypt_to`, `encrypt_to_file`);
+    /// empty: the vault stores plaintext.
+    public var recipients: [AgeRecipient] = []
+    /// The identity that decrypts this vault's copies (restore side; keep it off the server).
+    public var identityFile: String? = nil
+
+    /// Whether the vault asks for client-side encryption.
+    public var encrypts: Bool { !recipients.isEmpty }
 
     public static let defaultConcurrency = 4
     public static let defaultConnectTimeout = 10.0

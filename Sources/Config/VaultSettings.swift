@@ -46,6 +46,10 @@ struct VaultSettings: Sendable {
     var keepYearly: Int?
     /// The monitor's ping URL (a capability: never printed in full).
     var pingURL: String?
+    /// age recipients as written (`encrypt_to`), the recipients file, and the restore-side identity file.
+    var encryptTo: [String]?
+    var encryptToFile: String?
+    var identityFile: String?
 
     static let knownKeys: Set<String> = [
         "provider", "bucket", "account_id", "region", "prefix", "endpoint", "path_style",
@@ -56,6 +60,7 @@ struct VaultSettings: Sendable {
         "connect_timeout", "stall_timeout", "stall_min_rate", "max_attempts", "keep_days", "keep_last",
         "object_lock_mode", "object_lock_days",
         "keep_daily", "keep_weekly", "keep_monthly", "keep_yearly", "ping_url",
+        "encrypt_to", "encrypt_to_file", "identity_file",
     ]
 
 }
@@ -107,6 +112,9 @@ extension VaultSettings {
         keepMonthly = try ranged(t, "keep_monthly", 1...100_000)
         keepYearly = try ranged(t, "keep_yearly", 1...100_000)
         pingURL = try pingURLSetting(t, "ping_url")
+        encryptTo = try t.stringArray("encrypt_to")
+        encryptToFile = try nonEmpty(t, "encrypt_to_file")
+        identityFile = try nonEmpty(t, "identity_file")
         try readObjectLock(t)
     }
 

@@ -99,7 +99,7 @@ final class CurlTransfer {
             try check(ccurl_setopt_ptr(h, CURLOPT_READDATA, me))
             try check(ccurl_setopt_seek_cb(h, curlSeekCallback))
             try check(ccurl_setopt_ptr(h, CURLOPT_SEEKDATA, me))
-            if case .file = request.body, uploadBufferSize > 0 {
+            if request.body.isLarge, uploadBufferSize > 0 {
                 // Fewer, larger preads and sends per part (libcurl's default is 64 KiB). An older
                 // libcurl without the option keeps its default: not an error.
                 _ = ccurl_setopt_upload_buffer_size(h, uploadBufferSize)
@@ -159,6 +159,19 @@ final class CurlTransfer {
             }
             bodyPosition += Int64(done)
             return done
+        case .source(let source):
+            do {
+                let n = try source.read(at: bodyPosition, into: UnsafeMutableRawBufferPointer(start: buffer, count: want))
+                guard n > 0 else {
+                    readFailure = "the body ended early (its source changed while being sent)"
+                    return Int(ccurl_readfunc_abort)
+                }
+                bodyPosition += Int64(n)
+                return n
+            } catch {
+                readFailure = "\(error)"
+                return Int(ccurl_readfunc_abort)
+            }
         }
     }
 

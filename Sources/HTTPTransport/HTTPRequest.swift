@@ -5,14 +5,36 @@ public enum RequestBody: Sendable {
     /// `length` bytes of the open file `fd` from `offset`, read with `pread` straight into
     /// libcurl's buffer: nothing of the file is held in memory.
     case file(fd: Int32, offset: Int64, length: Int64)
+    /// Bytes made on demand at any offset (an encrypted file region), so libcurl may rewind.
+    case source(any BodySource)
 
     public var length: Int64 {
         switch self {
         case .none: return 0
         case .bytes(let b): return Int64(b.count)
         case .file(_, _, let length): return length
+        case .source(let s): return s.length
         }
     }
+}
+
+extension RequestBody {
+    /// Bodies streamed from a file: libcurl gets a larger upload buffer for them.
+    var isLarge: Bool {
+        switch self {
+        case .file, .source: return true
+        case .none, .bytes: return false
+        }
+    }
+}
+
+/// A request body produced on demand, read in order but from any offset (libcurl rewinds on a
+/// redirect or retry within a connection). Used on the client's thread only.
+public protocol BodySource: AnyObject, Sendable {
+    var length: Int64 { get }
+    /// Fills `buffer` with the body's bytes from `offset`; returns the count (> 0 while bytes
+    /// remain), or throws an error whose description says what went wrong.
+    func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
 /// Where a response's body goes.

@@ -12,21 +12,37 @@ public struct OffsiteManifest: Sendable {
         case none
     }
 
+    /// How a file is stored encrypted: the format (`age`) and its recipients' public keys.
+    public struct Encryption: Sendable, Equatable {
+        public var format: String
+        public var recipients: [String]
+        public init(format: String, recipients: [String]) {
+            self.format = format
+            self.recipients = recipients
+        }
+    }
+
     /// One file of the backup.
     public struct File: Sendable, Equatable {
         /// Path relative to the backup directory, as the manifest names it (not yet validated).
         public var path: String
         public var key: String
+        /// Bytes of the stored object: what is downloaded, ranged and hashed.
         public var size: Int64
         public var etag: String
         public var checksum: Checksum
+        /// Set when the stored object is encrypted; then `plaintextSize` is the restored file's size.
+        public var encryption: Encryption?
+        public var plaintextSize: Int64
 
-        public init(path: String, key: String, size: Int64, etag: String, checksum: Checksum) {
+        public init(path: String, key: String, size: Int64, etag: String, checksum: Checksum, encryption: Encryption? = nil, plaintextSize: Int64? = nil) {
             self.path = path
             self.key = key
             self.size = size
             self.etag = etag
             self.checksum = checksum
+            self.encryption = encryption
+            self.plaintextSize = plaintextSize ?? size
         }
 
         /// The byte ranges that carry a checksum of their own, in file order, with the expected
@@ -90,6 +106,9 @@ public struct OffsiteManifest: Sendable {
 
     public var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
 
+    /// Whether any file is stored encrypted (restoring its content needs an identity).
+    public var isEncrypted: Bool { files.contains { $0.encryption != nil } }
+
     /// Identifies this manifest's content: a restore's progress belongs to one fingerprint.
     public var fingerprint: String {
         let digest = Digest(.sha256)
@@ -103,7 +122,7 @@ public struct OffsiteManifest: Sendable {
     /// Reads a manifest; nil when the text is not a manifest this agent understands.
     public static func parse(_ text: String) -> OffsiteManifest? {
         guard let json = JSON.parse(text), let backup = json["backup"]?.stringValue, let list = json["files"]?.arrayValue else { return nil }
-        if let format = json["format"]?.intValue, format != 1 { return nil }
+        if let format = json["format"]?.intValue, format != 1 && format != 2 { return nil }
         var files: [File] = []
         for item in list {
             guard let path = item["path"]?.stringValue, let size = item["size"]?.intValue, size >= 0 else { return nil }
@@ -113,8 +132,18 @@ public struct OffsiteManifest: Sendable {
             } else if let partSize = item["part_size"]?.intValue, let parts = item["sha256_parts"]?.arrayValue {
                 checksum = .parts(partSize: partSize, sha256: parts.compactMap(\.stringValue))
             }
+            var encryption: Encryption?
+            var stored = size
+            if let e = item["encryption"], let format = e["format"]?.stringValue {
+                // An encrypted file: `size` is the plaintext's, `stored_size` the object's.
+                guard format == "age", let storedSize = item["stored_size"]?.intValue, storedSize >= size else { return nil }
+                encryption = Encryption(format: format, recipients: (e["recipients"]?.arrayValue ?? []).compactMap(\.stringValue))
+                stored = storedSize
+            }
             files.append(
-                File(path: path, key: item["key"]?.stringValue ?? "", size: size, etag: item["etag"]?.stringValue ?? "", checksum: checksum))
+                File(
+                    path: path, key: item["key"]?.stringValue ?? "", size: stored, etag: item["etag"]?.stringValue ?? "", checksum: checksum,
+                    encryption: encryption, plaintextSize: size))
         }
         return OffsiteManifest(
             backup: backup, host: json["host"]?.stringValue ?? "", type: json["type"]?.stringValue, createdAt: json["created_at"]?.stringValue,

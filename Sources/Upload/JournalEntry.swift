@@ -2,7 +2,9 @@ import AgentSupport
 import Backups
 
 /// One upload of a backup to a vault, as recorded before anything is sent (SPEC 6).
-/// Holds no secret: ids, keys, sizes, ETags and checksums only.
+/// Holds no secret — ids, keys, sizes, ETags and checksums — but for one: an unfinished encrypted
+/// file's age file key, header and payload nonce, so a resume re-creates its missing parts byte
+/// for byte; they are dropped when the file completes.
 public struct JournalEntry: Sendable {
     public enum State: String, Sendable {
         case uploading, interrupted, completed, failed, aborted
@@ -14,6 +16,28 @@ public struct JournalEntry: Sendable {
         public var size: Int64
         public var sha256: String
         public var md5: String?
+    }
+
+    /// How a file is stored encrypted (age): recipients and stored size, and while the file is
+    /// unfinished the secrets that re-create its bytes.
+    public struct Encryption: Sendable, Equatable {
+        public var recipients: [String]
+        /// Bytes of the stored age file (header, nonce, sealed chunks).
+        public var storedSize: Int64
+        public var fileKey: [UInt8]?
+        public var header: [UInt8]?
+        public var nonce: [UInt8]?
+
+        public init(recipients: [String], storedSize: Int64, fileKey: [UInt8]?, header: [UInt8]?, nonce: [UInt8]?) {
+            self.recipients = recipients
+            self.storedSize = storedSize
+            self.fileKey = fileKey
+            self.header = header
+            self.nonce = nonce
+        }
+
+        /// Whether the secrets that re-create the stored bytes are at hand.
+        public var hasSecrets: Bool { fileKey != nil && header != nil && nonce != nil }
     }
 
     public struct File: Sendable {
@@ -29,9 +53,14 @@ public struct JournalEntry: Sendable {
         public var etag: String?
         /// Strong checksum of the whole file: `sha256:<hex>` or `sha256-parts:<hex>,<hex>...`
         public var checksum: String?
+        /// Set when the file is stored encrypted.
+        public var encryption: Encryption?
+
+        /// Bytes of the stored object (the age file when encrypted).
+        public var storedSize: Int64 { encryption?.storedSize ?? identity.size }
 
         public var bytesDone: Int64 {
-            if state == .done { return identity.size }
+            if state == .done { return storedSize }
             return parts.reduce(0) { $0 + $1.size }
         }
     }
@@ -50,7 +79,7 @@ public struct JournalEntry: Sendable {
     public var lastError: String?
     public var files: [File]
 
-    public var bytesTotal: Int64 { files.reduce(0) { $0 + $1.identity.size } }
+    public var bytesTotal: Int64 { files.reduce(0) { $0 + $1.storedSize } }
     public var bytesDone: Int64 { files.reduce(0) { $0 + $1.bytesDone } }
     public var isFinished: Bool { state == .completed || state == .aborted }
 
@@ -58,7 +87,8 @@ public struct JournalEntry: Sendable {
 
     public func json() -> JSON {
         .object([
-            ("version", .int(1)),
+            // Version 2 marks an entry with encrypted files: an agent that cannot encrypt sets it aside.
+            ("version", .int(files.contains { $0.encryption != nil } ? 2 : 1)),
             ("id", .string(id)),
             ("backup", .string(backup)),
             ("backup_directory", .string(backupDirectory)),
@@ -76,7 +106,7 @@ public struct JournalEntry: Sendable {
     }
 
     public init?(json: JSON) {
-        guard json["version"]?.intValue == 1, let id = json["id"]?.stringValue, let backup = json["backup"]?.stringValue,
+        guard let version = json["version"]?.intValue, version == 1 || version == 2, let id = json["id"]?.stringValue, let backup = json["backup"]?.stringValue,
             let vault = json["vault"]?.stringValue, let stateText = json["state"]?.stringValue, let state = State(rawValue: stateText),
             let filesJSON = json["files"]?.arrayValue
         else { return nil }
@@ -143,6 +173,7 @@ extension JournalEntry.File {
             ),
             ("etag", etag.map { .string($0) } ?? .null),
             ("checksum", checksum.map { .string($0) } ?? .null),
+            ("encryption", encryption.map { $0.json() } ?? .null),
         ])
     }
 
@@ -165,6 +196,10 @@ extension JournalEntry.File {
         }
         self.etag = json["etag"]?.stringValue
         self.checksum = json["checksum"]?.stringValue
+        if let e = json["encryption"], e.stringValue == nil, e["format"] != nil {
+            guard let encryption = JournalEntry.Encryption(json: e, plaintextSize: size) else { return nil }
+            self.encryption = encryption
+        }
     }
 
     public init(path: String, sourcePath: String, key: String, identity: FileIdentity) {
@@ -178,5 +213,6 @@ extension JournalEntry.File {
         self.parts = []
         self.etag = nil
         self.checksum = nil
+        self.encryption = nil
     }
 }

@@ -28,6 +28,23 @@ public final class RegionHasher {
         case shortFile
     }
 
+    /// Hashes `length` bytes from `offset` of what `read` produces (an encrypted file's bytes).
+    public func digest(
+        length: Int64, offset: Int64, withMD5: Bool, read: (Int64, UnsafeMutableRawBufferPointer) throws -> Int
+    ) throws -> PayloadDigests {
+        var done: Int64 = 0
+        while done < length {
+            let want = Int(min(Int64(buffer.count), length - done))
+            let n = try read(offset + done, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
+            if n <= 0 { throw Failure.shortFile }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            sha.update(chunk)
+            if withMD5 { md5.update(chunk) }
+            done += Int64(n)
+        }
+        return PayloadDigests(sha256: sha.finalize(), md5: withMD5 ? md5.finalize() : nil)
+    }
+
     /// Hashes `length` bytes from `offset`. `wholeFile`, when given, is fed the same bytes.
     public func digest(fd: Int32, offset: Int64, length: Int64, withMD5: Bool, wholeFile: Digest? = nil) throws(Failure) -> PayloadDigests {
         var done: Int64 = 0

@@ -1,3 +1,4 @@
+import Age
 import AgentSupport
 import Backups
 import HTTPTransport
@@ -155,7 +156,7 @@ public final class UploadEngine {
 
     private func newEntry(id: String, backup: Backup) -> JournalEntry {
         let files = backup.allFiles.map { f in
-            JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: target.key(backup: backup.id, relativePath: f.relativePath), identity: f.identity)
+            JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: target.objectKey(backup: backup.id, relativePath: f.relativePath), identity: f.identity)
         }
         return JournalEntry(
             id: id, backup: backup.id, backupDirectory: backup.directory, singleFile: backup.singleFile, vault: target.vault, bucket: bucket,
@@ -167,13 +168,18 @@ public final class UploadEngine {
     private func reconcileSources(_ entry: inout JournalEntry, with backup: Backup) throws(AgentError) {
         var files: [JournalEntry.File] = []
         for f in backup.allFiles {
-            let key = target.key(backup: backup.id, relativePath: f.relativePath)
+            let key = target.objectKey(backup: backup.id, relativePath: f.relativePath)
             guard var old = entry.files.first(where: { $0.path == f.relativePath }) else {
                 files.append(JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity))
                 continue
             }
-            if old.identity != f.identity {
-                warn("SOURCE_CHANGED: \(f.relativePath) changed since the interrupted upload; sending it again from the start")
+            if old.identity != f.identity || old.key != key {
+                if old.identity != f.identity {
+                    // A new start also means a new age file key: never the same key and nonce over other plaintext.
+                    warn("SOURCE_CHANGED: \(f.relativePath) changed since the interrupted upload; sending it again from the start")
+                } else {
+                    warn("\(f.relativePath): the vault's encryption setting changed since the interrupted upload; sending it again from the start as \(key)")
+                }
                 if let uploadID = old.uploadID { abortQuietly(key: old.key, uploadID: uploadID) }
                 old = JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity)
             }
@@ -197,14 +203,15 @@ public final class UploadEngine {
         defer { close(fd) }
         try checkUnchanged(fd: fd, file: file)
         let started = monotonicSeconds()
-        let size = file.identity.size
-        if file.uploadID == nil && size <= min(target.multipartThreshold, target.limits.maxSinglePut) {
-            try sendSingle(&entry, index, fd: fd)
+        let stored = try storedBytes(&entry, index, fd: fd)
+        let size = stored.size
+        if entry.files[index].uploadID == nil && size <= min(target.multipartThreshold, target.limits.maxSinglePut) {
+            try sendSingle(&entry, index, stored)
         } else {
             var restarts = 0
             while true {
                 do {
-                    try sendMultipart(&entry, index, fd: fd)
+                    try sendMultipart(&entry, index, stored)
                     break
                 } catch let again as ReconcileAgain {
                     // The server disowned parts at Complete (InvalidPart): ask it which parts it
@@ -275,17 +282,18 @@ public final class UploadEngine {
         return s.message.contains("Content-MD5") || s.message.contains("x-amz-checksum")
     }
 
-    private func sendSingle(_ entry: inout JournalEntry, _ index: Int, fd: Int32) throws(AgentError) {
+    private func sendSingle(_ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes) throws(AgentError) {
         let file = entry.files[index]
-        let size = file.identity.size
+        let fd = stored.fd
+        let size = stored.size
         var withMD5 = wantsMD5
         while true {
-            let digests = try digest(fd: fd, offset: 0, length: size, withMD5: withMD5, file: file)
+            let digests = try digest(stored, offset: 0, length: size, withMD5: withMD5, file: file)
             let lock = lockHeaders()
             let etag: String
             do {
                 etag = try client.putObject(
-                    key: file.key, body: .file(fd: fd, offset: 0, length: size), payloadHash: digests.sha256.hexString,
+                    key: file.key, body: stored.body(offset: 0, length: size), payloadHash: digests.sha256.hexString,
                     headers: objectHeaders + lock.headers + integrityHeaders(digests))
             } catch {
                 if !withMD5 && isObjectLockDemand(error) {
@@ -298,11 +306,12 @@ public final class UploadEngine {
             }
             do {
                 try checkUnchanged(fd: fd, file: file)
-                let stored = try verify(file: file, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag)
-                try confirmLock(key: file.key, head: stored, retainUntil: lock.retainUntil)
+                let head = try verify(file: file, storedSize: size, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag)
+                try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
                 entry.files[index].etag = etag
                 entry.files[index].checksum = "sha256:" + digests.sha256.hexString
                 entry.files[index].state = .done
+                dropSecrets(&entry.files[index])
                 bytesSent += size
                 onProgress?(size)
                 try save(&entry)
@@ -314,9 +323,10 @@ public final class UploadEngine {
     struct RestartFile: Error { var reason: String }
     struct ReconcileAgain: Error { var reason: String }
 
-    private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, fd: Int32) throws {
+    private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes) throws {
         let file = entry.files[index]
-        let size = file.identity.size
+        let fd = stored.fd
+        let size = stored.size
         let plan: PartPlan
         if let recorded = file.partSize, file.uploadID != nil {
             plan = PartPlan(fileSize: size, partSize: recorded, partCount: max(1, Int((size + recorded - 1) / recorded)))
@@ -326,7 +336,7 @@ public final class UploadEngine {
         var held: [Int: JournalEntry.Part] = [:]
         let lock = lockHeaders()
         if let uploadID = file.uploadID {
-            held = try reconcileParts(entry.files[index], uploadID: uploadID, plan: plan, fd: fd)
+            held = try reconcileParts(entry.files[index], uploadID: uploadID, plan: plan, stored: stored)
             entry.files[index].parts = held.values.sorted { $0.number < $1.number }
             try save(&entry)
             logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
@@ -364,13 +374,13 @@ public final class UploadEngine {
             let withMD5 = wantsMD5
             let digests: PayloadDigests
             do {
-                digests = try digest(fd: fd, offset: offset, length: length, withMD5: withMD5, file: file)
+                digests = try digest(stored, offset: offset, length: length, withMD5: withMD5, file: file)
             } catch {
                 firstError = error
                 return
             }
             let op = client.uploadPartOperation(
-                key: file.key, uploadID: uploadID, partNumber: number, body: .file(fd: fd, offset: offset, length: length),
+                key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length),
                 payloadHash: digests.sha256.hexString, headers: integrityHeaders(digests))
             inFlight += 1
             client.send(op) { [self] result, attempts in
@@ -462,8 +472,8 @@ public final class UploadEngine {
             }
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
         }
-        let stored = try verify(file: file, expectedETag: expected, reportedETag: etag)
-        try confirmLock(key: file.key, head: stored, retainUntil: lock.retainUntil)
+        let head = try verify(file: file, storedSize: size, expectedETag: expected, reportedETag: etag)
+        try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
         try finishMultipart(&entry, index, parts: parts, etag: etag)
     }
 
@@ -471,12 +481,13 @@ public final class UploadEngine {
         entry.files[index].etag = etag
         entry.files[index].checksum = "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
         entry.files[index].state = .done
+        dropSecrets(&entry.files[index])
         try save(&entry)
     }
 
     /// Parts the server holds that we can trust: recorded in the journal with the same ETag and
     /// size, or (killed before the journal write) whose ETag is the MD5 of our bytes.
-    private func reconcileParts(_ file: JournalEntry.File, uploadID: String, plan: PartPlan, fd: Int32) throws -> [Int: JournalEntry.Part] {
+    private func reconcileParts(_ file: JournalEntry.File, uploadID: String, plan: PartPlan, stored: StoredBytes) throws -> [Int: JournalEntry.Part] {
         let serverParts: [UploadedPart]
         do {
             serverParts = try client.listParts(key: file.key, uploadID: uploadID)
@@ -493,7 +504,7 @@ public final class UploadEngine {
                 continue
             }
             if target.integrity.etagIsMD5, sp.etag.count == 32 {
-                let digests = try digest(fd: fd, offset: offset, length: length, withMD5: true, file: file)
+                let digests = try digest(stored, offset: offset, length: length, withMD5: true, file: file)
                 if digests.md5?.hexString == sp.etag.lowercased() {
                     held[sp.number] = JournalEntry.Part(number: sp.number, etag: sp.etag, size: length, sha256: digests.sha256.hexString, md5: digests.md5?.hexString)
                 }
@@ -504,8 +515,13 @@ public final class UploadEngine {
 
     // MARK: checks
 
-    private func digest(fd: Int32, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File) throws(AgentError) -> PayloadDigests {
+    private func digest(_ stored: StoredBytes, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File) throws(AgentError) -> PayloadDigests {
+        let fd = stored.fd
         do {
+            if stored.isEncrypted {
+                // This vault's own ciphertext: hashed here, never shared with other vaults.
+                return try hasher.digest(length: length, offset: offset, withMD5: withMD5, read: stored.reader())
+            }
             guard let cache = digestCache else {
                 return try hasher.digest(fd: fd, offset: offset, length: length, withMD5: withMD5)
             }
@@ -522,6 +538,8 @@ public final class UploadEngine {
             case .read(let e):
                 throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(String(cString: strerror(e)))", hint: "check the disk and the file's permissions")
             }
+        } catch is AgeFileEncryptor.ShortRead {
+            throw AgentError(.sourceChanged, "\(file.path) became shorter while being uploaded", hint: "upload backups only after the backup job finished writing them; run the upload again")
         } catch {
             throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(error)", hint: "check the disk and the file's permissions")
         }
@@ -540,16 +558,16 @@ public final class UploadEngine {
 
     /// HEAD the stored object: its size must be ours, and its ETag where it is verifiable.
     @discardableResult
-    private func verify(file: JournalEntry.File, expectedETag: String?, reportedETag: String) throws(AgentError) -> ObjectInfo {
+    private func verify(file: JournalEntry.File, storedSize: Int64, expectedETag: String?, reportedETag: String) throws(AgentError) -> ObjectInfo {
         let info: ObjectInfo
         do {
             info = try client.headObject(key: file.key)
         } catch {
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
         }
-        if info.size != file.identity.size {
+        if info.size != storedSize {
             throw AgentError(
-                .verifyMismatch, "\(file.key) is stored with \(info.size) bytes, but \(file.identity.size) were sent",
+                .verifyMismatch, "\(file.key) is stored with \(info.size) bytes, but \(storedSize) were sent",
                 hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
         }
         let encryptedByKey = info.header("x-amz-server-side-encryption")?.lowercased().hasPrefix("aws:kms") == true
@@ -597,7 +615,7 @@ public final class UploadEngine {
         }
     }
 
-    private func abortQuietly(key: String, uploadID: String) {
+    func abortQuietly(key: String, uploadID: String) {
         do {
             try client.abortMultipartUpload(key: key, uploadID: uploadID)
         } catch {
@@ -607,7 +625,7 @@ public final class UploadEngine {
         }
     }
 
-    private func save(_ entry: inout JournalEntry) throws(AgentError) {
+    func save(_ entry: inout JournalEntry) throws(AgentError) {
         entry.updated = Timestamp.now()
         try journal.save(entry)
     }
@@ -654,11 +672,18 @@ public final class UploadEngine {
             } else if let c = f.checksum, c.hasPrefix("sha256:") {
                 fields.append(("sha256", .string(String(c.dropFirst(7)))))
             }
+            if let e = f.encryption {
+                // `size` is the plaintext's; the hashes and ETag are of the stored age file.
+                fields.append(("stored_size", .int(e.storedSize)))
+                fields.append(("encryption", .object([("format", .string("age")), ("recipients", .array(e.recipients.map { .string($0) }))])))
+            }
             files.append(.object(fields))
         }
         files.sort { ($0["path"]?.stringValue ?? "") < ($1["path"]?.stringValue ?? "") }
+        // Format 2 when a file is encrypted: an older agent refuses it rather than misread sizes.
+        let encrypted = files.contains { $0["encryption"]?["format"] != nil }
         let manifest = JSON.object([
-            ("format", .int(1)),
+            ("format", .int(encrypted ? 2 : 1)),
             ("backup", .string(backup.id)),
             ("host", .string(target.host)),
             ("type", backup.manifest?.type.map { .string($0) } ?? .null),

@@ -42,6 +42,7 @@ extension UploadTarget {
             objectLock = ObjectLockPolicy(settings: lock, vault: vault.name, bucket: vault.bucket, support: vault.profile.objectLock, terms: vault.profile.terms)
         }
         if overrides.bandwidthLimit == nil { bandwidthTimetable = vault.bandwidthTimetable }
+        recipients = vault.recipients
         if let role = vault.credentials.instanceRole {
             currentCredentials = {
                 role.currentIfAvailable().map { SigningCredentials(accessKeyID: $0.accessKeyID, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }

@@ -1,4 +1,5 @@
 import AgentSupport
+import Age
 import HTTPTransport
 import Providers
 import S3
@@ -31,6 +32,9 @@ public struct UploadTarget: Sendable {
     public var host: String
     /// Object Lock retention every object is written with (`object_lock_mode`); nil: none.
     public var objectLock: ObjectLockPolicy? = nil
+    /// age recipients: non-empty means every file is stored encrypted as `<key>.age`.
+    public var recipients: [AgeRecipient] = []
+    public var encrypts: Bool { !recipients.isEmpty }
 
     public init(
         vault: String, location: S3Location, credentials: SigningCredentials, prefix: String, limits: MultipartLimits, integrity: IntegritySupport,
@@ -88,5 +92,10 @@ public struct UploadTarget: Sendable {
     /// The object key of a file of a backup.
     public func key(backup: String, relativePath: String) -> String {
         prefix + backup + "/" + relativePath
+    }
+
+    /// Where a file of a backup is stored: its key, with `.age` on an encrypting vault.
+    public func objectKey(backup: String, relativePath: String) -> String {
+        key(backup: backup, relativePath: relativePath) + (encrypts ? ".age" : "")
     }
 }

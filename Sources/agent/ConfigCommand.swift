@@ -51,7 +51,7 @@ struct ConfigCheckCommand: ParsableCommand {
                             ["  access key", v.credentials.redactedAccessKeyID],
                             ["  bandwidth", Self.bandwidth(v)],
                             ["  ping_url", v.pingURL.map(Redaction.url) ?? "(none)"],
-                        ]
+                        ] + Self.encryptionRows(v)
                     ).rendered())
                 vaults.append(
                     .object([
@@ -63,6 +63,9 @@ struct ConfigCheckCommand: ParsableCommand {
                         ("access_key_id", .string(v.credentials.redactedAccessKeyID)),
                         ("bandwidth_limit", .string(Self.bandwidth(v))),
                         ("ping_url", v.pingURL.map { .string(Redaction.url($0)) } ?? .null),
+                        ("encryption", v.encrypts ? .string("age") : .null),
+                        ("recipients", .array(v.recipients.map { .string($0.encoded) })),
+                        ("identity_file", v.identityFile.map { .string($0) } ?? .null),
                     ]))
             } catch let error as AgentError {
                 problems.append(error)
@@ -102,6 +105,15 @@ struct ConfigCheckCommand: ParsableCommand {
         if let table = v.bandwidthTimetable { return "timetable: \(table.description)" }
         if let limit = v.bandwidthLimit, limit > 0 { return BandwidthTimetable.format(limit) }
         return "unlimited"
+    }
+
+    /// The vault's encryption: its recipients (public keys only) and where its identity is read from.
+    static func encryptionRows(_ v: ResolvedVault) -> [[String]] {
+        guard v.encrypts else { return [["  encryption", "none (stored as sent)"]] }
+        var rows = [["  encryption", "age, \(v.recipients.count) recipient(s)"]]
+        for r in v.recipients { rows.append(["  recipient", r.encoded]) }
+        if let id = v.identityFile { rows.append(["  identity_file", id]) }
+        return rows
     }
 
     static func json(_ error: AgentError) -> JSON {

@@ -53,8 +53,19 @@ import Testing
 
     @Test func refusesWhatIsNotAManifest() {
         #expect(OffsiteManifest.parse("not json") == nil)
-        #expect(OffsiteManifest.parse(#"{"format": 2, "backup": "x", "files": []}"#) == nil)
+        #expect(OffsiteManifest.parse(#"{"format": 3, "backup": "x", "files": []}"#) == nil)
+        // Format 2 (encrypted files) needs the stored size beside the plaintext's.
+        #expect(OffsiteManifest.parse(#"{"format": 2, "backup": "x", "files": [{"path": "a", "size": 5, "encryption": {"format": "age"}}]}"#) == nil)
         #expect(OffsiteManifest.parse(#"{"format": 1, "backup": "x", "files": [{"path": "a"}]}"#) == nil)
+    }
+
+    @Test func readsEncryptedFiles() throws {
+        let text = #"{"format": 2, "backup": "x", "files": [{"path": "a", "key": "p/x/a.age", "size": 5, "stored_size": 216, "sha256": "ab", "encryption": {"format": "age", "recipients": ["age1r"]}}]}"#
+        let m = try #require(OffsiteManifest.parse(text))
+        #expect(m.files[0].size == 216)
+        #expect(m.files[0].plaintextSize == 5)
+        #expect(m.files[0].encryption == OffsiteManifest.Encryption(format: "age", recipients: ["age1r"]))
+        #expect(m.isEncrypted)
     }
 
     @Test func fingerprintChangesWithContent() throws {
