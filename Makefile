@@ -71,7 +71,7 @@ install: $(INSTALL_DEPS)
 	$(RELEASE_BIN) --generate-completion-script zsh > $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent
 	chmod 0644 $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent
 	install -m 0644 providers/*.toml $(SHARE)/providers/
-	install -m 0644 samples/agent.toml samples/cron samples/logrotate samples/iam-policy.json samples/credentials.md \
+	install -m 0644 samples/agent.toml samples/cron samples/logrotate samples/iam-policy.json samples/iam-policy-no-delete.json samples/iam-policy-object-lock.json samples/credentials.md \
 	  samples/offsite-agent-resume.service samples/offsite-agent-resume.timer $(SHARE)/samples/
 	install -m 0755 samples/post-backup-hook.sh $(SHARE)/samples/
 	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/offsite-agent/

@@ -334,3 +334,58 @@ def test_locked_writes_carry_content_md5_whatever_the_profile_prefers(env):
         assert not [q for q in stub.requests if "retention" in q.query]  # HEAD showed the retention: nothing to set
     finally:
         stub.close()
+
+
+# ---------------------------------------------------------------- sample policies, enforced by moto's IAM
+
+
+def policy_allows(name):
+    policy = json.loads((conftest.ROOT / "samples" / name).read_text())
+    actions = []
+    for st in policy["Statement"]:
+        if st["Effect"] == "Allow":
+            actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    return actions
+
+
+def start_moto_iam(actions, object_lock):
+    args = [sys.executable, str(conftest.ROOT / "tests/support/moto_server.py"), "--actions", ",".join(actions)]
+    proc = subprocess.Popen(args + (["--object-lock"] if object_lock else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    info = json.loads(proc.stdout.readline())
+    conftest.SECRETS.add(info["secret_key"])
+    return proc, info
+
+
+def iam_vault(env, info, **extra):
+    # prefix "": moto refuses the signature of a listing whose prefix holds a "/" (a moto quirk).
+    env.add_vault("primary", provider="aws", endpoint=info["endpoint"], path_style=True, region="us-east-1", bucket=info["bucket"], prefix="",
+                  access_key_id=info["access_key"], secret_access_key=info["secret_key"], **extra)
+    env.write_config()
+
+
+def test_locked_vault_policy_is_enough_for_a_locked_upload(env):
+    # moto's IAM checks the object and listing actions, not the retention ones
+    # (s3:PutObjectRetention, s3:GetBucketObjectLockConfiguration): only the positive case is tested.
+    proc, info = start_moto_iam(policy_allows("iam-policy-object-lock.json"), object_lock=True)
+    try:
+        iam_vault(env, info, object_lock_mode="GOVERNANCE", object_lock_days=2, part_size="5MiB", multipart_threshold="5MiB")
+        env.make_backup("b1", {"big.tar": os.urandom(6 << 20), "small.tar": b"s" * 100})
+        r = env.run("upload", "b1", "--json")
+        assert r.code == 0, r
+    finally:
+        proc.stdin.close()
+        proc.wait(20)
+
+
+def test_no_delete_policy_uploads_but_cannot_prune(env):
+    proc, info = start_moto_iam(policy_allows("iam-policy-no-delete.json"), object_lock=False)
+    try:
+        iam_vault(env, info)
+        upload_dated(env, "b0", "2026-11-01T03:00:00Z", {"a.tar": b"0" * 100})
+        upload_dated(env, "b1", "2026-11-20T03:00:00Z", {"a.tar": b"1" * 100})
+        r = env.run("prune", "--keep-last", "1", "--json")
+        assert r.code == 5 and r.json["error"]["code"] == "PERMISSION_DENIED", r
+        assert "s3:DeleteObject" in r.json["error"]["message"] + r.json["error"]["hint"], r
+    finally:
+        proc.stdin.close()
+        proc.wait(20)

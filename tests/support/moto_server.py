@@ -18,6 +18,7 @@ import boto3
 parser = argparse.ArgumentParser()
 parser.add_argument("--actions", default="s3:*")
 parser.add_argument("--bucket", default="moto-bucket")
+parser.add_argument("--object-lock", action="store_true", help="create the bucket with Object Lock enabled")
 args = parser.parse_args()
 
 with socket.socket() as s:
@@ -48,7 +49,7 @@ if "s3:ListBucket" in actions and "s3:HeadBucket" not in actions:
 policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}
 arn = iam.create_policy(PolicyName="agent-policy", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]  # 3
 iam.attach_user_policy(UserName="agent", PolicyArn=arn)                        # 4
-boto3.client("s3", **admin).create_bucket(Bucket=args.bucket)                 # 5
+boto3.client("s3", **admin).create_bucket(Bucket=args.bucket, ObjectLockEnabledForBucket=args.object_lock)  # 5
 
 print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"],
                   "bucket": args.bucket, "pid": proc.pid}), flush=True)
