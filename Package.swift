@@ -43,6 +43,11 @@ let package = Package(
         .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "Age", "TOMLKit"]),
         .target(name: "Metrics", dependencies: ["AgentSupport"]),
         .target(name: "Monitoring", dependencies: ["AgentSupport", "HTTPTransport"]),
+        .target(name: "CTimeShim"),
+        // agent doctor and agent fleet: the knowledge-base checklist and the bucket-wide view.
+        .target(
+            name: "Operations",
+            dependencies: ["AgentSupport", "Config", "Backups", "Upload", "Restore", "Metrics", "Diagnostics", "HTTPTransport", "S3", "CTimeShim"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
         .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "AgentSupport"]),
         .target(
@@ -59,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics", "Age", "Monitoring",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics", "Age", "Monitoring", "Operations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -78,6 +83,7 @@ let package = Package(
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "AgentSupport"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Backups", "Upload", "Restore", "Metrics", "Diagnostics", "AgentSupport", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -60,14 +60,7 @@ public struct ConnectionReport: Sendable {
         out.append("test-connection: vault \(vault.isEmpty ? "?" : vault)\(provider.isEmpty ? "" : " [\(provider)]"),\(what)\(where_)\(region)")
         out.append("")
         let rows = checks.map { [$0.id.rawValue, $0.status.rawValue, $0.status == .skip ? "" : "\($0.ms) ms", $0.code?.rawValue ?? ""] }
-        let header = ["check", "status", "time", "code"]
-        let widths = header.indices.map { i in ([header] + rows).map { $0[i].count }.max() ?? 0 }
-        for row in [header] + rows {
-            let cells = row.indices.map { i in i == row.count - 1 ? row[i] : row[i].padding(widths[i]) }
-            var line = "  " + cells.joined(separator: "  ")
-            while line.hasSuffix(" ") { line.removeLast() }
-            out.append(line)
-        }
+        out += CheckTable.lines(header: ["check", "status", "time", "code"], rows: rows)
         for c in checks where c.status == .fail || c.status == .warn {
             out.append("")
             out.append("\(c.id.rawValue): \(c.status == .fail ? "FAILED" : "WARNING") \(c.code?.rawValue ?? "")")
@@ -75,13 +68,7 @@ public struct ConnectionReport: Sendable {
             out.append("  fix: \(c.fix)")
         }
         out.append("")
-        let fails = checks.filter { $0.status == .fail }.count
-        let warns = checks.filter { $0.status == .warn }.count
-        if fails == 0 {
-            out.append(warns == 0 ? "result: every check passed" : "result: passed with \(warns) warning\(warns == 1 ? "" : "s")")
-        } else {
-            out.append("result: FAILED (\(fails) failure\(fails == 1 ? "" : "s")\(warns > 0 ? ", \(warns) warning\(warns == 1 ? "" : "s")" : ""))")
-        }
+        out.append(CheckTable.result(checks.map(\.status)))
         return out.joined(separator: "\n")
     }
 }

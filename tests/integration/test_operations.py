@@ -236,3 +236,159 @@ def test_a_malformed_ping_url_is_invalid_config_naming_file_and_line(env, rclone
     assert r.code == 3, r
     assert f"{env.config_path}:{lineno}" in r.json["error"]["message"]
     assert value[-5:] not in r.stdout + r.stderr  # the URL is a secret even when malformed
+
+
+# ---------------------------------------------------------------------------------------------
+# agent doctor
+
+
+def iso(offset_seconds=0):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_seconds))
+
+
+def write_backup(env, backup_id, files, created, status="completed", btype="database", in_progress=False):
+    d = env.backup_dir / backup_id
+    d.mkdir(parents=True)
+    for rel, size in files.items():
+        (d / rel).parent.mkdir(parents=True, exist_ok=True)
+        (d / rel).write_bytes(os.urandom(size) if size else b"")
+    (d / "backup.json").write_text(json.dumps({"id": backup_id, "type": btype, "status": status, "created_at": created}))
+    if in_progress:
+        (d / ".in-progress").write_text("")
+    return d
+
+
+def checks(result):
+    return {c["id"]: c for c in result.json["checks"]}
+
+
+def snapshot(root):
+    return sorted((str(p), p.stat().st_mtime_ns, p.stat().st_mode) for p in root.rglob("*"))
+
+
+def test_doctor_finds_a_stuck_backup_a_shrunken_dump_and_an_overdue_vault_and_changes_nothing(env, rclone):
+    env.add_vault("primary", rclone)
+    env.add_vault("second", rclone)
+    env.write_config()
+    # A healthy history for `primary`: one upload just now.
+    write_backup(env, "2026-11-24-0300-db", {"db.sql.gz": 10 * (1 << 20), "schema.sql": 5000}, iso(-2 * 86400))
+    assert env.run("upload", "2026-11-24-0300-db", "--vault", "primary").code == 0
+    # The next night's dump shrank from 10 MiB to 10 KiB.
+    write_backup(env, "2026-11-25-0300-db", {"db.sql.gz": 10 * 1024, "schema.sql": 5000}, iso(-86400))
+    # A backup still "running" two hours after it started.
+    stuck = write_backup(env, "2026-11-26-0100-files", {"site.tar": 100}, iso(-7200), status="running", btype="files", in_progress=True)
+    os.utime(stuck / ".in-progress", (time.time() - 7200, time.time() - 7200))
+    # A damaged journal file doctor must report, not move.
+    (env.state_dir / "journal" / "damaged.json").write_text("{not json")
+    before = snapshot(env.state_dir) + snapshot(env.backup_dir)
+
+    r = env.run("doctor", "--json")
+    assert r.code == 1, r
+    c = checks(r)
+    assert c["config"]["status"] == "pass"
+    assert c["last_success:primary"]["status"] == "pass"
+    assert c["last_success:second"]["status"] == "fail" and c["last_success:second"]["code"] == "BACKUP_OVERDUE"
+    assert c["stuck"]["status"] == "fail" and c["stuck"]["code"] == "BACKUP_STUCK"
+    assert "2026-11-26-0100-files" in c["stuck"]["explanation"] and "2 h" in c["stuck"]["explanation"]
+    assert c["small"]["status"] == "warn" and c["small"]["code"] == "UNEXPECTEDLY_SMALL"
+    assert "2026-11-25-0300-db/db.sql.gz is 10.0 KiB, against 10.0 MiB" in c["small"]["explanation"]
+    assert "2026-11-24-0300-db/db.sql.gz" in c["small"]["explanation"]
+    assert "schema.sql" not in c["small"]["explanation"]
+    assert c["uploads"]["status"] == "warn" and "damaged.json" in c["uploads"]["explanation"]
+    assert c["disk"]["status"] in ("pass", "warn", "fail") and "backup_dir" in c["disk"]["explanation"]
+    # The clock is measured against the vault's Date header (rclone's), within a minute.
+    assert "within a minute of vault primary's server clock" in c["clock"]["explanation"]
+    for check in r.json["checks"]:
+        assert set(check) == {"id", "status", "code", "explanation", "fix"}
+        assert check["status"] in ("pass", "warn", "fail", "skip")
+        if check["status"] in ("warn", "fail"):
+            assert check["code"] and check["fix"], check
+    assert snapshot(env.state_dir) + snapshot(env.backup_dir) == before  # doctor only reads
+
+    # Human report: the table, then each finding with its fix.
+    r = env.run("doctor", "--max-age", "1000d")
+    assert r.code == 1, r  # the stuck backup still fails
+    assert "stuck: FAILED BACKUP_STUCK" in r.stdout and "  fix: " in r.stdout
+    assert "last_success:second: FAILED" in r.stdout  # never uploaded: overdue at any --max-age
+
+
+def test_doctor_passes_a_healthy_host_and_reports_interrupted_uploads(env, rclone):
+    env.add_vault("primary", rclone)
+    env.write_config()
+    env.config_path.chmod(0o600)
+    write_backup(env, "b1", {"db.sql.gz": 1000}, iso(-3600))
+    assert env.run("upload", "b1").code == 0
+    r = env.run("doctor", "--json")
+    assert r.code == 0, r
+    assert r.json["ok"] is True
+    c = checks(r)
+    assert c["files"]["status"] == "pass", c["files"]
+    assert c["uploads"]["status"] == "pass" and c["locks"]["status"] == "pass"
+
+    # An upload the journal holds as interrupted, with an open multipart upload.
+    write_backup(env, "b2", {"db.sql.gz": 1000}, iso(-60))
+    assert env.run("upload", "b2").code == 0
+    journal = next(p for p in (env.state_dir / "journal").glob("*.json") if json.loads(p.read_text())["backup"] == "b2")
+    entry = json.loads(journal.read_text())
+    entry["state"] = "interrupted"
+    entry["last_error"] = "CONNECTION_REFUSED: the vault stopped answering"
+    entry["files"][0]["state"] = "uploading"
+    entry["files"][0]["upload_id"] = "fake-upload-id"
+    journal.write_text(json.dumps(entry))
+    r = env.run("doctor", "--json")
+    assert r.code == 0, r  # a warning: resume will finish it
+    u = checks(r)["uploads"]
+    assert u["status"] == "warn" and u["code"] == "UPLOAD_INTERRUPTED"
+    assert "CONNECTION_REFUSED" in u["explanation"] and "1 multipart upload(s) open" in u["explanation"]
+    assert "agent resume --all" in u["fix"]
+
+    entry["state"] = "failed"
+    journal.write_text(json.dumps(entry))
+    r = env.run("doctor", "--json")
+    assert r.code == 1, r
+    assert checks(r)["uploads"]["code"] == "UPLOAD_FAILED"
+
+    # World-readable config and state directory.
+    env.config_path.chmod(0o644)
+    env.state_dir.chmod(0o755)
+    r = env.run("doctor", "--json")
+    f = checks(r)["files"]
+    assert f["status"] == "warn" and "chmod 600" in f["explanation"] and "chmod 700" in f["explanation"]
+
+
+def test_doctor_exits_3_for_a_config_error(env, rclone):
+    env.add_vault("primary", rclone)
+    env.vaults["primary"].pop("bucket")
+    env.write_config()
+    r = env.run("doctor", "--json")
+    assert r.code == 3, r
+    c = checks(r)["config"]
+    assert c["status"] == "fail" and c["code"] == "INVALID_CONFIG" and "bucket" in c["explanation"]
+    env.config_path.write_text("[vaults\n")
+    r = env.run("doctor", "--json")
+    assert r.code == 3, r
+    assert r.json["error"]["code"] == "INVALID_CONFIG"
+
+
+def test_doctor_names_the_process_holding_an_upload_lock_without_progress(env, rclone):
+    import fcntl
+    env.add_vault("primary", rclone)
+    env.write_config()
+    write_backup(env, "b1", {"db.sql.gz": 1000}, iso(-3600))
+    assert env.run("upload", "b1").code == 0
+    journal = next((env.state_dir / "journal").glob("*.json"))
+    entry = json.loads(journal.read_text())
+    entry["state"] = "uploading"
+    entry["updated"] = int(time.time()) - 3 * 3600
+    journal.write_text(json.dumps(entry))
+    with open(journal.with_suffix(".lock"), "r") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # this test process plays a hung agent
+        r = env.run("doctor", "--json")
+        lock = checks(r)["locks"]
+        assert lock["status"] == "warn" and lock["code"] == "LOCK_HELD", lock
+        assert f"agent process {os.getpid()}" in lock["explanation"] and "no progress for 3 h" in lock["explanation"]
+        assert "kill PID" in lock["fix"]
+        assert checks(r)["uploads"]["status"] == "pass"  # a locked upload is running, not interrupted
+    r = env.run("doctor", "--json")
+    assert checks(r)["locks"]["status"] == "pass"
+    assert checks(r)["uploads"]["code"] == "UPLOAD_INTERRUPTED"  # the same entry, its agent gone
