@@ -389,3 +389,20 @@ def test_no_delete_policy_uploads_but_cannot_prune(env):
     finally:
         proc.stdin.close()
         proc.wait(20)
+
+
+def test_encrypted_locked_vault_locks_every_age_object(env, moto):
+    from test_encryption import age_decrypt, keygen
+    identity, recipient = keygen(env)
+    bucket = moto.new_bucket()
+    lock_vault(env, moto, bucket, mode="GOVERNANCE", days=1, encrypt_to=[recipient], part_size="5MiB", multipart_threshold="5MiB")
+    big = os.urandom(7 << 20)
+    env.make_backup("b1", {"big.tar": big})
+    r = env.run("upload", "b1", "--json")
+    assert r.code == 0, r
+    c = moto.client()
+    keys = bucket_keys(c, bucket, "host-a/b1/")
+    assert "host-a/b1/big.tar.age" in keys, keys
+    for key in keys:
+        assert retention_of(c, bucket, key)[0] == "GOVERNANCE", key
+    assert age_decrypt(identity, c.get_object(Bucket=bucket, Key="host-a/b1/big.tar.age")["Body"].read(), env.tmp) == big
