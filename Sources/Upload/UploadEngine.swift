@@ -24,6 +24,8 @@ public final class UploadEngine {
     let hasher = RegionHasher()
     /// Set when the bucket demanded Content-MD5 (Object Lock): every later PUT carries it.
     var forceContentMD5 = false
+    /// Object Lock: the earliest verified retention among the objects written in this run.
+    var lockedUntil: (mode: String, retainUntil: Int64)?
     var warnings: [String] = []
     var bytesSent: Int64 = 0
     /// Requests retried and stalls cut in this run (metrics).
@@ -135,11 +137,13 @@ public final class UploadEngine {
         let total = entry.bytesTotal
         let rate = seconds > 0 ? Int64(Double(bytesSent) / seconds) : 0
         logger.info("Transferred: \(entry.files.count) files, \(total) bytes (\(Units.formatSize(total))) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)")
-        return UploadResult(
+        var result = UploadResult(
             backup: backup.id, vault: target.vault, entryID: id,
             files: entry.files.map { f in
                 UploadResult.File(path: f.path, key: f.key, size: f.identity.size, parts: f.uploadID == nil ? 1 : f.parts.count, etag: f.etag ?? "", checksum: f.checksum ?? "")
             }, bytesSent: bytesSent, bytes: total, seconds: seconds, alreadyOffsite: false, resumed: resumed, warnings: warnings)
+        result.objectLock = lockedUntil
+        return result
     }
 
     private func alreadyOffsite(backup: Backup, id: String, started: Double) -> UploadResult {
@@ -274,7 +278,9 @@ public final class UploadEngine {
     /// After an object is stored: with Object Lock, it must be locked (see `ObjectLockPolicy.confirm`).
     private func confirmLock(key: String, head: ObjectInfo?, retainUntil: Int64?) throws(AgentError) {
         guard let lock = target.objectLock, let retainUntil else { return }
-        try lock.confirm(key: key, head: head, retainUntil: retainUntil, client: client, logger: logger)
+        let stored = try lock.confirm(key: key, head: head, retainUntil: retainUntil, client: client, logger: logger).retention
+        let until = stored.retainUntil ?? retainUntil
+        if lockedUntil.map({ until < $0.retainUntil }) ?? true { lockedUntil = (stored.mode, until) }
     }
 
     private func isObjectLockDemand(_ error: S3Error) -> Bool {

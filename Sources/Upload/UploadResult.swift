@@ -23,6 +23,9 @@ public struct UploadResult: Sendable {
     public var alreadyOffsite: Bool
     public var resumed: Bool
     public var warnings: [String]
+    /// Object Lock: the mode and the earliest retain-until among the objects this run wrote, each
+    /// verified on the server; nil for a vault without object_lock_mode.
+    public var objectLock: (mode: String, retainUntil: Int64)? = nil
 
     public func json() -> JSON {
         .object([
@@ -46,6 +49,10 @@ public struct UploadResult: Sendable {
             ("bytes_sent", .int(bytesSent)),
             ("seconds", .double((seconds * 1000).rounded() / 1000)),
             ("warnings", .array(warnings.map { .string($0) })),
+            (
+                "object_lock",
+                objectLock.map { .object([("mode", .string($0.mode)), ("retain_until", .string(Timestamp.iso8601($0.retainUntil)))]) } ?? .null
+            ),
         ])
     }
 }

@@ -92,6 +92,8 @@ def test_every_object_is_locked_multipart_included(env, moto):
         mode, until = retention_of(c, bucket, key)
         assert mode == "COMPLIANCE", (key, mode)
         assert until >= started + datetime.timedelta(days=3) - datetime.timedelta(seconds=2), (key, until)
+    assert r.json["object_lock"]["mode"] == "COMPLIANCE", r
+    assert datetime.datetime.fromisoformat(r.json["object_lock"]["retain_until"].replace("Z", "+00:00")) >= started + datetime.timedelta(days=3, seconds=-2)
     # moto ignores the retention given at CreateMultipartUpload: the agent noticed and set it.
     assert "PutObjectRetention" in r.stderr and "db.sql.gz" in r.stderr, r
     # A locked version refuses deletion (the server's own guarantee, checked with boto3).
