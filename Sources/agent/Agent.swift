@@ -16,7 +16,7 @@ struct Agent: ParsableCommand {
         subcommands: [
             UploadCommand.self, ResumeCommand.self, StatusCommand.self, AbortCommand.self,
             CleanupCommand.self, TestConnectionCommand.self, ListCommand.self, VerifyCommand.self,
-            RestoreCommand.self, PruneCommand.self, ProvidersCommand.self, ConfigCommand.self, DoctorCommand.self, KeygenCommand.self,
+            RestoreCommand.self, PruneCommand.self, ProvidersCommand.self, ConfigCommand.self, DoctorCommand.self, FleetCommand.self, KeygenCommand.self,
         ]
     )
 

@@ -392,3 +392,53 @@ def test_doctor_names_the_process_holding_an_upload_lock_without_progress(env, r
     r = env.run("doctor", "--json")
     assert checks(r)["locks"]["status"] == "pass"
     assert checks(r)["uploads"]["code"] == "UPLOAD_INTERRUPTED"  # the same entry, its agent gone
+
+
+# ---------------------------------------------------------------------------------------------
+# agent fleet
+
+
+def test_fleet_lists_every_host_prefix_from_the_manifests_and_flags_the_overdue_one(env, rclone, tmp_path):
+    bucket = rclone.new_bucket()
+    env.add_vault("primary", rclone, bucket=bucket, prefix="fleet/web-01/")
+    env.add_vault("db", rclone, bucket=bucket, prefix="fleet/db-01/")
+    env.write_config()
+    write_backup(env, "web-backup", {"site.tar": 2000}, iso(-3600), btype="files")
+    write_backup(env, "db-old", {"db.sql.gz": 2000}, iso(-4 * 86400))
+    write_backup(env, "db-older", {"db.sql.gz": 2000}, iso(-5 * 86400))
+    assert env.run("upload", "web-backup", "--vault", "primary").code == 0
+    assert env.run("upload", "db-older", "db-old", "--vault", "db").code == 0
+    s3 = rclone.client()
+    # db-01 stopped backing up three days ago: its manifests say when they were uploaded.
+    put_manifest(s3, bucket, "db-old", lambda m: m.update(uploaded_at=iso(-3 * 86400), host="db-01.example"), prefix="fleet/db-01/")
+    put_manifest(s3, bucket, "db-older", lambda m: m.update(uploaded_at=iso(-4 * 86400), host="db-01.example"), prefix="fleet/db-01/")
+    # Not a host of this fleet: outside the parent prefix, or an upload that never finished.
+    s3.put_object(Bucket=bucket, Key="elsewhere/x/offsite-manifest.json", Body=b"{}")
+    s3.put_object(Bucket=bucket, Key="fleet/half-01/b1/data.tar", Body=b"partial")
+
+    metrics = tmp_path / "fleet.prom"
+    r = env.run("fleet", "--json", "--metrics", str(metrics))
+    assert r.code == 1, r
+    hosts = {h["prefix"]: h for h in r.json["hosts"]}
+    assert set(hosts) == {"fleet/db-01/", "fleet/half-01/", "fleet/web-01/"}
+    web, db, half = hosts["fleet/web-01/"], hosts["fleet/db-01/"], hosts["fleet/half-01/"]
+    assert set(web) == {"prefix", "host", "last_backup", "uploaded_at", "age_seconds", "overdue"}
+    assert web["host"] == HOST and web["last_backup"] == "web-backup" and web["overdue"] is False and web["age_seconds"] < 600
+    assert db["host"] == "db-01.example" and db["last_backup"] == "db-old" and db["overdue"] is True
+    assert 3 * 86400 - 600 < db["age_seconds"] < 3 * 86400 + 600
+    assert half["last_backup"] is None and half["uploaded_at"] is None and half["overdue"] is True
+
+    text = metrics.read_text()
+    assert 'offsite_agent_fleet_backup_age_seconds{vault="primary",prefix="fleet/db-01/",host="db-01.example"} ' in text
+    assert 'offsite_agent_fleet_backup_age_seconds{vault="primary",prefix="fleet/half-01/",host="half-01"} +Inf' in text
+    assert 'offsite_agent_fleet_overdue{vault="primary",prefix="fleet/web-01/",host="' + HOST + '"} 0' in text
+
+    # A wider --max-age: nobody with a backup is overdue; the host that never finished still is.
+    r = env.run("fleet", "--max-age", "5d")
+    assert r.code == 1, r
+    assert "OVERDUE" in r.stdout and "db-01.example" in r.stdout and "(this vault)" in r.stdout
+    assert "half-01" in r.stderr
+    s3.delete_object(Bucket=bucket, Key="fleet/half-01/b1/data.tar")
+    r = env.run("fleet", "--max-age", "5d", "--json")
+    assert r.code == 0, r
+    assert not any(h["overdue"] for h in r.json["hosts"])
