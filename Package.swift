@@ -5,6 +5,10 @@
 
 import PackageDescription
 
+// The git commit `agent --version` reports: `make` passes it (OFFSITE_AGENT_COMMIT=<sha>[-dirty]);
+// only hex digits, '-' and letters are kept, so it is always a plain C string literal.
+let buildCommit = (Context.environment["OFFSITE_AGENT_COMMIT"] ?? "").filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+
 let package = Package(
     name: "offsite-agent",
     platforms: [.macOS(.v13)],
@@ -29,6 +33,16 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        // Debian's toml++ (libtomlplusplus-dev), header-only, behind a C interface: no exception
+        // crosses into Swift, no Foundation, no run-time library.
+        .target(
+            name: "CTOMLShim",
+            cxxSettings: [.define("TOML_EXCEPTIONS", to: "0"), .define("TOML_HEADER_ONLY", to: "1")]
+        ),
+        .target(
+            name: "CBuildInfo", dependencies: ["CCurl", "COpenSSL"],
+            cSettings: buildCommit.isEmpty ? [] : [.define("OFFSITE_AGENT_COMMIT", to: "\"\(buildCommit)\"")]
+        ),
 
         // Core modules, one folder per concern.
         .target(name: "AgentSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
@@ -38,9 +52,9 @@ let package = Package(
         .target(name: "SigV4", dependencies: ["Hashing"]),
         .target(name: "HTTPTransport", dependencies: ["CCurl", "CCurlShim", "AgentSupport"]),
         .target(name: "S3", dependencies: ["HTTPTransport", "SigV4", "Hashing", "AgentSupport"]),
-        .target(name: "Providers", dependencies: ["AgentSupport", "TOMLKit"]),
+        .target(name: "Providers", dependencies: ["AgentSupport", "CTOMLShim"]),
         .target(name: "Credentials", dependencies: ["HTTPTransport", "AgentSupport"]),
-        .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "Age", "TOMLKit"]),
+        .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "Age"]),
         .target(name: "Metrics", dependencies: ["AgentSupport"]),
         .target(name: "Monitoring", dependencies: ["AgentSupport", "HTTPTransport"]),
         .target(name: "CTimeShim"),
@@ -64,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "Metrics", "Age", "Monitoring", "Operations",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "CBuildInfo", "Metrics", "Age", "Monitoring", "Operations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,7 +90,9 @@ let package = Package(
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "Hashing"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Hashing"], exclude: ["Fixtures"]),
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
+        // TOMLKit only here: the agent reads TOML with toml++; this test reads every sample, profile
+        // and test config with both and requires the same result.
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport", "TOMLKit"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
@@ -88,5 +104,6 @@ let package = Package(
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RestoreTests", dependencies: ["Restore", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

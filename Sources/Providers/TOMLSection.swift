@@ -1,23 +1,22 @@
 import AgentSupport
-import TOMLKit
 
 /// One table of a parsed TOML file with typed, validated access to its keys. Every problem
 /// becomes an `INVALID_CONFIG` error naming the file, the line and the field.
 package struct TOMLSection {
     /// Where the document came from ("/etc/offsite-agent/agent.toml", "built-in profile r2").
     package let file: String
-    package let sourceMap: TOMLSourceMap
     package let table: TOMLTable
     /// This table's key path from the document root; empty for the root.
     package let path: [String]
+    /// The line this table's name was first written on; nil for the root.
+    package let line: Int?
 
     /// Parses `text`; malformed TOML is `INVALID_CONFIG` with the file, line and column.
     package static func parse(_ text: String, file: String) throws -> TOMLSection {
         do {
-            let table = try TOMLTable(string: text)
-            return TOMLSection(file: file, sourceMap: TOMLSourceMap(text: text), table: table, path: [])
-        } catch let error as TOMLParseError {
-            let at = error.source.begin
+            return TOMLSection(file: file, table: try TOMLTable.parse(text), path: [], line: nil)
+        } catch {
+            let at = error.position
             throw AgentError(
                 .invalidConfig, "\(file):\(at.line):\(at.column): malformed TOML: \(error.description)",
                 hint: "fix the TOML syntax on line \(at.line) of \(file) (see https://toml.io)")
@@ -25,16 +24,14 @@ package struct TOMLSection {
     }
 
     /// The keys of this table, in file order.
-    package var keys: [String] {
-        table.keys.sorted { (sourceMap.firstLine(under: path + [$0]) ?? Int.max, $0) < (sourceMap.firstLine(under: path + [$1]) ?? Int.max, $1) }
-    }
+    package var keys: [String] { table.keys }
 
     package func contains(_ key: String) -> Bool { table[key] != nil }
 
-    /// `file:line` of `key` (or of this table when nil).
+    /// `file:line` of `key` (or of this table when nil, or when it has no such key).
     package func location(_ key: String? = nil) -> String {
-        let keyPath = key.map { path + [$0] } ?? path
-        if let line = sourceMap.line(of: keyPath) { return "\(file):\(line)" }
+        if let key, let at = table.position(of: key), at.line > 0 { return "\(file):\(at.line)" }
+        if let line, line > 0 { return "\(file):\(line)" }
         return file
     }
 
@@ -119,7 +116,7 @@ package struct TOMLSection {
     package func section(_ key: String) throws -> TOMLSection? {
         guard let value = table[key] else { return nil }
         guard let sub = value.table else { throw typeError(key, value, "a table") }
-        return TOMLSection(file: file, sourceMap: sourceMap, table: sub, path: path + [key])
+        return TOMLSection(file: file, table: sub, path: path + [key], line: table.position(of: key)?.line)
     }
 
     /// A value that must be present.
@@ -131,12 +128,12 @@ package struct TOMLSection {
         return value
     }
 
-    private func typeError(_ key: String, _ value: TOMLValueConvertible, _ expected: String) -> AgentError {
+    private func typeError(_ key: String, _ value: TOMLValue, _ expected: String) -> AgentError {
         error(key, "must be \(expected), not \(value.type)", hint: "set `\(key)` to \(expected)")
     }
 
     /// A value as written, for messages. Only used on settings that are not secrets.
-    private static func display(_ value: TOMLValueConvertible) -> String {
+    private static func display(_ value: TOMLValue) -> String {
         if let s = value.string { return "\"\(s)\"" }
         if let i = value.int { return String(i) }
         return value.type.description

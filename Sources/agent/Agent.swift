@@ -1,5 +1,6 @@
 import AgentSupport
 import ArgumentParser
+import CBuildInfo
 import Logging
 
 #if canImport(Glibc)
@@ -22,6 +23,12 @@ struct Agent: ParsableCommand {
 
     static func main() {
         let wantsJSON = CommandLine.arguments.dropFirst().contains("--json")
+        // `agent --version [--json]`: the build and the libraries it runs with.
+        let arguments = Set(CommandLine.arguments.dropFirst())
+        if arguments.contains("--version"), arguments.isSubset(of: ["--version", "--json"]) {
+            AgentVersion.print(json: wantsJSON)
+            Glibc.exit(0)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -77,5 +84,26 @@ enum LogLevel: String, CaseIterable, ExpressibleByArgument {
 }
 
 enum AgentVersion {
+    /// The release; `make deb` names the package after it.
     static let string = "0.1.0"
+
+    /// Version, commit, libcurl (with its TLS library) and OpenSSL, one per line, or one JSON document.
+    static func print(json: Bool) {
+        let commit = String(cString: offsite_build_commit())
+        let curl = String(cString: offsite_libcurl_version())
+        let curlTLS = String(cString: offsite_libcurl_ssl_version())
+        let openssl = String(cString: offsite_openssl_version())
+        if json {
+            Output.emit(
+                .object([
+                    ("version", .string(string)), ("commit", .string(commit)), ("libcurl", .string(curl)), ("libcurl_tls", .string(curlTLS)),
+                    ("openssl", .string(openssl)),
+                ]))
+            return
+        }
+        Output.line("agent \(string)")
+        Output.line("commit \(commit)")
+        Output.line("libcurl \(curl)\(curlTLS.isEmpty ? "" : " (\(curlTLS))")")
+        Output.line("openssl \(openssl)")
+    }
 }
