@@ -157,6 +157,37 @@ def object_lock(req, stub):
     return None
 
 
+def _lock_bucket_basics(req, stub):
+    """What every Object Lock scenario shares: the configuration, and a HEAD whose ETag is the MD5."""
+    if req.method == "GET" and req.key is None and "object-lock" in req.query:
+        return Answer(200, f'{XML_HEAD}<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+                           "<ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>")
+    if req.method == "HEAD" and req.key in stub.objects:
+        return Answer(200, stub.objects[req.key], headers={"ETag": '"' + hashlib.md5(stub.objects[req.key]).hexdigest() + '"'})
+    return None
+
+
+def object_lock_hidden(req, stub):
+    # AWS shows x-amz-object-lock-* on HEAD only to a key allowed s3:GetObjectRetention; without it,
+    # GetObjectRetention is refused (API_HeadObject.html, API_GetObjectRetention.html).
+    if "retention" in req.query and req.key:
+        if req.method == "PUT":
+            return Answer(200)
+        return Answer(403, error_xml(
+            "AccessDenied", f"User: arn:aws:iam::123456789012:user/backup is not authorized to perform: s3:GetObjectRetention on resource: "
+                            f"\"arn:aws:s3:::{stub.bucket}/{req.key}\" because no identity-based policy allows the s3:GetObjectRetention action"))
+    return _lock_bucket_basics(req, stub)
+
+
+def object_lock_ignored(req, stub):
+    # A server that accepts the lock headers but keeps no retention and implements no PutObjectRetention.
+    if "retention" in req.query and req.key:
+        if req.method == "PUT":
+            return Answer(501, error_xml("NotImplemented", "A header you provided implies functionality that is not implemented"))
+        return Answer(404, error_xml("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock configuration"))
+    return _lock_bucket_basics(req, stub)
+
+
 def healthy(req, stub):
     return None
 
@@ -172,6 +203,8 @@ SCENARIOS = {
     "signature-altered": signature_altered,
     "encryption-required": encryption_required,
     "object-lock": object_lock,
+    "object-lock-hidden": object_lock_hidden,
+    "object-lock-ignored": object_lock_ignored,
 }
 
 

@@ -191,8 +191,14 @@ def upload_dated(env, backup_id, created_at, files):
     assert r.code == 0, r
 
 
-def test_prune_keeps_locked_backups_and_deletes_versions_once_retention_passed(env, moto):
-    bucket = moto.new_bucket()
+def locked_bucket(server):
+    return server.new_bucket(object_lock=True) if hasattr(server, "create_user") else server.new_bucket(locked=True)
+
+
+@pytest.mark.parametrize("kind", ["moto", "rgw"])
+def test_prune_keeps_locked_backups_and_deletes_versions_once_retention_passed(env, kind, request):
+    moto = request.getfixturevalue(kind)  # moto_server or Ceph RGW: both keep versions under Object Lock
+    bucket = locked_bucket(moto)
     lock_vault(env, moto, bucket, mode="GOVERNANCE", days=1)
     upload_dated(env, "b0", "2026-11-01T03:00:00Z", {"a.tar": b"0" * 100})
     upload_dated(env, "b1", "2026-11-02T03:00:00Z", {"a.tar": b"1" * 100})
@@ -408,3 +414,25 @@ def test_encrypted_locked_vault_locks_every_age_object(env, moto):
     for key in keys:
         assert retention_of(c, bucket, key)[0] == "GOVERNANCE", key
     assert age_decrypt(identity, c.get_object(Bucket=bucket, Key="host-a/b1/big.tar.age")["Body"].read(), env.tmp) == big
+
+
+@pytest.mark.parametrize("scenario,code,words", [
+    ("object-lock-hidden", "PERMISSION_DENIED", "s3:GetObjectRetention"),
+    ("object-lock-ignored", "OBJECT_LOCK_NOT_APPLIED", "host-a/b1/a.tar"),
+])
+def test_a_lock_that_cannot_be_confirmed_fails_the_upload(env, scenario, code, words):
+    from stub_s3 import StubS3
+    stub = StubS3(scenario)
+    try:
+        env.add_vault("primary", provider="aws", endpoint=stub.endpoint, bucket=stub.bucket, path_style=True,
+                      access_key_id="AKIDEXAMPLE", secret_access_key=conftest.new_secret(), object_lock_mode="GOVERNANCE", object_lock_days=5)
+        env.write_config()
+        env.make_backup("b1", {"a.tar": b"a" * 50})
+        r = env.run("upload", "b1", "--json")
+        assert r.code == 5 and r.json["error"]["code"] == code, r
+        assert words in r.json["error"]["message"] + r.json["error"]["hint"], r
+        # Never reported complete: no offsite manifest stays in the vault.
+        assert not [k for k in stub.objects if k.endswith("offsite-manifest.json")], list(stub.objects)
+        assert [q for q in stub.requests if q.method == "PUT" and "retention" in q.query], "PutObjectRetention was not tried"
+    finally:
+        stub.close()
