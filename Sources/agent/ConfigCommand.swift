@@ -52,6 +52,7 @@ struct ConfigCheckCommand: ParsableCommand {
                             ["  bandwidth", Self.bandwidth(v)],
                             ["  ping_url", v.pingURL.map(Redaction.url) ?? "(none)"],
                         ] + Self.encryptionRows(v)
+                            + [["  object lock", v.objectLock.map { "\($0.mode.rawValue), \($0.days) days" } ?? "none (objects can be deleted at once)"]]
                     ).rendered())
                 vaults.append(
                     .object([
@@ -66,6 +67,10 @@ struct ConfigCheckCommand: ParsableCommand {
                         ("encryption", v.encrypts ? .string("age") : .null),
                         ("recipients", .array(v.recipients.map { .string($0.encoded) })),
                         ("identity_file", v.identityFile.map { .string($0) } ?? .null),
+                        (
+                            "object_lock",
+                            v.objectLock.map { .object([("mode", .string($0.mode.rawValue)), ("days", .int(Int64($0.days)))]) } ?? .null
+                        ),
                     ]))
             } catch let error as AgentError {
                 problems.append(error)

@@ -436,3 +436,12 @@ def test_a_lock_that_cannot_be_confirmed_fails_the_upload(env, scenario, code, w
         assert [q for q in stub.requests if q.method == "PUT" and "retention" in q.query], "PutObjectRetention was not tried"
     finally:
         stub.close()
+
+
+def test_config_check_shows_the_lock(env):
+    env.add_vault("primary", provider="aws", bucket="b-lock", access_key_id="AKIDEXAMPLE", secret_access_key=conftest.new_secret(),
+                  object_lock_mode="COMPLIANCE", object_lock_days=90)
+    env.write_config()
+    r = env.run("config", "check", "--json")
+    assert r.code == 0 and r.json["vaults"][0]["object_lock"] == {"mode": "COMPLIANCE", "days": 90}, r
+    assert "COMPLIANCE, 90 days" in env.run("config", "check").stdout
