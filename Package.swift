@@ -63,7 +63,7 @@ let package = Package(
             name: "Operations",
             dependencies: ["AgentSupport", "Config", "Backups", "Upload", "Restore", "Metrics", "Diagnostics", "HTTPTransport", "S3", "CTimeShim"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
-        .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "AgentSupport"]),
+        .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "Age", "AgentSupport"]),
         .target(
             name: "Upload",
             dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "Age", "AgentSupport", .product(name: "Logging", package: "swift-log")]

@@ -1,6 +1,6 @@
 /// The connection test's checks (SPEC 7), in the order they run.
 public enum CheckID: String, Sendable, CaseIterable, Comparable {
-    case config, dns, connect, tls, clock, credentials, region, bucket, list, write, multipart, delete, lock
+    case config, dns, connect, tls, clock, credentials, region, bucket, list, write, multipart, delete, lock, encryption
 
     public static func < (lhs: CheckID, rhs: CheckID) -> Bool { lhs.order < rhs.order }
 
@@ -10,6 +10,7 @@ public enum CheckID: String, Sendable, CaseIterable, Comparable {
     var summary: String {
         switch self {
         case .config: return "the vault's configuration"
+        case .encryption: return "client-side encryption"
         case .dns: return "name resolution"
         case .connect: return "the TCP connection"
         case .tls: return "the TLS handshake"

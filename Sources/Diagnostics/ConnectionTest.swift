@@ -63,6 +63,8 @@ public final class ConnectionTest {
             readLockConfiguration()
             runWrites()
             if stopReason == nil { runLock(probeKeys: probeKeysWritten) }
+            // Last, and only when nothing failed: a failure skips every later check.
+            if stopReason == nil, !results.values.contains(where: { $0.status == .fail }) { _ = runEncryption() }
         }
         return finish()
     }

@@ -1,3 +1,4 @@
+import Age
 import AgentSupport
 import HTTPTransport
 import S3
@@ -10,6 +11,8 @@ public final class BackupVerifier {
     public var chunkSize: Int64 = 4 << 20
     /// Called with bytes newly downloaded and hashed.
     public var onProgress: ((_ bytes: Int64) -> Void)?
+    /// With `deep`: identities that open encrypted files, so every chunk is also authenticated.
+    public var identities: [AgeIdentity]?
 
     public init(session: VaultSession) {
         self.session = session
@@ -80,6 +83,9 @@ public final class BackupVerifier {
     /// Downloads the object in ranges (several in flight) and hashes it in order.
     private func rehash(_ file: OffsiteManifest.File, key: String, report: inout VerifyReport) throws(AgentError) -> (problems: [String], unchecked: Int) {
         let verifier = SegmentVerifier(segments: file.segments)
+        // An encrypted file, with an identity: every chunk is authenticated as it streams past.
+        let decryptor = file.encryption != nil ? identities.map { AgeStreamDecryptor(totalSize: file.size, identities: $0) { _ in } } : nil
+        var decryptProblem: AgeError?
         let chunks = VaultSession.chunks(size: file.size, chunkSize: chunkSize)
         var next = 0
         var hashed = 0
@@ -106,6 +112,13 @@ public final class BackupVerifier {
                         arrived[index] = response.body
                         while let body = arrived.removeValue(forKey: hashed) {
                             verifier.update(body)
+                            if let decryptor, decryptProblem == nil {
+                                do {
+                                    try body.withUnsafeBytes { try decryptor.update($0) }
+                                } catch {
+                                    decryptProblem = error as? AgeError ?? .payload("\(error)")
+                                }
+                            }
                             hashed += 1
                             bytes += Int64(body.count)
                             onProgress?(Int64(body.count))
@@ -131,11 +144,25 @@ public final class BackupVerifier {
         if let failure { throw failure }
         if let problem { return ([problem], 0) }
         guard verifier.isComplete else { return (["only \(verifier.position) of \(file.size) bytes could be read"], 0) }
-        let problems = verifier.mismatches.map { index -> String in
+        if let decryptor, decryptProblem == nil {
+            do {
+                let size = try decryptor.finish()
+                if size != file.plaintextSize { decryptProblem = .payload("it decrypts to \(size) bytes, the manifest says \(file.plaintextSize)") }
+            } catch {
+                decryptProblem = error as? AgeError ?? .payload("\(error)")
+            }
+        }
+        if decryptProblem == .noMatch {
+            throw AgentError(
+                .identityMismatch, "no given identity opens \(file.path) of this backup in vault \(session.vault); it is encrypted to \((file.encryption?.recipients ?? []).joined(separator: ", "))",
+                hint: "pass --identity with the identity file of one of those recipients (`age-keygen -y FILE` prints a file's recipient)")
+        }
+        var problems = verifier.mismatches.map { index -> String in
             let segment = verifier.segments[index]
             if verifier.segments.count == 1 { return "content differs: its SHA-256 is not the manifest's" }
             return "content differs: part \(index + 1) (bytes \(segment.offset)-\(segment.offset + segment.length - 1)) has another SHA-256 than the manifest's"
         }
+        if let decryptProblem { problems.append("decryption: \(decryptProblem)") }
         return (problems, verifier.unchecked)
     }
 }

@@ -1,3 +1,4 @@
+import Age
 import AgentSupport
 import Backups
 import HTTPTransport
@@ -21,6 +22,9 @@ public final class RestoreEngine {
     /// Called once the work is known: the backup's bytes, and those an earlier run already restored.
     public var onStart: ((_ total: Int64, _ alreadyDone: Int64) -> Void)?
     private var warnings: [String] = []
+    /// Identities that open an encrypted backup (`--identity`, or the vault's `identity_file`).
+    public var identities: [AgeIdentity]?
+    private var manifest: OffsiteManifest?
 
     public init(session: VaultSession) {
         self.session = session
@@ -69,6 +73,12 @@ public final class RestoreEngine {
         let manifest = try session.requireManifest(of: backup)
         // Every path is checked before anything is written.
         try RestorePaths.validate(manifest, vault: session.vault)
+        self.manifest = manifest
+        if manifest.isEncrypted {
+            // Nothing is written before an identity is known to open the backup.
+            let ids = try RestoreDecryption.requireIdentities(identities, manifest: manifest, vault: session.vault, what: "restoring it")
+            try RestoreDecryption.probe(manifest, identities: ids, session: session)
+        }
         let earlier = try prepareTarget(target, backup: backup, force: force)
         let staging = try prepareStaging(target)
         // A half-restored backup must never look finished to `agent upload --pending`.
@@ -101,13 +111,13 @@ public final class RestoreEngine {
             if journal.files[index].done {
                 // Finished earlier: in place, or verified and saved just before its rename.
                 if isRegularFile(final) && access(partial, F_OK) != 0 {
-                    results.append(RestoreResult.File(path: file.path, size: file.size, status: .already))
+                    results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .already))
                     continue
                 }
                 if access(partial, F_OK) == 0 {
                     try makeParents(of: file.path, in: target)
                     if rename(partial, final) == 0 {
-                        results.append(RestoreResult.File(path: file.path, size: file.size, status: .already))
+                        results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .already))
                         continue
                     }
                 }
@@ -123,7 +133,7 @@ public final class RestoreEngine {
 
         let downloaded = try run(works, journal: &journal, target: target, backup: backup)
         for w in works {
-            results.append(RestoreResult.File(path: w.file.path, size: w.file.size, status: w.problem == nil ? .restored : .mismatch, problem: w.problem))
+            results.append(RestoreResult.File(path: w.file.path, size: w.file.plaintextSize, status: w.problem == nil ? .restored : .mismatch, problem: w.problem))
         }
         results.sort { $0.path < $1.path }
         let result = RestoreResult(
@@ -224,6 +234,21 @@ public final class RestoreEngine {
             if mismatched.isEmpty {
                 if w.verifier.unchecked > 0 { warn("\(w.file.path): the manifest holds no checksum for it; only its size was checked") }
                 if fsync(fd) != 0 { throw writeFailure("cannot flush \(w.partial)", errno) }
+                if w.file.encryption != nil, let manifest, let identities,
+                    let problem = try RestoreDecryption.decryptInPlace(
+                        fd: fd, partial: w.partial, file: w.file, identities: identities, manifest: manifest, vault: session.vault)
+                {
+                    // Every stored byte matched the manifest, yet a chunk failed authentication: tampered
+                    // before the manifest was written, or by someone who rewrote both. Never put in place.
+                    w.problem = "it failed decryption: \(problem)"
+                    session.logger.error("\(w.file.path): \(w.problem ?? ""); not put in place")
+                    w.finished = true
+                    close(fd)
+                    w.fd = -1
+                    unlink(w.partial)
+                    working.files[w.index].chunks = []
+                    return
+                }
                 close(fd)
                 w.fd = -1
                 try makeParents(of: w.file.path, in: target)
@@ -233,7 +258,7 @@ public final class RestoreEngine {
                 save(force: true)
                 let final = "\(target)/\(w.file.path)"
                 if rename(w.partial, final) != 0 { throw writeFailure("cannot move the restored file into place at \(final)", errno) }
-                session.logger.info("restored \(w.file.path) (\(Units.formatSize(w.file.size)))")
+                session.logger.info("restored \(w.file.path) (\(Units.formatSize(w.file.plaintextSize))\(w.file.encryption != nil ? ", decrypted" : ""))")
                 return
             }
             let what = w.verifier.segments.count == 1 ? "its SHA-256" : "the SHA-256 of part(s) \(mismatched.map { String($0 + 1) }.joined(separator: ", "))"

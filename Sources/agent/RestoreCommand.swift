@@ -27,15 +27,19 @@ struct RestoreCommand: ParsableCommand {
     @Flag(name: .long, help: "Restore into a target that holds other files.")
     var force = false
 
+    @Option(name: .long, help: ArgumentHelp("age identity file that opens an encrypted backup (default: the vault's identity_file).", valueName: "file"))
+    var identity: String?
+
     @Flag(name: .long, help: "With --json: JSON lines progress events on stderr.")
     var progress = false
 
     func run() throws {
         global.apply()
-        let (config, _, session) = try VaultAccess.open(global, vault: vault, quiet: global.json && progress)
+        let (config, resolved, session) = try VaultAccess.open(global, vault: vault, quiet: global.json && progress)
         try RestorePaths.validateBackupID(backupID)
         let target = to ?? (config.backupDir.hasSuffix("/") ? config.backupDir : config.backupDir + "/") + backupID
         let engine = RestoreEngine(session: session)
+        engine.identities = try VaultAccess.identities(identity, vault: resolved)
         var reporter: ProgressReporter?
         engine.onStart = { total, already in
             reporter = ProgressReporter(label: "restore \(backupID) <- \(session.vault)", total: total, logger: session.logger, json: global.json, jsonProgress: progress)

@@ -1,3 +1,4 @@
+import Age
 import AgentSupport
 import Config
 import HTTPTransport
@@ -12,6 +13,12 @@ enum VaultAccess {
         let resolved = try config.vault(named: vault)
         let logger = Runtime.start(config: config, quiet: quiet)
         return (config, resolved, try session(resolved, logger: logger))
+    }
+
+    /// The identities of `--identity FILE`, else of the vault's `identity_file`; nil when neither is set.
+    static func identities(_ option: String?, vault: ResolvedVault) throws -> [AgeIdentity]? {
+        guard let path = option ?? vault.identityFile else { return nil }
+        return try RestoreDecryption.loadIdentities(path)
     }
 
     static func session(_ vault: ResolvedVault, logger: Logger) throws -> VaultSession {

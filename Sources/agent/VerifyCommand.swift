@@ -21,13 +21,17 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .long, help: "Download and re-hash every file.")
     var deep = false
 
+    @Option(name: .long, help: ArgumentHelp("age identity file that opens an encrypted backup (default: the vault's identity_file).", valueName: "file"))
+    var identity: String?
+
     @Flag(name: .long, help: "With --json: JSON lines progress events on stderr.")
     var progress = false
 
     func run() throws {
         global.apply()
-        let (_, _, session) = try VaultAccess.open(global, vault: vault, quiet: global.json && progress)
+        let (_, resolved, session) = try VaultAccess.open(global, vault: vault, quiet: global.json && progress)
         let verifier = BackupVerifier(session: session)
+        if deep { verifier.identities = try VaultAccess.identities(identity, vault: resolved) }
         let manifest = try session.requireManifest(of: backupID)
         let reporter = ProgressReporter(
             label: "verify \(backupID) <- \(session.vault)", total: deep ? manifest.totalBytes : 0, logger: session.logger, json: global.json, jsonProgress: progress)

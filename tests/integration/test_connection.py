@@ -15,7 +15,7 @@ from conftest import RcloneServer, bucket_keys, free_port, new_secret, wait_for_
 from stub_s3 import StubS3
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-IDS = ["config", "dns", "connect", "tls", "clock", "credentials", "region", "bucket", "list", "write", "multipart", "delete", "lock"]
+IDS = ["config", "dns", "connect", "tls", "clock", "credentials", "region", "bucket", "list", "write", "multipart", "delete", "lock", "encryption"]
 
 
 def run_test(env, *args):

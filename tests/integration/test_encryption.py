@@ -205,3 +205,116 @@ def test_recipients_file_line_is_named(env, rclone):
     assert r.code == 0, r
     assert r.json["vaults"][0]["recipients"] == [good]
     assert env.run("upload", "refused2").code == 0
+
+
+def put_replacing(s3, bucket, backup, rel, stored, plain_size):
+    """Stores `stored` as the file's object and rewrites its manifest entry to match (as someone
+    holding the bucket's keys could): the stored-bytes checks then pass, only decryption can tell."""
+    key = f"host-a/{backup}/{rel}.age"
+    s3.put_object(Bucket=bucket, Key=key, Body=stored)
+    m = manifest(s3, bucket, backup)
+    for f in m["files"]:
+        if f["path"] == rel:
+            f["size"] = plain_size
+            f["stored_size"] = len(stored)
+            f["etag"] = hashlib.md5(stored).hexdigest()
+            f.pop("part_size", None)
+            f.pop("sha256_parts", None)
+            f["sha256"] = hashlib.sha256(stored).hexdigest()
+    s3.put_object(Bucket=bucket, Key=f"host-a/{backup}/offsite-manifest.json", Body=json.dumps(m).encode())
+
+
+def test_restore_and_verify_with_identity_and_the_error_codes(env, s3server):
+    identity, recipient = keygen(env)
+    wrong, _ = keygen(env, "wrong.txt")
+    vault = env.add_vault("primary", s3server, encrypt_to=[recipient], part_size="5MiB", multipart_threshold="5MiB")
+    env.write_config()
+    big = pattern(11 * MiB + 7, 9)
+    files = {"db.tar": big, "sub/small.tar": b"tiny" * 1000, "empty.tar": b""}
+    env.make_backup("rb", files)
+    assert env.run("upload", "rb").code == 0
+    s3 = s3server.client()
+
+    # No identity: IDENTITY_REQUIRED (3), nothing written.
+    target = env.tmp / "restored"
+    r = env.run("restore", "rb", "--to", str(target))
+    assert r.code == 3 and "IDENTITY_REQUIRED" in r.stderr, r
+    assert not target.exists()
+    # An identity that opens nothing: IDENTITY_MISMATCH (1), nothing written.
+    r = env.run("restore", "rb", "--to", str(target), "--identity", str(wrong))
+    assert r.code == 1 and "IDENTITY_MISMATCH" in r.stderr, r
+    assert not target.exists()
+
+    r = env.run("restore", "rb", "--to", str(target), "--identity", str(identity), "--json")
+    assert r.code == 0, r
+    for rel, content in files.items():
+        assert (target / rel).read_bytes() == content, rel
+    assert (target / "backup.json").exists()
+    assert not list(target.rglob("*.age")) and not list(target.rglob("*.plain"))
+
+    # verify --deep: stored bytes without a key; every chunk too with one.
+    assert env.run("verify", "rb", "--deep").code == 0
+    r = env.run("verify", "rb", "--deep", "--identity", str(identity), "--json")
+    assert r.code == 0, r
+    r = env.run("verify", "rb", "--deep", "--identity", str(wrong))
+    assert r.code == 1 and "IDENTITY_MISMATCH" in r.stderr, r
+
+    # A flipped byte in the bucket: VERIFY_MISMATCH (1), the file not put in place.
+    stored = bytearray(get_bytes(s3, vault["bucket"], "host-a/rb/sub/small.tar.age"))
+    stored[-20] ^= 1
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/rb/sub/small.tar.age", Body=bytes(stored))
+    r = env.run("verify", "rb", "--deep")
+    assert r.code == 1 and "VERIFY_MISMATCH" in r.stderr, r
+    t2 = env.tmp / "restored2"
+    r = env.run("restore", "rb", "--to", str(t2), "--identity", str(identity))
+    assert r.code == 1 and "VERIFY_MISMATCH" in r.stderr, r
+    assert not (t2 / "sub/small.tar").exists()
+
+    # Object and manifest both rewritten: the stored bytes match, the chunk's tag does not.
+    put_replacing(s3, vault["bucket"], "rb", "sub/small.tar", bytes(stored), 4000)
+    assert env.run("verify", "rb", "--deep").code == 0
+    r = env.run("verify", "rb", "--deep", "--identity", str(identity))
+    assert r.code == 1 and "VERIFY_MISMATCH" in r.stderr and "decryption" in r.stdout + r.stderr, r
+    t3 = env.tmp / "restored3"
+    r = env.run("restore", "rb", "--to", str(t3), "--identity", str(identity))
+    assert r.code == 1 and "VERIFY_MISMATCH" in r.stderr, r
+    assert not (t3 / "sub/small.tar").exists()
+    assert (t3 / "db.tar").read_bytes() == big
+
+
+def test_file_encrypted_by_stock_age_restores_through_the_agent(env, rclone):
+    identity, recipient = keygen(env)
+    vault = env.add_vault("primary", rclone, encrypt_to=[recipient], identity_file=str(identity))
+    env.write_config()
+    content = pattern(3 * MiB + 5, 4)
+    env.make_backup("interop", {"db.tar": b"placeholder"})
+    assert env.run("upload", "interop").code == 0
+    plain = env.tmp / "db.tar"
+    plain.write_bytes(content)
+    sealed = subprocess.run([AGE, "-r", recipient, str(plain)], capture_output=True, check=True).stdout
+    s3 = rclone.client()
+    put_replacing(s3, vault["bucket"], "interop", "db.tar", sealed, len(content))
+    # The vault's identity_file is used when --identity is not given.
+    target = env.tmp / "restored"
+    r = env.run("restore", "interop", "--to", str(target))
+    assert r.code == 0, r
+    assert (target / "db.tar").read_bytes() == content
+
+
+def test_config_check_and_test_connection_show_encryption(env, rclone):
+    identity, recipient = keygen(env)
+    env.add_vault("primary", rclone, encrypt_to=[recipient])
+    env.write_config()
+    r = env.run("config", "check")
+    assert r.code == 0 and recipient in r.stdout and "AGE-SECRET-KEY" not in r.stdout, r
+    r = env.run("test-connection", "--json")
+    assert r.code == 0, r
+    check = [c for c in r.json["checks"] if c["id"] == "encryption"][0]
+    assert check["status"] == "pass", check
+    # An identity that opens this vault's copies, readable on the server: a warning.
+    env.vaults["primary"]["identity_file"] = str(identity)
+    env.write_config()
+    r = env.run("test-connection", "--json")
+    assert r.code == 0, r
+    check = [c for c in r.json["checks"] if c["id"] == "encryption"][0]
+    assert check["status"] == "warn" and str(identity) in check["explanation"], check
