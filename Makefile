@@ -69,7 +69,7 @@ test: unit-test integration-test
 demo: build
 	AGENT_BIN=$(CURDIR)/$(BIN) $(PYTHON) scripts/demo.py
 
-bench: release
+bench: deb
 	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench.py
 
 # Installs the binary, its shell completions, profiles, samples and README, the systemd units (not

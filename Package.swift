@@ -96,14 +96,14 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
-        .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport", "Config", "S3"]),
+        .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport", "Config", "S3"], exclude: ["Fixtures"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "AgentSupport"]),
         .testTarget(name: "OperationsTests", dependencies: ["Operations", "Backups", "Upload", "Restore", "Metrics", "Diagnostics", "AgentSupport", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RestoreTests", dependencies: ["Restore", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"]),
+        .testTarget(name: "RestoreTests", dependencies: ["Restore", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -28,6 +28,9 @@ Settings (environment):
                    agent-2vault: one `agent upload --vault minio --vault minio2` to two buckets (issue 9)
   BENCH_DIR        where test files are kept between runs (default /tmp/offsite-agent-bench)
   BENCH_JSON       also write every measurement to this JSON file
+  BENCH_DEB        the .deb whose /usr/bin/agent is the `agent-deb` row (default: the one in dist/, if any):
+                   the packaged (stripped) binary servers run, vault profile `minio` (issue 12: peak RSS
+                   for 1 GiB at most 20 MiB, goal 16)
 """
 import json
 import os
@@ -54,8 +57,17 @@ GIB = 1 << 30
 MIB = 1 << 20
 S3CMD_VERSION = "2.3.0"
 PEERS = ["aws", "rclone", "s3cmd"]
-AGENTS = ["agent-minio", "agent-other"]
-ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl", "agent-2vault"]
+AGENTS = ["agent-minio", "agent-other", "agent-deb"]
+ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl", "agent-2vault", "agent-deb"]
+
+
+def packaged_agent(work):
+    """/usr/bin/agent of BENCH_DEB (else dist/offsite-agent_*.deb), unpacked into `work`; None without a package."""
+    deb = os.environ.get("BENCH_DEB") or next(iter(sorted((ROOT / "dist").glob("offsite-agent_*.deb"))), None)
+    if not deb:
+        return None
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "deb")], check=True)
+    return str(work / "deb/usr/bin/agent")
 
 
 def parse_size(text):
@@ -209,9 +221,10 @@ class Server:
 class Tools:
     """Command lines and environments of every uploader for one server; secrets in files or env."""
 
-    def __init__(self, work, server):
+    def __init__(self, work, server, deb_agent=None):
         self.work = work
         self.server = server
+        self.deb_agent = deb_agent
         s = server
         self.base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_", "S3CMD"))}
         # Agent: one config, two vaults on the same bucket.
@@ -267,6 +280,9 @@ progress_meter = False
 
     def command(self, tool, path, key, backup_id):
         s = self.server
+        if tool == "agent-deb":
+            env = dict(self.base_env, OFFSITE_AGENT_CONFIG=str(self.agent_config))
+            return [self.deb_agent, "upload", backup_id, "--vault", "minio", "--force"], env, f"agent-minio/{backup_id}/{path.name}"
         if tool == "agent-2vault":
             env = dict(self.base_env, OFFSITE_AGENT_CONFIG=str(self.agent_config))
             # Both copies are stored under "agent-minio*/": the first is checked, both are removed.
@@ -398,7 +414,10 @@ def goals(summary, scheme):
             limit = 2.0 if scheme == "https" else 2.5
             r = a["cpu_gib"] / floor["cpu_gib"]
             checks.append(f"CPU {r:.2f}x curl floor (goal <= {limit}: {'holds' if r <= limit else 'misses'})")
-        checks.append(f"peak RSS {a['rss']:.1f} MiB (goal < 40: {'holds' if a['rss'] < 40 else 'misses'}; stretch 16: {'holds' if a['rss'] <= 16 else 'misses'})")
+        if tool == "agent-deb":
+            checks = [f"packaged binary peak RSS {a['rss']:.1f} MiB (issue 12: <= 20: {'holds' if a['rss'] <= 20 else 'misses'}; goal 16: {'holds' if a['rss'] <= 16 else 'misses'})"]
+        else:
+            checks.append(f"peak RSS {a['rss']:.1f} MiB (goal < 40: {'holds' if a['rss'] < 40 else 'misses'}; stretch 16: {'holds' if a['rss'] <= 16 else 'misses'})")
         lines.append(f"- {tool} ({scheme}): " + "; ".join(checks))
     two, one = summary.get("agent-2vault"), summary.get("agent-minio")
     if two and one:
@@ -419,8 +438,11 @@ def main():
     curve = [make_file(100 * MIB)]
     if BIG:
         curve.append(make_file(10 * GIB))
-    tools_wanted = [t for t in ORDER if not TOOL_FILTER or t in TOOL_FILTER]
     work = pathlib.Path(tempfile.mkdtemp(prefix="offsite-bench-"))
+    deb_agent = packaged_agent(work)
+    tools_wanted = [t for t in ORDER if (not TOOL_FILTER or t in TOOL_FILTER) and (t != "agent-deb" or deb_agent)]
+    if not deb_agent:
+        print("bench: no dist/offsite-agent_*.deb (make deb): no agent-deb row", flush=True)
     all_runs = []
     goal_lines = []
     notes = []
@@ -428,7 +450,7 @@ def main():
         for scheme in SCHEMES:
             server = Server(work, tls=(scheme == "https"))
             try:
-                tools = Tools(work, server)
+                tools = Tools(work, server, deb_agent)
                 checks = tools.server_checks()
                 notes.append(f"{scheme}: rclone serve s3 " + ", ".join(
                     f"{'verifies' if rejected else 'does NOT verify'} {name}" for name, rejected in checks.items()))

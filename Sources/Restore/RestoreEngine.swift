@@ -426,6 +426,7 @@ public final class RestoreEngine {
         if names.isEmpty { return nil }
         // The journal is read from the staging folder: it must be ours before anything in it is trusted.
         try checkStaging("\(target)/\(RestorePaths.stagingName)")
+        try RestoreJournal.refuseNewer(target: target)
         if let journal = RestoreJournal.load(target: target), journal.backup == backup { return journal }
         if force {
             warn("the target \(target) already holds \(names.count) entries; --force: restoring over them (files at the backup's paths are replaced)")

@@ -1,4 +1,5 @@
 import AgentSupport
+import Upload
 
 #if canImport(Glibc)
     import Glibc
@@ -43,7 +44,7 @@ public struct RestoreJournal: Sendable, Equatable {
 
     public func json() -> JSON {
         .object([
-            ("format", .int(1)), ("backup", .string(backup)), ("vault", .string(vault)), ("manifest_sha256", .string(manifestSHA256)),
+            ("format", .int(Int64(Self.newestFormat))), ("backup", .string(backup)), ("vault", .string(vault)), ("manifest_sha256", .string(manifestSHA256)),
             ("chunk_size", .int(chunkSize)),
             (
                 "files",
@@ -56,7 +57,7 @@ public struct RestoreJournal: Sendable, Equatable {
     }
 
     public init?(json: JSON) {
-        guard json["format"]?.intValue == 1, let backup = json["backup"]?.stringValue, let vault = json["vault"]?.stringValue,
+        guard let format = json["format"]?.intValue, (1...Int64(Self.newestFormat)).contains(format), let backup = json["backup"]?.stringValue, let vault = json["vault"]?.stringValue,
             let sha = json["manifest_sha256"]?.stringValue, let chunkSize = json["chunk_size"]?.intValue, let list = json["files"]?.arrayValue
         else { return nil }
         var files: [File] = []
@@ -65,6 +66,20 @@ public struct RestoreJournal: Sendable, Equatable {
             files.append(File(path: path, size: size, done: f["done"]?.boolValue ?? false, chunks: (f["chunks"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }))
         }
         self.init(backup: backup, vault: vault, manifestSHA256: sha, chunkSize: chunkSize, files: files)
+    }
+
+    /// The restore journal formats this agent reads (`format`); a higher one was written by a newer agent.
+    public static let newestFormat = 1
+
+    /// `JOURNAL_TOO_NEW` when the target's journal was written by a newer agent: its progress is
+    /// neither misread nor discarded (call before `load`, which treats it as no journal).
+    public static func refuseNewer(target: String) throws(AgentError) {
+        let p = path(in: target)
+        guard let text = AtomicFile.read(p), let format = JSON.parse(text)?["format"]?.intValue, format > newestFormat else { return }
+        throw AgentError(
+            .journalTooNew,
+            "the restore journal \(p) is in format \(format), written by a newer agent; this agent reads format \(newestFormat) and leaves it untouched",
+            hint: "finish this restore with the newer agent, or remove \(p) to start it over", exit: .config)
     }
 
     /// The journal in a target; nil when there is none or it cannot be read.

@@ -44,33 +44,46 @@ public struct Journal: Sendable {
         case entry(JournalEntry)
         /// Unreadable or damaged: moved aside to `movedTo`.
         case corrupt(path: String, movedTo: String)
+        /// Written by a newer agent in a format this one does not know: left as it is.
+        case newer(path: String, version: Int)
     }
 
-    /// Loads one entry; a damaged file is moved aside (never a crash).
+    /// `JOURNAL_TOO_NEW`: the file at `path` is in journal format `version`, newer than this agent reads.
+    public static func tooNew(path: String, version: Int) -> AgentError {
+        AgentError(
+            .journalTooNew,
+            "the journal file \(path) is in format \(version), written by a newer agent; this agent reads formats 1 to \(JournalEntry.newestFormat) and leaves it untouched",
+            hint: "install the newer agent again (its unfinished upload resumes there), or remove the file to give up that upload", exit: .config)
+    }
+
+    /// Loads one entry; a damaged file is moved aside (never a crash), a newer agent's is left alone.
     public func load(_ id: String) -> LoadResult {
         let p = path(of: id)
         guard access(p, F_OK) == 0 else { return .missing }
-        if let text = AtomicFile.read(p), let json = JSON.parse(text), let entry = JournalEntry(json: json) {
-            return .entry(entry)
+        if let text = AtomicFile.read(p), let json = JSON.parse(text) {
+            if let entry = JournalEntry(json: json) { return .entry(entry) }
+            if let version = json["version"]?.intValue, version > JournalEntry.newestFormat { return .newer(path: p, version: Int(version)) }
         }
         let aside = "\(p).corrupt-\(Timestamp.now())"
         rename(p, aside)
         return .corrupt(path: p, movedTo: aside)
     }
 
-    /// Every entry, plus the damaged files found (moved aside).
-    public func all() -> (entries: [JournalEntry], corrupt: [(path: String, movedTo: String)]) {
+    /// Every entry, plus the damaged files found (moved aside) and a newer agent's (left alone).
+    public func all() -> (entries: [JournalEntry], corrupt: [(path: String, movedTo: String)], newer: [AgentError]) {
         var entries: [JournalEntry] = []
         var corrupt: [(String, String)] = []
+        var newer: [AgentError] = []
         let names = (DirectoryListing.names(in: directory) ?? []).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
         for id in names.sorted() {
             switch load(id) {
             case .entry(let e): entries.append(e)
             case .corrupt(let p, let moved): corrupt.append((p, moved))
+            case .newer(let p, let version): newer.append(Journal.tooNew(path: p, version: version))
             case .missing: break
             }
         }
-        return (entries.sorted { $0.created < $1.created }, corrupt)
+        return (entries.sorted { $0.created < $1.created }, corrupt, newer)
     }
 
     /// Marks an entry failed (when its lock is free), so `resume --all` stops retrying it.
@@ -118,4 +131,9 @@ public final class EntryLock {
         flock(fd, LOCK_UN)
         close(fd)
     }
+}
+
+extension ErrorCode {
+    /// A journal file (upload or restore) in a format newer than this agent reads: left untouched.
+    public static let journalTooNew = ErrorCode("JOURNAL_TOO_NEW")
 }

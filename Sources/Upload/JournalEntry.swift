@@ -105,8 +105,12 @@ public struct JournalEntry: Sendable {
         ])
     }
 
+    /// The journal formats this agent reads: 1 (plain uploads) and 2 (with encryption state). A file
+    /// with a higher `version` was written by a newer agent: it is refused, never misread or moved aside.
+    public static let newestFormat = 2
+
     public init?(json: JSON) {
-        guard let version = json["version"]?.intValue, version == 1 || version == 2, let id = json["id"]?.stringValue, let backup = json["backup"]?.stringValue,
+        guard let version = json["version"]?.intValue, (1...Int64(Self.newestFormat)).contains(version), let id = json["id"]?.stringValue, let backup = json["backup"]?.stringValue,
             let vault = json["vault"]?.stringValue, let stateText = json["state"]?.stringValue, let state = State(rawValue: stateText),
             let filesJSON = json["files"]?.arrayValue
         else { return nil }

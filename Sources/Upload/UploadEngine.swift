@@ -107,6 +107,8 @@ public final class UploadEngine {
         case .corrupt(let path, let moved):
             warn("the journal file \(path) was damaged and was moved to \(moved); starting this upload afresh")
             entry = newEntry(id: id, backup: backup)
+        case .newer(let path, let version):
+            throw Journal.tooNew(path: path, version: version)
         default:
             if !force, !backup.singleFile, try offsiteManifestExists(backup: backup) {
                 return alreadyOffsite(backup: backup, id: id, started: started)

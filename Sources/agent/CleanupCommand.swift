@@ -35,7 +35,10 @@ struct CleanupCommand: ParsableCommand {
         let journal = Journal(stateDir: config.stateDir)
         // Uploads a live (unfinished) entry owns are never touched: resume needs them.
         var owned = Set<String>()
-        for entry in journal.all().entries where !entry.isFinished {
+        let listing = journal.all()
+        // Uploads a newer agent's entry owns cannot be told apart: clean nothing rather than lose them.
+        if let first = listing.newer.first { throw first }
+        for entry in listing.entries where !entry.isFinished {
             for file in entry.files { if let id = file.uploadID { owned.insert(id) } }
         }
         let client = S3Client(http: HTTPClient(), location: target.location, credentials: target.credentials, options: target.transfer)

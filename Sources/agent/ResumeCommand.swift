@@ -32,6 +32,8 @@ struct ResumeCommand: ParsableCommand {
         for corrupt in listing.corrupt {
             Output.diagnostic("warning: the journal file \(corrupt.path) was damaged; it was moved to \(corrupt.movedTo)")
         }
+        // A newer agent's entry is neither resumed nor touched; the run says so and fails.
+        if let first = listing.newer.first { throw first }
         var entries: [JournalEntry]
         if let uploadID {
             guard let entry = listing.entries.first(where: { $0.id == uploadID }) else {

@@ -29,6 +29,10 @@ struct StatusCommand: ParsableCommand {
         for corrupt in listing.corrupt {
             Output.diagnostic("warning: the journal file \(corrupt.path) was damaged; it was moved to \(corrupt.movedTo)")
         }
+        for newer in listing.newer {
+            Output.diagnostic("warning: \(newer.code): \(newer.message)")
+            Output.exitStatus = .config
+        }
         var entries = listing.entries
         if let uploadID {
             entries = entries.filter { $0.id == uploadID }

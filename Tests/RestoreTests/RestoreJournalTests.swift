@@ -43,3 +43,35 @@ import Testing
         #expect(VaultSession.rangeProblem(response(206, 8, range: "bytes 0-7/20"), offset: 8, length: 8, objectSize: 20) != nil)
     }
 }
+
+@Suite struct RestoreJournalFormatTests {
+    static let fixture: String = {
+        let file = #filePath
+        return String(file[..<file.lastIndex(of: "/")!]) + "/Fixtures/restore-journal-format1.json"
+    }()
+
+    @Test func aFormat1RestoreJournalIsRead() throws {
+        let dir = try TemporaryDirectory()
+        #expect(AtomicFile.makeDirectories(dir.path + "/" + RestorePaths.stagingName))
+        try dir.write(RestorePaths.stagingName + "/journal.json", try #require(AtomicFile.read(Self.fixture)))
+        try RestoreJournal.refuseNewer(target: dir.path)
+        let journal = try #require(RestoreJournal.load(target: dir.path))
+        #expect(journal.backup == "2026-11-21-0300-files" && journal.chunkSize == 8 << 20)
+        #expect(journal.files == [.init(path: "etc.tar.gz", size: 300_000, done: true), .init(path: "db/dump.sql.gz", size: 40 << 20, chunks: [0, 1, 3])])
+    }
+
+    @Test func aNewerRestoreJournalIsRefusedByName() throws {
+        let dir = try TemporaryDirectory()
+        #expect(AtomicFile.makeDirectories(dir.path + "/" + RestorePaths.stagingName))
+        let text = try #require(AtomicFile.read(Self.fixture)).replacingAll("\"format\": 1", with: "\"format\": \(RestoreJournal.newestFormat + 1)")
+        try dir.write(RestorePaths.stagingName + "/journal.json", text)
+        do {
+            try RestoreJournal.refuseNewer(target: dir.path)
+            Issue.record("a newer restore journal was accepted")
+        } catch {
+            #expect(error.code == ErrorCode("JOURNAL_TOO_NEW"))
+            #expect(error.message.contains(RestoreJournal.path(in: dir.path)))
+        }
+        #expect(AtomicFile.read(RestoreJournal.path(in: dir.path)) == text)
+    }
+}
