@@ -75,6 +75,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let invalidBucketName = ErrorCode("INVALID_BUCKET_NAME")
     public static let permissionDenied = ErrorCode("PERMISSION_DENIED")
     public static let quotaExceeded = ErrorCode("QUOTA_EXCEEDED")
+    /// The server refused a change because of Object Lock retention or a legal hold.
+    public static let objectLocked = ErrorCode("OBJECT_LOCKED")
 
     /// The exit status this code ends the process with.
     public var exitStatus: ExitStatus {

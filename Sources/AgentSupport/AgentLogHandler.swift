@@ -12,6 +12,8 @@ public struct AgentLogHandler: LogHandler {
     nonisolated(unsafe) public static var fileDescriptor: Int32 = -1
     /// When true nothing goes to stderr (e.g. `--json --progress` keeps stderr for JSON lines only).
     nonisolated(unsafe) public static var quietStderr = false
+    /// `--quiet`: only errors reach stderr (the log file still gets every event).
+    nonisolated(unsafe) public static var errorsOnlyOnStderr = false
     /// The level new handlers start with (`--log-level`).
     nonisolated(unsafe) public static var defaultLevel: Logger.Level = .info
     /// The open log file's path (nil: none), and when it is rotated: past `rotateBytes` it
@@ -40,19 +42,24 @@ public struct AgentLogHandler: LogHandler {
         if !merged.isEmpty {
             text += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        if !AgentLogHandler.quietStderr {
+        if !AgentLogHandler.quietStderr && (!AgentLogHandler.errorsOnlyOnStderr || event.level >= .error) {
             switch event.level {
             case .trace, .debug, .info, .notice: StandardStreams.writeError(text + "\n")
             case .warning: StandardStreams.writeError("warning: " + text + "\n")
             case .error, .critical: StandardStreams.writeError("error: " + text + "\n")
             }
         }
-        var line = "\(Timestamp.iso8601(Timestamp.now())) \(event.level.rawValue.uppercased()) \(text)\n"
-        AgentLogHandler.fileLock.withLock { _ in
-            let fd = AgentLogHandler.fileDescriptor
-            guard fd >= 0 else { return }
-            line.withUTF8 { buf in _ = Glibc.write(fd, buf.baseAddress, buf.count) }
-            AgentLogHandler.rotateIfNeeded()
+        AgentLogHandler.record(event.level, text)
+    }
+
+    /// Writes one line to the log file only (when open): for what stdout or stderr already said
+    /// in other words, so the terminal shows each fact once and the log keeps the record.
+    public static func record(_ level: Logger.Level, _ text: String) {
+        var line = "\(Timestamp.iso8601(Timestamp.now())) \(level.rawValue.uppercased()) \(text)\n"
+        fileLock.withLock { _ in
+            guard fileDescriptor >= 0 else { return }
+            line.withUTF8 { buf in _ = Glibc.write(fileDescriptor, buf.baseAddress, buf.count) }
+            rotateIfNeeded()
         }
     }
 

@@ -30,8 +30,9 @@ public enum Units {
         return parseSize(t)
     }
 
-    /// Parses `500ms`, `30s`, `5m`, `26h`, `7d` (or plain seconds) into seconds.
-    public static func parseDuration(_ text: String) -> Double? {
+    /// Parses `500ms`, `30s`, `5m`, `26h`, `7d` (or plain seconds, unless `requireUnit`: a
+    /// command-line `--max-age 26` is more likely meant as hours than seconds) into seconds.
+    public static func parseDuration(_ text: String, requireUnit: Bool = false) -> Double? {
         let trimmed = text.trimming(" \t")
         var number = ""
         var unit = ""
@@ -39,6 +40,7 @@ public enum Units {
             if unit.isEmpty, ch.isNumber || ch == "." { number.append(ch) } else if ch != " " { unit.append(ch) }
         }
         guard let value = Double(number), value >= 0 else { return nil }
+        if requireUnit && unit.isEmpty { return nil }
         switch unit.lowercased() {
         case "ms": return value / 1000
         case "", "s": return value

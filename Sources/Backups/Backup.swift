@@ -59,6 +59,16 @@ public struct Backup: Sendable {
     public var manifest: BackupManifest?
     /// True when the user named one archive file rather than the whole backup.
     public var singleFile: Bool
+    /// The backup directory's modification time (seconds since the epoch): the backup's date
+    /// when `backup.json` gives no `created_at`.
+    public var directoryTime: Int64? = nil
+
+    /// When the backup was made: `created_at` from `backup.json` (as written), else the
+    /// directory's time in ISO 8601; never the time it was uploaded.
+    public var createdAt: String? {
+        if let c = manifest?.createdAt, Timestamp.parseISO8601(c) != nil { return c }
+        return directoryTime.map(Timestamp.iso8601)
+    }
 
     public static let manifestName = "backup.json"
     public static let inProgressMarker = ".in-progress"

@@ -98,7 +98,11 @@ public struct BackupResolver: Sendable {
                 .emptyBackup, "the backup \(firstComponent) holds no archive files",
                 hint: "check that the backup job wrote its archives into \(backupDirectory)")
         }
-        return Backup(id: firstComponent, directory: backupDirectory, files: files, manifestFile: manifestFile, manifest: manifest, singleFile: false)
+        var dirInfo = stat()
+        let directoryTime = stat(backupDirectory, &dirInfo) == 0 ? Int64(dirInfo.st_mtim.tv_sec) : nil
+        return Backup(
+            id: firstComponent, directory: backupDirectory, files: files, manifestFile: manifestFile, manifest: manifest, singleFile: false,
+            directoryTime: directoryTime)
     }
 
     private func singleFileBackup(id: String, directory: String, path: String, relative: String, checkManifest: Bool) throws(AgentError) -> Backup {
@@ -107,7 +111,10 @@ public struct BackupResolver: Sendable {
             throw AgentError(.noDir, "\(path) does not exist", hint: "check the path")
         }
         let file = BackupFile(relativePath: relative, absolutePath: path, identity: identity)
-        return Backup(id: id, directory: directory, files: [file], manifestFile: nil, manifest: nil, singleFile: true)
+        // Dated by its backup directory's time, or its own for an archive directly in backup_dir.
+        var info = stat()
+        let time = checkManifest && stat(directory, &info) == 0 ? Int64(info.st_mtim.tv_sec) : identity.mtimeNanos / 1_000_000_000
+        return Backup(id: id, directory: directory, files: [file], manifestFile: nil, manifest: nil, singleFile: true, directoryTime: time)
     }
 
     /// Refuses backups still being written, snapshots, and those not completed.

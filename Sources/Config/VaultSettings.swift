@@ -77,7 +77,7 @@ extension VaultSettings {
         self.name = name
         try t.rejectUnknownKeys(
             allowed: Self.knownKeys.union(settingNames),
-            hint: "remove it or correct its spelling; the vault settings are listed in SPEC section 4 and samples/agent.toml")
+            hint: "remove it or correct its spelling; the vault settings are listed in README.md (Configuration) and samples/agent.toml")
         locations[""] = t.location()
         for key in t.keys { locations[key] = t.location(key) }
 

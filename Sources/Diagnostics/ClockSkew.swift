@@ -1,4 +1,5 @@
 import AgentSupport
+import S3
 import SigV4
 
 /// The local clock against the server's: a warning over a minute, a failure over the 15 minutes
@@ -19,12 +20,12 @@ public enum ClockSkew {
     }
 
     /// "3 min 12 s": a duration in the units an operator reads.
-    public static func describe(_ seconds: Int64) -> String {
-        let s = abs(seconds)
-        if s < 60 { return "\(s) s" }
-        if s < 3600 { return "\(s / 60) min \(s % 60) s" }
-        if s < 86400 { return "\(s / 3600) h \((s % 3600) / 60) min" }
-        return "\(s / 86400) d \((s % 86400) / 3600) h"
+    public static func describe(_ seconds: Int64) -> String { ClockSkewText.describe(seconds) }
+
+    /// A request refused for its time (the shared mapping's `clockSkew`), reported under `check`:
+    /// by how much and which way when the answer gives the server's time.
+    public static func refusedFinding(_ error: S3ServiceError, local: Int64, check: CheckID = .clock, said: String) -> Finding {
+        Finding(check, .fail, .clockSkew, ClockSkewText.refused(local: local, server: Refusal.serverTime(error), said: said), fix: ClockSkewText.fix)
     }
 
     /// The finding for `local` against `server` (seconds since the epoch); nil within a minute.
@@ -34,7 +35,7 @@ public enum ClockSkew {
         guard abs(skew) > warnAfter || refused else { return nil }
         let direction = skew > 0 ? "ahead of" : "behind"
         let times = "local \(Timestamp.iso8601(local)), server \(Timestamp.iso8601(server))"
-        let fix = "turn on time synchronisation: `timedatectl set-ntp true` (or start chronyd/ntpd), then check `timedatectl status`"
+        let fix = ClockSkewText.fix
         if refused || abs(skew) > failAfter {
             let said = refused ? "The server refused the request as RequestTimeTooSkewed: this" : "This"
             return Finding(

@@ -8,6 +8,8 @@ public struct ConnectionReport: Sendable {
     public var region: String
     public var bucket: String
     public var checks: [CheckResult]
+    /// This server's clock minus the storage server's, when the test could compare them.
+    public var clockSkew: Int64?
 
     public init(vault: String, provider: String, endpoint: String, region: String, bucket: String, checks: [CheckResult]) {
         self.vault = vault
@@ -52,7 +54,11 @@ public struct ConnectionReport: Sendable {
 
     /// The human report: a compact table of the checks, then each failure's and warning's
     /// explanation and fix.
-    public var text: String {
+    public var text: String { text(omittingDetailsOf: nil) }
+
+    /// The report without one check's explanation and fix: the deciding failure's, which the
+    /// caller says once as `error:` / `hint:` on stderr.
+    public func text(omittingDetailsOf omitted: CheckID?) -> String {
         var out: [String] = []
         let what = bucket.isEmpty ? "" : " bucket \(bucket)"
         let where_ = endpoint.isEmpty ? "" : " at \(endpoint)"
@@ -61,7 +67,7 @@ public struct ConnectionReport: Sendable {
         out.append("")
         let rows = checks.map { [$0.id.rawValue, $0.status.rawValue, $0.status == .skip ? "" : "\($0.ms) ms", $0.code?.rawValue ?? ""] }
         out += CheckTable.lines(header: ["check", "status", "time", "code"], rows: rows)
-        for c in checks where c.status == .fail || c.status == .warn {
+        for c in checks where (c.status == .fail || c.status == .warn) && c.id != omitted {
             out.append("")
             out.append("\(c.id.rawValue): \(c.status == .fail ? "FAILED" : "WARNING") \(c.code?.rawValue ?? "")")
             out.append("  why: \(c.explanation)")

@@ -53,12 +53,14 @@ extension ConnectionTest {
         let signedMs = headMs + listMs
 
         // clock
-        if let skewed = errors.first(where: { $0.code == "RequestTimeTooSkewed" }) {
-            let server = ClockSkew.serverTime(iso8601: skewed.details["ServerTime"]) ?? ClockSkew.serverTime(dateHeader: skewed.header("Date")) ?? answeredAt
-            stop(ClockSkew.finding(local: answeredAt, server: server, refused: true)!, ms: signedMs)
+        if let skewed = errors.first(where: { Refusal.of($0) == .clockSkew }) {
+            // Refused for the request's time (RequestTimeTooSkewed, or an AccessDenied saying so).
+            if let server = Refusal.serverTime(skewed) { report.clockSkew = answeredAt - server }
+            stop(ClockSkew.refusedFinding(skewed, local: answeredAt, said: skewed.said(context)), ms: signedMs)
             return false
         }
         if let server = ClockSkew.serverTime(dateHeader: header("Date", in: firstHeaders)) {
+            report.clockSkew = answeredAt - server
             if let finding = ClockSkew.finding(local: answeredAt, server: server) {
                 if finding.status == .fail {
                     stop(finding, ms: headMs)
@@ -168,6 +170,9 @@ extension ConnectionTest {
 
     /// A refused storage operation as `PERMISSION_DENIED`, `QUOTA_EXCEEDED` or `REJECTED`.
     func storageFinding(_ error: S3ServiceError, check: CheckID, action: String, what: String) -> Finding {
+        if Refusal.of(error) == .clockSkew {
+            return ClockSkew.refusedFinding(error, local: Int64(wallClock()), check: check, said: error.said(context))
+        }
         if var finding = CredentialDiagnosis.finding(error, ourStringToSign: "", context: context) {
             // The same key was accepted before: something about this request differs.
             finding.check = check

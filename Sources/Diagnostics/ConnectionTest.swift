@@ -38,6 +38,8 @@ public final class ConnectionTest {
     // Set once the config resolved.
     var vault: ResolvedVault!
     var context: DiagnosisContext!
+    /// What `config check` would warn about (a config file others can read, plain http).
+    var configWarnings: [ConfigWarning] = []
     var client: S3Client!
     var transfer = TransferOptions()
 
@@ -106,6 +108,7 @@ public final class ConnectionTest {
             let v = try config.vault(named: options.vault)
             vault = v
             context = DiagnosisContext(vault: v, configPath: config.path)
+            configWarnings = config.securityWarnings()
         } catch let error as AgentError {
             stop(Finding(.config, .fail, error.code, error.message, fix: error.hint), ms: Self.millis(since: start))
             return false
@@ -140,6 +143,14 @@ public final class ConnectionTest {
                 accessKeyID: vault.credentials.accessKeyID, secretAccessKey: vault.credentials.secretAccessKey, sessionToken: vault.credentials.sessionToken),
             options: transfer, retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.2, maxDelay: 1))
         client.clock = { [unowned self] in Int64(self.wallClock()) }
+        if let first = configWarnings.first {
+            // What `config check` warns about (a config others can read...) is a warning here too.
+            record(
+                .config, .warn, ms: Self.millis(since: start), code: ErrorCode(first.code),
+                explanation: configWarnings.map { "\($0.code): \($0.message)." }.joined(separator: " "),
+                fix: configWarnings.map(\.hint).joined(separator: "; "))
+            return true
+        }
         record(
             .config, .pass, ms: Self.millis(since: start),
             explanation:

@@ -19,7 +19,9 @@ public enum PermissionDiagnosis {
 
     /// Whether the answer is a denial (403 / `AccessDenied`).
     public static func isDenial(_ error: S3ServiceError) -> Bool {
-        error.code == "AccessDenied" || (error.code.isEmpty && error.status == 403)
+        // A denial for the request's time is a clock problem, never a permission (shared mapping).
+        if Refusal.isRequestTime(error) { return false }
+        return error.code == "AccessDenied" || (error.code.isEmpty && error.status == 403)
     }
 
     public static func isQuota(_ error: S3ServiceError) -> Bool {
@@ -35,12 +37,7 @@ public enum PermissionDiagnosis {
     }
 
     /// The action the server names in its message (`s3:PutObject`, `kms:GenerateDataKey`).
-    public static func namedAction(in message: String) -> String? {
-        guard let r = message.firstRange(of: "perform: ") else { return nil }
-        let rest = message[r.upperBound...]
-        let action = rest.prefix { !$0.isWhitespace && $0 != "\"" }
-        return action.contains(":") ? String(action) : nil
-    }
+    public static func namedAction(in message: String) -> String? { Refusal.namedAction(in: message) }
 
     /// The `PERMISSION_DENIED` (or `QUOTA_EXCEEDED`) finding for `check`, whose request needed `action`.
     public static func finding(_ error: S3ServiceError, check: CheckID, action: String, what: String, context: DiagnosisContext) -> Finding {

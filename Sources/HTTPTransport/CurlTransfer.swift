@@ -16,8 +16,8 @@ final class CurlTransfer {
     private var headerList: UnsafeMutablePointer<curl_slist>?
     let errorBuffer: UnsafeMutablePointer<CChar>
 
-    // Request body position.
-    private var bodyPosition: Int64 = 0
+    // Request body position: how much of the body libcurl has taken (progress counts it).
+    private(set) var bodyPosition: Int64 = 0
     /// Set when a read from the source file failed; reported instead of curl's generic message.
     var readFailure: String?
 

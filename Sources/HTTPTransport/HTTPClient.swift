@@ -71,6 +71,20 @@ public final class HTTPClient {
     /// Number of requests in flight.
     public var activeCount: Int { transfers.count }
 
+    /// Body bytes libcurl took from finished requests / received for them (progress).
+    private var finishedBytesSent: Int64 = 0
+    private var finishedBytesReceived: Int64 = 0
+
+    /// Request body bytes libcurl has taken so far on this client, retried requests included:
+    /// what this run really sent, as curl sends it.
+    public var bytesSent: Int64 { finishedBytesSent + inFlightBytesSent }
+
+    /// Request body bytes of the requests still in flight (not yet confirmed by an answer).
+    public var inFlightBytesSent: Int64 { transfers.values.reduce(0) { $0 + $1.bodyPosition } }
+
+    /// Response body bytes received so far on this client.
+    public var bytesReceived: Int64 { finishedBytesReceived + transfers.values.reduce(0) { $0 + $1.responseLength } }
+
     /// Whether anything is left to drive: requests in flight or timers pending.
     public var isBusy: Bool { !transfers.isEmpty || !timers.isEmpty }
 
@@ -235,6 +249,8 @@ public final class HTTPClient {
 
     private func finish(_ t: CurlTransfer, result: Result<HTTPResponse, TransportError>) {
         curl_multi_remove_handle(multi, t.handle)
+        finishedBytesSent += t.bodyPosition
+        finishedBytesReceived += t.responseLength
         transfers[t.id] = nil
         byHandle[t.handle] = nil
         curl_easy_cleanup(t.handle)

@@ -29,9 +29,10 @@ public struct MetricsRecorder: Sendable {
     /// `retries`/`stalls` what it met, `resumed` whether it finished an interrupted upload.
     public func record(
         vault: String, ok: Bool, bytes: Int64 = 0, files: Int = 0, retries: Int = 0, stalls: Int = 0, resumed: Bool = false,
-        at time: Int64 = Timestamp.now()
+        clockSkew: Int64? = nil, at time: Int64 = Timestamp.now()
     ) throws(Failure) {
         try update(vault: vault) { metrics in
+            if let clockSkew { metrics.clockSkew = clockSkew }
             metrics.lastAttempt = time
             metrics.lastAttemptOK = ok
             if ok { metrics.lastSuccess = time }
@@ -44,8 +45,9 @@ public struct MetricsRecorder: Sendable {
     }
 
     /// Records a `test-connection` run; it does not count as an upload attempt.
-    public func recordConnectionTest(vault: String, ok: Bool, at time: Int64 = Timestamp.now()) throws(Failure) {
+    public func recordConnectionTest(vault: String, ok: Bool, clockSkew: Int64? = nil, at time: Int64 = Timestamp.now()) throws(Failure) {
         try update(vault: vault) { metrics in
+            if let clockSkew { metrics.clockSkew = clockSkew }
             metrics.lastConnectionTest = time
             metrics.lastConnectionTestOK = ok
         }

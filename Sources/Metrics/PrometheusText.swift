@@ -19,6 +19,7 @@ enum PrometheusText {
         Family(name: "offsite_agent_resumes_total", type: "counter", help: "Interrupted uploads to the vault resumed.") { $0.resumes },
         Family(name: "offsite_agent_connection_test_timestamp_seconds", type: "gauge", help: "Unix time of the last test-connection against the vault (0: never).") { $0.lastConnectionTest },
         Family(name: "offsite_agent_connection_test_ok", type: "gauge", help: "1 if every check of the last test-connection passed, else 0.") { $0.lastConnectionTestOK ? 1 : 0 },
+        Family(name: "offsite_agent_clock_skew_seconds", type: "gauge", help: "This server's clock minus the storage server's, as last seen (0: none seen).") { $0.clockSkew },
     ]
 
     /// Every family with one sample per vault, vaults in name order.

@@ -15,6 +15,9 @@ public struct VaultMetrics: Sendable, Equatable {
     /// The last `test-connection` against the vault: when, and whether every check passed.
     public var lastConnectionTest: Int64 = 0
     public var lastConnectionTestOK = false
+    /// This server's clock minus the storage server's, as last seen (a corrected skew, or
+    /// test-connection's clock check), in seconds; 0 until one is seen.
+    public var clockSkew: Int64 = 0
 
     public init() {}
 
@@ -29,6 +32,7 @@ public struct VaultMetrics: Sendable, Equatable {
         resumes = json["resumes"]?.intValue ?? 0
         lastConnectionTest = json["last_connection_test"]?.intValue ?? 0
         lastConnectionTestOK = json["last_connection_test_ok"]?.boolValue ?? false
+        clockSkew = json["clock_skew_seconds"]?.intValue ?? 0
     }
 
     var json: JSON {
@@ -37,6 +41,7 @@ public struct VaultMetrics: Sendable, Equatable {
             ("uploaded_bytes", .int(uploadedBytes)), ("uploaded_files", .int(uploadedFiles)),
             ("retries", .int(retries)), ("stalls", .int(stalls)), ("resumes", .int(resumes)),
             ("last_connection_test", .int(lastConnectionTest)), ("last_connection_test_ok", .bool(lastConnectionTestOK)),
+            ("clock_skew_seconds", .int(clockSkew)),
         ])
     }
 }

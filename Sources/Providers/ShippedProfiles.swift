@@ -273,7 +273,7 @@ etag_is_md5 = true
 access_key = "Access Key"
 secret_key = "Secret Key"
 key_console = "MinIO Console > Access Keys > Create access key (or `mc admin user add` / `mc admin accesskey create ALIAS`)"
-bucket_console = "MinIO Console > Buckets (or `mc ls ALIAS`)"
+bucket_console = "MinIO Console > Buckets (`mc ls ALIAS` lists them, `mc mb ALIAS/BUCKET` creates one)"
 
 [terms.permissions]
 # MinIO policy-based access control uses the AWS s3: action names; built-in policies readonly,

@@ -52,8 +52,35 @@ package struct TOMLSection {
     /// Rejects keys outside `allowed` (typos would otherwise be silently ignored).
     package func rejectUnknownKeys(allowed: Set<String>, hint: String) throws {
         for key in keys where !allowed.contains(key) {
-            throw error(key, "is not a known setting", hint: hint)
+            let suggestion = Self.closest(to: key, in: allowed).map { "did you mean `\($0)`? " } ?? ""
+            throw error(key, "is not a known setting", hint: suggestion + hint)
         }
+    }
+
+    /// The known key a typo most likely meant: the nearest by edit distance, when it is near
+    /// (at most a third of the key's length, and 3) and the only one that near.
+    package static func closest(to key: String, in known: Set<String>) -> String? {
+        let limit = min(3, max(1, key.count / 3))
+        let scored = known.map { ($0, editDistance(key.lowercased(), $0)) }.filter { $0.1 <= limit }
+        guard let best = scored.map(\.1).min() else { return nil }
+        let ties = scored.filter { $0.1 == best }.map(\.0).sorted()
+        return ties.count == 1 ? ties[0] : nil
+    }
+
+    /// Levenshtein distance (insert, delete, substitute).
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
+        if a.isEmpty { return b.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in stride(from: 1, through: b.count, by: 1) {
+                current[j] = Swift.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 
     // MARK: - Typed values

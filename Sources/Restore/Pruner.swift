@@ -42,6 +42,7 @@ public final class Pruner {
             try savePending(pending)
         }
 
+        // What is deleted, kept or protected is the report's to say (the caller prints it once).
         let (doomed, keep) = policy.select(backups, host: host, now: now)
         report.kept = keep
         report.keptBy = policy.keepReasons(backups, host: host, now: now)
@@ -55,7 +56,6 @@ public final class Pruner {
             }
             if dryRun {
                 report.deleted.append(backup)
-                session.logger.info("prune --dry-run: would delete backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files)")
                 continue
             }
             pending.append(backup.id)
@@ -72,11 +72,9 @@ public final class Pruner {
                 // The manifest stays: the backup remains complete and intact.
                 report.held.append(held)
                 report.kept.append(backup)
-                session.logger.warning("prune: backup \(backup.id) is protected (\(held.reason)); left in place")
             } else {
                 try deleteObjects(of: backup, into: &report)
                 report.deleted.append(backup)
-                session.logger.info("prune: deleted backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files)")
             }
             pending.removeAll { $0 == backup.id }
             try savePending(pending)
@@ -90,7 +88,6 @@ public final class Pruner {
         for object in backup.objects where object.key != manifestKey {
             if let held = try delete(key: object.key, backup: backup.id) {
                 report.held.append(held)
-                session.logger.warning("prune: \(object.key) is protected (\(held.reason)); left in place")
             }
         }
     }

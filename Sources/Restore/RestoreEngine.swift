@@ -79,7 +79,7 @@ public final class RestoreEngine {
             let ids = try RestoreDecryption.requireIdentities(identities, manifest: manifest, vault: session.vault, what: "restoring it")
             try RestoreDecryption.probe(manifest, identities: ids, session: session)
         }
-        let earlier = try prepareTarget(target, backup: backup, force: force)
+        let earlier = try prepareTarget(target, backup: backup, manifest: manifest, force: force)
         let staging = try prepareStaging(target)
         // A half-restored backup must never look finished to `agent upload --pending`.
         let marker = "\(target)/\(Backup.inProgressMarker)"
@@ -410,7 +410,7 @@ public final class RestoreEngine {
 
     /// Refuses a target that holds anything but an interrupted restore of this backup (unless
     /// `force`); creates an absent one. Returns the interrupted restore's journal, if any.
-    private func prepareTarget(_ target: String, backup: String, force: Bool) throws(AgentError) -> RestoreJournal? {
+    private func prepareTarget(_ target: String, backup: String, manifest: OffsiteManifest, force: Bool) throws(AgentError) -> RestoreJournal? {
         var st = stat()
         if stat(target, &st) != 0 {
             guard errno == ENOENT else { throw writeFailure("cannot inspect \(target)", errno) }
@@ -431,6 +431,17 @@ public final class RestoreEngine {
         if force {
             warn("the target \(target) already holds \(names.count) entries; --force: restoring over them (files at the backup's paths are replaced)")
             return nil
+        }
+        let finished = access("\(target)/\(Backup.inProgressMarker)", F_OK) != 0 && !manifest.files.isEmpty
+            && manifest.files.allSatisfy { f in
+                var fst = stat()
+                return lstat("\(target)/\(f.path)", &fst) == 0 && (fst.st_mode & S_IFMT) == S_IFREG && Int64(fst.st_size) == f.plaintextSize
+            }
+        if finished {
+            // A re-run of a restore that finished: say so, rather than call it someone else's files.
+            throw AgentError(
+                .restoreExists, "the restore target \(target) already holds a finished restore of backup \(backup) (its \(manifest.files.count) files are in place)",
+                hint: "nothing to do; to fetch it again, remove \(target) or pass --force, or restore elsewhere with `--to DIR`")
         }
         let sample = names.sorted().prefix(3).joined(separator: ", ")
         throw AgentError(

@@ -38,8 +38,8 @@ public final class VaultSession {
             retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
         // Instance-role credentials expire: long restores and verifies sign with fresh ones, as uploads do.
         client.currentCredentials = target.currentCredentials
-        client.onRetry = { [logger] op, failure, attempt, delay in
-            logger.warning("retrying \(op) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
+        client.onRetry = { [logger, unowned client] op, failure, attempt, delay in
+            logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))")
         }
         http.bandwidthLimit = target.bandwidthLimit
         http.bandwidthTimetable = target.bandwidthTimetable
@@ -92,9 +92,14 @@ public final class VaultSession {
     public func storageError(_ error: S3Error, action: String, rerun: String? = nil) -> AgentError {
         var e = StorageErrors.agentError(error, vault: vault, bucket: bucket, action: action)
         if e.exitStatus == .tempFail {
-            e.hint =
+            let again =
                 rerun.map { "run `\($0)` again once the network or the vault is back; it continues where it stopped" }
-                ?? "run the command again once the network or the vault is back (`agent test-connection --vault \(vault)` to check)"
+                ?? "run the command again once the network or the vault is back"
+            if [ErrorCode.dnsFailure, .connectionRefused, .connectionTimeout].contains(e.code) {
+                e.hint = "run `agent test-connection --vault \(vault)` to see what is wrong with the endpoint; then \(again)"
+            } else {
+                e.hint = again + " (`agent test-connection --vault \(vault)` to check)"
+            }
         }
         return e
     }

@@ -1,3 +1,4 @@
+import AgentSupport
 import HTTPTransport
 import SigV4
 
@@ -15,8 +16,17 @@ public final class S3Client {
     /// Asked before each request for the current credentials (an instance role's, renewed
     /// before they expire); nil keeps signing with the credentials given at init.
     public var currentCredentials: (() -> SigningCredentials?)?
+    /// Called once per run, by the first client that corrects a clock skew: the offset (server −
+    /// local, seconds), the endpoint, and what the server said. The CLI prints its one warning.
+    nonisolated(unsafe) public static var onClockSkew: ((_ offset: Int64, _ endpoint: String, _ said: String) -> Void)?
+
     /// Called for every attempt that failed and will be retried (logging).
     public var onRetry: ((_ operation: Operation, _ failure: S3Failure, _ attempt: Int, _ delay: Double) -> Void)?
+
+    /// The one retry warning: `retrying UploadPart 3 of <key> (attempt 2/5 failed: <cause>); next try in 1.2s`.
+    public func retryMessage(_ op: Operation, _ failure: S3Failure, attempt: Int, delay: Double) -> String {
+        "\(describe(op)): attempt \(attempt)/\(retry.maxAttempts) failed: \(failure.cause); retrying in \(Units.formatFixed(delay, digits: 1))s"
+    }
 
     public init(http: HTTPClient, location: S3Location, credentials: SigningCredentials, options: TransferOptions = TransferOptions(), retry: RetryPolicy = RetryPolicy()) {
         self.http = http
@@ -56,6 +66,18 @@ public final class S3Client {
         }
     }
 
+    /// An operation in an operator's words: `ListObjectsV2 <bucket>/<prefix>`,
+    /// `UploadPart 3 of <key>`, `PutObject <bucket>/<key>`.
+    public func describe(_ op: Operation) -> String {
+        let bucket = location.bucket
+        if let part = op.query.first(where: { $0.name == "partNumber" })?.value ?? nil, let key = op.key {
+            return "\(op.name) \(part) of \(key)"
+        }
+        if let key = op.key { return "\(op.name) \(bucket)/\(key)" }
+        if let prefix = op.query.first(where: { $0.name == "prefix" })?.value ?? nil { return "\(op.name) \(bucket)/\(prefix)" }
+        return "\(op.name) \(bucket)"
+    }
+
     /// The signed HTTP request for an operation, dated now. Also returns our string to sign,
     /// which diagnostics compare with a server's `<StringToSign>`.
     public func signedRequest(_ op: Operation) -> (request: HTTPRequest, stringToSign: String, canonicalRequest: String) {
@@ -68,7 +90,9 @@ public final class S3Client {
         if let fresh = currentCredentials?(), fresh != signer.credentials {
             signer = SigV4Signer(credentials: fresh, region: location.region)
         }
-        let signed = signer.sign(method: op.method, path: rawPath, query: op.query, headers: headers, payloadHash: op.payloadHash, date: clock())
+        // Local time + the offset learned from a server that refused our time (0 until then).
+        let date = clock() + ClockOffsets.offset(for: location.endpointDescription)
+        let signed = signer.sign(method: op.method, path: rawPath, query: op.query, headers: headers, payloadHash: op.payloadHash, date: date)
         // curl sets Host and Content-Length from the URL and body itself; send the rest.
         var send = headers.filter { $0.name != "Host" && $0.name != "Content-Length" }
         send.append(contentsOf: signed.headers)
@@ -94,10 +118,32 @@ public final class S3Client {
     /// Sends an operation, retrying transient failures per the policy; `completion` gets the
     /// 2xx answer, or the last failure together with every attempt's error.
     public func send(_ op: Operation, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void) {
-        attempt(op, number: 1, history: [], completion: completion)
+        attempt(op, number: 1, history: [], skewCorrected: false, completion: completion)
     }
 
-    private func attempt(_ op: Operation, number: Int, history: [String], completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void) {
+    /// After a refusal for the request's time: the offset to sign with from now on (server −
+    /// local), recorded for this endpoint, or nil when the answer gives no usable server time
+    /// or the offset in use is already the server's.
+    func correctClock(_ failure: S3Failure, signedWith used: Int64) -> Int64? {
+        guard case .service(let s) = failure, Refusal.isRequestTime(s) else { return nil }
+        let endpoint = location.endpointDescription
+        // Another request (a part in flight) corrected the clock since this one was signed.
+        let current = ClockOffsets.offset(for: endpoint)
+        if current != used { return current }
+        guard let server = Refusal.serverTime(s) else { return nil }
+        let offset = server - clock()
+        // Within a few seconds of the offset already used: correcting again would change nothing.
+        guard abs(offset - ClockOffsets.offset(for: endpoint)) > 2 else { return nil }
+        if ClockOffsets.record(offset, for: endpoint) {
+            S3Client.onClockSkew?(offset, endpoint, "\(s.code.isEmpty ? "HTTP \(s.status)" : s.code)\(s.message.isEmpty ? "" : ": \(s.message)")")
+        }
+        return offset
+    }
+
+    private func attempt(
+        _ op: Operation, number: Int, history: [String], skewCorrected: Bool, completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void
+    ) {
+        let signedWith = ClockOffsets.offset(for: location.endpointDescription)
         let request = signedRequest(op).request
         http.start(request) { [self] transfer in
             let failure: S3Failure
@@ -109,6 +155,11 @@ public final class S3Client {
                 failure = f
             }
             let history = history + ["attempt \(number): \(failure)"]
+            // Refused for its time: signed again with the server's time, once (not an attempt).
+            if !skewCorrected, correctClock(failure, signedWith: signedWith) != nil {
+                attempt(op, number: number, history: history, skewCorrected: true, completion: completion)
+                return
+            }
             switch retry.decide(failure, attempt: number) {
             case .giveUp:
                 completion(.failure(failure), history)
@@ -119,7 +170,7 @@ public final class S3Client {
                         completion(.failure(failure), history)
                         return
                     }
-                    attempt(op, number: number + 1, history: history, completion: completion)
+                    attempt(op, number: number + 1, history: history, skewCorrected: skewCorrected, completion: completion)
                 }
             }
         }

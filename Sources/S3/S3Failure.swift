@@ -78,6 +78,19 @@ public enum S3Failure: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What went wrong, without the operation's name (the caller names the operation).
+    public var cause: String {
+        switch self {
+        case .transport(let t): return t.description
+        case .service(let s):
+            var text = "HTTP \(s.status)"
+            if !s.code.isEmpty { text += " \(s.code)" }
+            if !s.message.isEmpty { text += ": \(s.message)" }
+            return text
+        case .invalidResponse(_, let detail): return "unreadable answer: \(detail)"
+        }
+    }
+
     public var serviceError: S3ServiceError? {
         if case .service(let s) = self { return s }
         return nil

@@ -78,6 +78,10 @@ public struct JournalEntry: Sendable {
     public var updated: Int64
     public var lastError: String?
     public var files: [File]
+    /// The limits given on the command line when the upload started (`--bandwidth-limit`,
+    /// `--concurrency`); nil: the vault's config. `resume` applies them unless told otherwise.
+    public var bandwidthLimit: Int64?
+    public var concurrency: Int?
 
     public var bytesTotal: Int64 { files.reduce(0) { $0 + $1.storedSize } }
     public var bytesDone: Int64 { files.reduce(0) { $0 + $1.bytesDone } }
@@ -102,6 +106,8 @@ public struct JournalEntry: Sendable {
             ("updated", .int(updated)),
             ("last_error", lastError.map { .string($0) } ?? .null),
             ("files", .array(files.map { $0.json() })),
+            ("bandwidth_limit", bandwidthLimit.map { .int($0) } ?? .null),
+            ("concurrency", concurrency.map { .int(Int64($0)) } ?? .null),
         ])
     }
 
@@ -132,6 +138,9 @@ public struct JournalEntry: Sendable {
         self.updated = json["updated"]?.intValue ?? 0
         self.lastError = json["last_error"]?.stringValue
         self.files = files
+        // Values no agent writes are ignored (the vault's config applies), never trusted.
+        if let limit = json["bandwidth_limit"]?.intValue, limit > 0 { self.bandwidthLimit = limit }
+        if let c = json["concurrency"]?.intValue, (1...64).contains(c) { self.concurrency = Int(c) }
     }
 
     public init(

@@ -1,6 +1,7 @@
 import AgentSupport
 import HTTPTransport
 import S3
+import SigV4
 
 /// Turns a failed S3 request during a transfer into an operator's error: the SPEC 3/7 code,
 /// what the server said, and the fix. (The connection test explains in more depth.)
@@ -22,35 +23,78 @@ public enum StorageErrors {
             if t.kind == .tls {
                 return AgentError(.tlsError, "TLS to vault \(vault) failed: \(t.message)", hint: "run `agent test-connection --vault \(vault)`; set ca_file for a private CA", attempts: attempts)
             }
-            return AgentError(
-                .retriesExhausted, "vault \(vault) did not answer after \(max(1, attempts.count)) attempts: \(t.message)",
-                hint: "the journal keeps the upload; `agent resume --all` finishes it once the network or server is back (`agent test-connection --vault \(vault)` to check)",
-                attempts: attempts)
+            let tries = "after \(max(1, attempts.count)) attempt\(attempts.count > 1 ? "s" : "")"
+            let check = "run `agent test-connection --vault \(vault)` to check the endpoint; the journal keeps what was sent, and the next run (`agent resume --all`) continues it"
+            // The cause named with test-connection's code; exit 75: the timer tries again.
+            switch t.kind {
+            case .dns:
+                return AgentError(
+                    .dnsFailure, "the host of vault \(vault)'s endpoint does not resolve (\(tries)): \(t.message)",
+                    hint: "check `endpoint` for vault \(vault) and the server's DNS; \(check)", exit: .tempFail, attempts: attempts)
+            case .connectionRefused:
+                return AgentError(
+                    .connectionRefused, "vault \(vault)'s endpoint refused the connection (\(tries)): \(t.message)",
+                    hint: "check the host and port in `endpoint` for vault \(vault) and that the storage service is running; \(check)", exit: .tempFail,
+                    attempts: attempts)
+            case .connectTimeout:
+                return AgentError(
+                    .connectionTimeout, "vault \(vault)'s endpoint did not accept a connection in time (\(tries)): \(t.message)",
+                    hint: "check `endpoint` for vault \(vault) and that a firewall lets this server reach it; \(check)", exit: .tempFail, attempts: attempts)
+            default:
+                return AgentError(
+                    .retriesExhausted, "vault \(vault) did not answer \(tries): \(t.message)",
+                    hint: "the journal keeps the upload; `agent resume --all` finishes it once the network or server is back (`agent test-connection --vault \(vault)` to check)",
+                    attempts: attempts)
+            }
         case .invalidResponse(let op, let detail):
             return AgentError(
                 .retriesExhausted, "\(op) to vault \(vault): unreadable answer (\(detail))", hint: "retry later with `agent resume --all`; if it persists the endpoint may not be S3",
                 attempts: attempts)
         case .service(let s):
             let said = s.code.isEmpty ? "HTTP \(s.status)" : "\(s.code)\(s.message.isEmpty ? "" : " (\(s.message))")"
-            switch s.code {
-            case "InvalidAccessKeyId":
-                return AgentError(.invalidAccessKey, "vault \(vault) does not know the access key id: \(said)", hint: "check access_key_id for vault \(vault); run `agent test-connection --vault \(vault)`", attempts: attempts)
-            case "SignatureDoesNotMatch":
-                return AgentError(.signatureMismatch, "vault \(vault) rejected the request signature: \(said)", hint: "check the secret access key for vault \(vault); run `agent test-connection --vault \(vault)`", attempts: attempts)
-            case "ExpiredToken", "InvalidToken", "TokenRefreshRequired":
+            let check = "run `agent test-connection --vault \(vault)`"
+            // The shared mapping (also test-connection's): code and message decide, not the status alone.
+            switch Refusal.of(s) {
+            case .clockSkew:
+                let local = Int64(wallClockSeconds())
+                let server = Refusal.serverTime(s)
+                // A correction was tried this run (the S3 client re-signs once with the server's time).
+                let corrected = server != nil && ClockOffsets.lastSeen != nil
+                return AgentError(
+                    .clockSkew,
+                    "vault \(vault): " + ClockSkewText.refused(local: local, server: server, said: "(\(s.operation): \(said))")
+                        + (corrected ? " Signing with the server's time did not help either." : ""),
+                    hint: ClockSkewText.fix, exit: .storage, attempts: attempts)
+            case .invalidAccessKey:
+                return AgentError(.invalidAccessKey, "vault \(vault) does not know the access key id: \(said)", hint: "check access_key_id for vault \(vault); \(check)", attempts: attempts)
+            case .signatureMismatch:
+                return AgentError(.signatureMismatch, "vault \(vault) rejected the request signature: \(said)", hint: "check the secret access key for vault \(vault); \(check)", attempts: attempts)
+            case .expiredToken:
                 return AgentError(.expiredToken, "the session token for vault \(vault) is expired or invalid: \(said)", hint: "renew the session token (session_token_file) or use long-lived keys", attempts: attempts)
-            case "NoSuchBucket":
+            case .accountDisabled:
+                return AgentError(.invalidAccessKey, "vault \(vault) refuses every request from this account: \(said)", hint: "check the account's standing and the key's status with the provider; \(check)", attempts: attempts)
+            case .noSuchBucket:
                 return AgentError(.noSuchBucket, "bucket \(bucket) does not exist at vault \(vault)", hint: "create the bucket or fix `bucket` for vault \(vault)", attempts: attempts)
-            case "PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException", "InvalidRegionName", "InvalidRegion":
-                return AgentError(.wrongRegion, "vault \(vault) is configured for the wrong region: \(said)", hint: "run `agent test-connection --vault \(vault)` to see the region the bucket is in and the line to set", attempts: attempts)
-            case "AccessDenied", "AllAccessDisabled":
-                return AgentError(.permissionDenied, "vault \(vault) denied \(action): \(said)", hint: "grant \(action) on bucket \(bucket) and its prefix to this key; run `agent test-connection --vault \(vault)`", attempts: attempts)
-            case "QuotaExceeded", "StorageQuotaExceeded", "InsufficientStorage":
+            case .invalidBucketName:
+                return AgentError(.invalidBucketName, "vault \(vault) rejects the bucket name \(bucket): \(said)", hint: "set `bucket` for vault \(vault) to the bucket's exact name", attempts: attempts)
+            case .wrongRegion:
+                return AgentError(.wrongRegion, "vault \(vault) is configured for the wrong region: \(said)", hint: "\(check) to see the region the bucket is in and the line to set", attempts: attempts)
+            case .quota:
                 return AgentError(.quotaExceeded, "vault \(vault) is out of quota: \(said)", hint: "raise the storage quota or prune old backups (`agent prune`)", attempts: attempts)
-            default:
-                if s.status == 403 {
-                    return AgentError(.permissionDenied, "vault \(vault) denied \(action): \(said)", hint: "grant \(action) on bucket \(bucket) to this key; run `agent test-connection --vault \(vault)`", attempts: attempts)
-                }
+            case .kms(let named):
+                let kmsAction = named ?? "the KMS key"
+                return AgentError(
+                    .permissionDenied, "vault \(vault) denied \(kmsAction) on the bucket's KMS key during \(s.operation): \(said)",
+                    hint: "allow \(named ?? "kms:GenerateDataKey and kms:Decrypt") on the bucket's KMS key to this key (key policy or IAM policy); \(check)", attempts: attempts)
+            case .objectLock:
+                return AgentError(
+                    .objectLocked, "vault \(vault) refused \(s.operation) because of Object Lock (retention or a legal hold): \(said)",
+                    hint: "objects under retention cannot be changed or deleted until it passes; check the bucket's Object Lock settings and object_lock_mode/object_lock_days for vault \(vault)",
+                    attempts: attempts)
+            case .permission(let named):
+                let denied = named ?? action
+                return AgentError(.permissionDenied, "vault \(vault) denied \(denied): \(said)", hint: "grant \(denied) on bucket \(bucket) and its prefix to this key; \(check)", attempts: attempts)
+            case nil:
                 if error.failure.isTransient {
                     return AgentError(
                         .retriesExhausted, "vault \(vault) kept failing (\(said)) after \(attempts.count) attempts",

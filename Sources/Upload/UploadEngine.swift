@@ -33,6 +33,8 @@ public final class UploadEngine {
     public private(set) var stalls = 0
     /// Called with bytes newly confirmed by the server.
     public var onProgress: ((_ bytes: Int64) -> Void)?
+    /// Called with bytes an earlier run already stored (a resumed upload): progress, not rate.
+    public var onAlreadyHeld: ((_ bytes: Int64) -> Void)?
     public var agentVersion = "0"
     /// Shared with the other vaults of a multi-vault upload: each region is hashed once.
     public var digestCache: DigestCache?
@@ -46,16 +48,14 @@ public final class UploadEngine {
         options.maxSendRate = 0
         client = S3Client(http: http, location: target.location, credentials: target.credentials, options: options, retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
         client.currentCredentials = target.currentCredentials
-        client.onRetry = { [weak self, logger] op, failure, attempt, delay in
-            var what = op.name
-            if let part = op.query.first(where: { $0.name == "partNumber" })?.value { what += " part \(part)" }
-            if let key = op.key { what += " of \(key)" }
+        client.onRetry = { [weak self, logger, unowned client] op, failure, attempt, delay in
             if case .transport(let t) = failure, t.kind == .stalled {
                 self?.stalls += 1
-                logger.warning("\(what) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))")
+                logger.warning("\(client.describe(op)) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))")
+            } else {
+                logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))")
             }
             self?.retries += 1
-            logger.warning("retrying \(what) after attempt \(attempt) failed: \(failure) (next try in \(Units.formatFixed(delay, digits: 1))s)")
         }
         http.bandwidthLimit = target.bandwidthLimit
         http.bandwidthShares = max(1, target.concurrency)
@@ -84,9 +84,16 @@ public final class UploadEngine {
 
         var entry: JournalEntry
         var resumed = false
+        // A completed entry this attempt replaces: put back if the attempt fails before it sent
+        // anything (a wrong port or bucket must not turn a finished upload into an interrupted one).
+        var replaced: JournalEntry?
         switch journal.load(id) {
         case .entry(let existing) where !existing.isFinished && !pointsHere(existing):
             // The vault now names another bucket, endpoint or prefix: what was sent is elsewhere.
+            // The offsite manifest decides first whether the backup is already complete here.
+            if !force, !backup.singleFile, try offsiteManifestExists(backup: backup) {
+                return alreadyOffsite(backup: backup, id: id, started: started)
+            }
             warn("vault \(target.vault) now points to another bucket, endpoint or prefix than the interrupted upload \(id); starting this upload afresh")
             for file in existing.files where file.state != .done {
                 if let uploadID = file.uploadID { abortQuietly(key: file.key, uploadID: uploadID) }
@@ -95,14 +102,23 @@ public final class UploadEngine {
         case .entry(let existing) where !existing.isFinished:
             entry = existing
             resumed = true
-            logger.info("resuming upload \(id) of backup \(backup.id) to vault \(target.vault) (\(Units.formatSize(existing.bytesDone)) of \(Units.formatSize(existing.bytesTotal)) already sent)")
+            let limit = target.bandwidthLimit > 0 ? "bandwidth limit \(Units.formatSize(target.bandwidthLimit))/s" : "no bandwidth limit"
+            logger.info(
+                "resuming upload \(id) of backup \(backup.id) to vault \(target.vault) (\(Units.formatSize(existing.bytesDone)) of \(Units.formatSize(existing.bytesTotal)) already sent; \(limit), concurrency \(target.concurrency))"
+            )
             try reconcileSources(&entry, with: backup)
+            onAlreadyHeld?(entry.files.filter { $0.state == .done }.reduce(Int64(0)) { $0 + $1.identity.size })
         case .entry(let done) where done.state == .completed && !force:
-            // Already offsite, unless a file changed since (an archive uploaded again by path).
-            let unchanged = done.files.map(\.identity) == backup.allFiles.map(\.identity) && pointsHere(done)
+            // Already offsite, unless a file changed since (an archive uploaded again by path): the
+            // offsite manifest where the vault points now decides, whatever the entry recorded.
+            let unchanged = done.files.map(\.identity) == backup.allFiles.map(\.identity)
             if unchanged, try offsiteManifestExists(backup: backup) {
                 return alreadyOffsite(backup: backup, id: id, started: started)
             }
+            replaced = done
+            entry = newEntry(id: id, backup: backup)
+        case .entry(let done) where done.state == .completed:
+            replaced = done
             entry = newEntry(id: id, backup: backup)
         case .corrupt(let path, let moved):
             warn("the journal file \(path) was damaged and was moved to \(moved); starting this upload afresh")
@@ -128,6 +144,11 @@ public final class UploadEngine {
             }
             try putOffsiteManifest(entry: entry, backup: backup)
         } catch {
+            if let replaced, !entry.files.contains(where: { $0.state != .pending || $0.uploadID != nil }) {
+                // Nothing of this attempt reached the vault: the finished upload stays finished.
+                try? journal.save(replaced)
+                throw error
+            }
             entry.state = error.exitStatus == .tempFail ? .interrupted : .failed
             entry.lastError = "\(error.code): \(error.message)"
             try? save(&entry)
@@ -148,8 +169,8 @@ public final class UploadEngine {
         return result
     }
 
+    /// The caller reports it (one line: the result); the engine says nothing more.
     private func alreadyOffsite(backup: Backup, id: String, started: Double) -> UploadResult {
-        logger.info("backup \(backup.id) is already complete offsite in vault \(target.vault); nothing to send (use --force to upload again)")
         return UploadResult(
             backup: backup.id, vault: target.vault, entryID: id, files: [], bytesSent: 0, bytes: 0, seconds: monotonicSeconds() - started, alreadyOffsite: true,
             resumed: false, warnings: warnings)
@@ -164,9 +185,12 @@ public final class UploadEngine {
         let files = backup.allFiles.map { f in
             JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: target.objectKey(backup: backup.id, relativePath: f.relativePath), identity: f.identity)
         }
-        return JournalEntry(
+        var entry = JournalEntry(
             id: id, backup: backup.id, backupDirectory: backup.directory, singleFile: backup.singleFile, vault: target.vault, bucket: bucket,
             endpoint: target.location.endpointDescription, prefix: target.prefix, files: files, now: Timestamp.now())
+        entry.bandwidthLimit = target.runBandwidthLimit
+        entry.concurrency = target.runConcurrency
+        return entry
     }
 
     /// Files that changed since the interrupted attempt start over (their old multipart upload
@@ -367,7 +391,7 @@ public final class UploadEngine {
         }
         guard let uploadID = entry.files[index].uploadID else { throw RestartFile(reason: "no upload id") }
         let alreadyHeld = held.values.reduce(Int64(0)) { $0 + $1.size }
-        if alreadyHeld > 0 { onProgress?(alreadyHeld) }
+        if alreadyHeld > 0 { onAlreadyHeld?(alreadyHeld) }
 
         // The closures below outlive this call's inout access: they work on a copy.
         var working = entry
@@ -623,6 +647,17 @@ public final class UploadEngine {
         }
     }
 
+    /// The `created_at` an earlier upload of this backup recorded in its offsite manifest, if any.
+    private func recordedCreatedAt(key: String) throws(AgentError) -> String? {
+        do {
+            let existing = try client.getObject(key: key)
+            return JSON.parse(existing.bodyText)?["created_at"]?.stringValue.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
+        } catch {
+            if let s = error.failure.serviceError, s.status == 404 || s.code == "NoSuchKey" { return nil }
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+        }
+    }
+
     func abortQuietly(key: String, uploadID: String) {
         do {
             try client.abortMultipartUpload(key: key, uploadID: uploadID)
@@ -650,6 +685,9 @@ public final class UploadEngine {
     private func putOffsiteManifest(entry: JournalEntry, backup: Backup) throws(AgentError) {
         let key = target.key(backup: backup.id, relativePath: Backup.offsiteManifestName)
         var files: [JSON] = []
+        // The backup's date, recorded once: backup.json's created_at, else what an earlier
+        // upload recorded, else the backup directory's time. Never the time of this upload.
+        var createdAt = backup.manifest?.createdAt.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
         if backup.singleFile {
             // One archive joins the manifest of a backup that is already offsite. Without one, the
             // backup is not complete offsite, and a manifest listing one file would claim it is.
@@ -669,7 +707,16 @@ public final class UploadEngine {
                     hint: "upload the whole backup again with `agent upload \(backup.id) --force` to rewrite it", exit: .failed)
             }
             files = old.filter { f in !entry.files.contains(where: { $0.path == f["path"]?.stringValue }) }
+            createdAt = createdAt ?? json["created_at"]?.stringValue.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
+        } else if createdAt == nil {
+            createdAt = try recordedCreatedAt(key: key)
+            if createdAt == nil, let fallback = backup.createdAt {
+                warn(
+                    "backup \(backup.id) has no valid created_at in \(Backup.manifestName): dated by its directory's time, \(fallback); have the backup job write created_at (README: backup.json)"
+                )
+            }
         }
+        createdAt = createdAt ?? backup.createdAt
         for f in entry.files {
             var fields: [(String, JSON)] = [
                 ("path", .string(f.path)), ("key", .string(f.key)), ("size", .int(f.identity.size)), ("etag", .string(f.etag ?? "")),
@@ -695,7 +742,7 @@ public final class UploadEngine {
             ("backup", .string(backup.id)),
             ("host", .string(target.host)),
             ("type", backup.manifest?.type.map { .string($0) } ?? .null),
-            ("created_at", backup.manifest?.createdAt.map { .string($0) } ?? .null),
+            ("created_at", createdAt.map { .string($0) } ?? .null),
             ("uploaded_at", .string(Timestamp.iso8601(Timestamp.now()))),
             ("agent_version", .string(agentVersion)),
             ("files", .array(files)),

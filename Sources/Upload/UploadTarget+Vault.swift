@@ -43,6 +43,8 @@ extension UploadTarget {
         }
         if overrides.bandwidthLimit == nil { bandwidthTimetable = vault.bandwidthTimetable }
         recipients = vault.recipients
+        runBandwidthLimit = overrides.bandwidthLimit
+        runConcurrency = overrides.concurrency
         if let role = vault.credentials.instanceRole {
             currentCredentials = {
                 role.currentIfAvailable().map { SigningCredentials(accessKeyID: $0.accessKeyID, secretAccessKey: $0.secretAccessKey, sessionToken: $0.sessionToken) }

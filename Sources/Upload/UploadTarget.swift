@@ -35,6 +35,9 @@ public struct UploadTarget: Sendable {
     /// age recipients: non-empty means every file is stored encrypted as `<key>.age`.
     public var recipients: [AgeRecipient] = []
     public var encrypts: Bool { !recipients.isEmpty }
+    /// Limits given on the command line for this run (recorded in a new journal entry).
+    public var runBandwidthLimit: Int64? = nil
+    public var runConcurrency: Int? = nil
 
     public init(
         vault: String, location: S3Location, credentials: SigningCredentials, prefix: String, limits: MultipartLimits, integrity: IntegritySupport,

@@ -27,6 +27,14 @@ struct AbortCommand: ParsableCommand {
             throw AgentError(.locked, "another agent is working on upload \(uploadID) right now", hint: "stop it first (SIGTERM), then abort")
         }
         defer { withExtendedLifetime(lock) {} }
+        guard !entry.isFinished else {
+            // A completed upload is offsite: marking it aborted would misreport a good backup.
+            throw AgentError(
+                .usage, "upload \(uploadID) is \(entry.state.rawValue); only an unfinished upload can be aborted",
+                hint: entry.state == .completed
+                    ? "backup \(entry.backup) is complete offsite in vault \(entry.vault); to remove it use `agent prune`" : "`agent status \(uploadID)` shows it",
+                exit: .usage)
+        }
         let target = try UploadTarget(vault: try config.vault(named: entry.vault), host: Runtime.hostname())
         let client = S3Client(http: HTTPClient(), location: target.location, credentials: target.credentials, options: target.transfer)
         var aborted = 0

@@ -30,6 +30,7 @@ struct Agent: ParsableCommand {
             Glibc.exit(0)
         }
         do {
+            try checkHelpTopic(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot()
             try command.run()
         } catch let error as AgentError {
@@ -58,6 +59,18 @@ struct Agent: ParsableCommand {
     }
 }
 
+extension Agent {
+    /// `agent help <cmd>` for a command that does not exist is a usage error (exit 2), not help.
+    static func checkHelpTopic(_ arguments: [String]) throws {
+        guard arguments.first == "help", arguments.count > 1 else { return }
+        let known = configuration.subcommands.map { $0.configuration.commandName ?? "" } + ["help"]
+        let topic = arguments[1]
+        guard topic.hasPrefix("-") || known.contains(topic) else {
+            throw ValidationError("no command \(topic); the commands are \(known.filter { $0 != "help" }.joined(separator: ", "))")
+        }
+    }
+}
+
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Config file (default: $OFFSITE_AGENT_CONFIG, else /etc/offsite-agent/agent.toml).", valueName: "path"))
@@ -69,9 +82,14 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Least severe log events to show and write to state_dir/agent.log.")
     var logLevel: LogLevel = .info
 
+    @Flag(name: .long, help: "Print only errors (for cron); agent.log still records everything.")
+    var quiet = false
+
     /// Records the output mode and log level before anything is printed.
     func apply() {
         Output.jsonMode = json
+        Output.quiet = quiet
+        AgentLogHandler.errorsOnlyOnStderr = quiet
         Runtime.logLevel = logLevel.level
     }
 }

@@ -23,7 +23,9 @@ struct CleanupCommand: ParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        if Units.parseDuration(olderThan) == nil { throw ValidationError("--older-than \(olderThan) is not a duration (e.g. 24h)") }
+        if Units.parseDuration(olderThan, requireUnit: true) == nil {
+            throw ValidationError("--older-than \(olderThan) is not a duration with a unit (e.g. 24h, 90m, 2d)")
+        }
     }
 
     func run() throws {

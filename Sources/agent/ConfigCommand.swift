@@ -1,5 +1,6 @@
 import AgentSupport
 import ArgumentParser
+import Upload
 import Config
 
 struct ConfigCommand: ParsableCommand {
@@ -25,7 +26,7 @@ struct ConfigCheckCommand: ParsableCommand {
 
         var problems: [AgentError] = []
         var vaults: [JSON] = []
-        var text: [String] = ["config \(config.path)"]
+        var text: [String] = ["config \(config.path)", "  backup_dir  \(config.backupDir)", "  state_dir   \(config.stateDir)"]
         do { try config.validateDefaults() } catch let error as AgentError { problems.append(error) }
         if config.vaultNames.isEmpty {
             problems.append(AgentError(.missingConfig, "\(config.path) defines no vaults", hint: "add a [vaults.NAME] table (see samples/agent.toml)"))
@@ -49,6 +50,9 @@ struct ConfigCheckCommand: ParsableCommand {
                             ["  prefix", v.prefix.isEmpty ? "(none)" : v.prefix],
                             ["  credentials", v.credentials.source],
                             ["  access key", v.credentials.redactedAccessKeyID],
+                            ["  part size", Self.partSizeText(v)],
+                            ["  multipart above", Units.formatSize(v.multipartThreshold ?? v.profile.multipart.multipartThreshold)],
+                            ["  concurrency", String(v.concurrency)],
                             ["  bandwidth", Self.bandwidth(v)],
                             ["  ping_url", v.pingURL.map(Redaction.url) ?? "(none)"],
                         ] + Self.encryptionRows(v)
@@ -62,6 +66,9 @@ struct ConfigCheckCommand: ParsableCommand {
                         ("addressing", .string(addressing)), ("prefix", .string(v.prefix)),
                         ("credentials", .string(v.credentials.source)),
                         ("access_key_id", .string(v.credentials.redactedAccessKeyID)),
+                        ("part_size", v.partSize.map { .int($0) } ?? .null),
+                        ("multipart_threshold", .int(v.multipartThreshold ?? v.profile.multipart.multipartThreshold)),
+                        ("concurrency", .int(Int64(v.concurrency))),
                         ("bandwidth_limit", .string(Self.bandwidth(v))),
                         ("ping_url", v.pingURL.map { .string(Redaction.url($0)) } ?? .null),
                         ("encryption", v.encrypts ? .string("age") : .null),
@@ -103,6 +110,13 @@ struct ConfigCheckCommand: ParsableCommand {
             Output.diagnostic("hint: \(problem.hint)")
         }
         if !problems.isEmpty { Output.exitStatus = .config }
+    }
+
+    /// The part size uploads use: the configured one, else chosen per file within the provider's limits.
+    static func partSizeText(_ v: ResolvedVault) -> String {
+        if let size = v.partSize { return Units.formatSize(size) }
+        let limits = v.profile.multipart
+        return "chosen per file (at least \(Units.formatSize(max(limits.minPartSize, PartPlan.defaultPartSize))), at most \(limits.maxParts) parts)"
     }
 
     /// The bandwidth limit as parsed: "unlimited", "20.0 MiB/s", or the timetable's entries.

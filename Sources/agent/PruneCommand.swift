@@ -75,7 +75,7 @@ struct PruneCommand: ParsableCommand {
             Output.emit(report.json())
             return
         }
-        Output.line(Self.summary(report))
+        Output.result(Self.summary(report))
     }
 
     /// The vault's own keep_* settings.
@@ -123,7 +123,7 @@ struct PruneCommand: ParsableCommand {
             do {
                 let session = try VaultAccess.session(vault, logger: logger)
                 let report = try Pruner(session: session, stateDir: config.stateDir, host: Runtime.hostname()).prune(policy: policy, dryRun: false)
-                logger.info("upload --prune: \(summary(report).split(separator: "\n").last ?? "")")
+                for line in summary(report).split(separator: "\n") { logger.info("upload --prune: \(line)") }
             } catch let error as AgentError {
                 Output.diagnostic("error: \(error.code): prune after upload: \(error.message)\nhint: \(error.hint)")
                 Output.exitStatus = ExitStatus.worst([Output.exitStatus, error.exitStatus])

@@ -42,8 +42,10 @@ struct RestoreCommand: ParsableCommand {
         engine.identities = try VaultAccess.identities(identity, vault: resolved)
         var reporter: ProgressReporter?
         engine.onStart = { total, already in
-            reporter = ProgressReporter(label: "restore \(backupID) <- \(session.vault)", total: total, logger: session.logger, json: global.json, jsonProgress: progress)
-            reporter?.add(already)
+            reporter = ProgressReporter(
+                label: "restore \(backupID) <- \(session.vault)", total: total, logger: session.logger, json: global.json, jsonProgress: progress,
+                wire: { session.http.bytesReceived })
+            reporter?.alreadyDone(already)
         }
         engine.onProgress = { reporter?.add($0) }
         session.http.onTick = { reporter?.tick() }

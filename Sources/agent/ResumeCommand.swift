@@ -20,8 +20,17 @@ struct ResumeCommand: ParsableCommand {
     @Flag(name: .long, help: "With --json: JSON lines progress events on stderr.")
     var progress = false
 
+    @Option(name: .long, help: "Bandwidth limit for the whole agent for this run, e.g. 20MiB/s (default: what the upload was started with, else the vault's).")
+    var bandwidthLimit: String?
+
+    @Option(name: .long, help: "Parts in flight at once for this run, 1...64 (default: what the upload was started with, else the vault's).")
+    var concurrency: Int?
+
     func validate() throws {
-        if all == (uploadID != nil) { throw ValidationError("give an upload id or --all") }
+        if all && uploadID != nil { throw ValidationError("give an upload id or --all, not both") }
+        if !all && uploadID == nil { throw ValidationError("give an upload id or --all") }
+        try TransferFlags.check(concurrency: concurrency)
+        try TransferFlags.check(bandwidthLimit: bandwidthLimit)
     }
 
     func run() throws {
@@ -55,7 +64,10 @@ struct ResumeCommand: ParsableCommand {
             if Runtime.interrupted { break }
             do {
                 let vault = try config.vault(named: entry.vault)
-                let target = try UploadTarget(vault: vault, host: host)
+                // This run's flags, else the limits the upload was started with, else the vault's.
+                let overrides = RunOverrides(
+                    concurrency: concurrency ?? entry.concurrency, bandwidthLimit: bandwidthLimit.flatMap(Units.parseRate) ?? entry.bandwidthLimit)
+                let target = try UploadTarget(vault: vault, overrides: overrides, host: host)
                 let backup = try entry.resolveBackup(backupDir: config.backupDir)
                 session.run(backup: backup, target: target, force: false)
             } catch let error as AgentError {

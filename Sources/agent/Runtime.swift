@@ -2,6 +2,7 @@ import AgentSupport
 import CCurlShim
 import Config
 import Logging
+import S3
 
 #if canImport(Glibc)
     import Glibc
@@ -31,6 +32,13 @@ enum Runtime {
         agent_signals_install()
         var logger = Logger(label: "offsite-agent")
         logger.logLevel = logLevel
+        // The one warning of a run whose requests had to be signed with a server's time.
+        S3Client.onClockSkew = { [logger] offset, endpoint, said in
+            let way = offset > 0 ? "behind" : "ahead of"
+            logger.warning(
+                "CLOCK_SKEW: this server's clock is \(ClockSkewText.describe(offset)) \(way) the storage server's at \(endpoint) (it answered \(said)); requests are signed with the server's time for the rest of this run. Fix: \(ClockSkewText.fix)"
+            )
+        }
         return logger
     }
 

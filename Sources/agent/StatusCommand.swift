@@ -18,7 +18,9 @@ struct StatusCommand: ParsableCommand {
     var maxAge: String?
 
     func validate() throws {
-        if let m = maxAge, Units.parseDuration(m) == nil { throw ValidationError("--max-age \(m) is not a duration (e.g. 26h)") }
+        if let m = maxAge, Units.parseDuration(m, requireUnit: true) == nil {
+            throw ValidationError("--max-age \(m) is not a duration with a unit (e.g. 26h, 90m, 2d)")
+        }
     }
 
     func run() throws {

@@ -33,7 +33,8 @@ struct TestConnectionCommand: ParsableCommand {
         if global.json {
             Output.emit(report.json)
         } else {
-            Output.line(report.text)
+            // The deciding failure is said once: as error/hint on stderr, not again in the report.
+            Output.result(report.text(omittingDetailsOf: report.firstFailure?.id))
         }
         if let failure = report.firstFailure {
             Output.diagnostic("error: \(failure.code?.rawValue ?? "FAILED"): \(failure.id.rawValue): \(failure.explanation)")
@@ -43,7 +44,7 @@ struct TestConnectionCommand: ParsableCommand {
         // The metrics file records the test too; a config that does not load has no metrics_file.
         if let config = try? Runtime.loadConfig(global), let file = config.metricsFile, !report.vault.isEmpty {
             do {
-                try MetricsRecorder(stateDir: config.stateDir, file: file).recordConnectionTest(vault: report.vault, ok: report.ok)
+                try MetricsRecorder(stateDir: config.stateDir, file: file).recordConnectionTest(vault: report.vault, ok: report.ok, clockSkew: report.clockSkew)
             } catch {
                 Output.diagnostic("warning: metrics_file \(file) not updated: \(error.description)")
             }

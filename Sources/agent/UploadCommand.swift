@@ -6,6 +6,10 @@ import HTTPTransport
 import Logging
 import Upload
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct UploadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
@@ -30,14 +34,7 @@ struct UploadCommand: ParsableCommand {
     @Flag(name: .long, help: "Prune past retention after a successful upload.")
     var prune = false
 
-    @Option(name: .long, help: "Multipart part size for this run, e.g. 16MiB.")
-    var partSize: String?
-
-    @Option(name: .long, help: "Parts in flight at once for this run.")
-    var concurrency: Int?
-
-    @Option(name: .long, help: "Bandwidth limit for the whole agent for this run, e.g. 20MiB/s.")
-    var bandwidthLimit: String?
+    @OptionGroup var limits: TransferFlags
 
     @Flag(name: .long, help: "With --json: JSON lines progress events on stderr.")
     var progress = false
@@ -45,18 +42,15 @@ struct UploadCommand: ParsableCommand {
     func validate() throws {
         if pending && !backups.isEmpty { throw ValidationError("give backups or --pending, not both") }
         if !pending && backups.isEmpty { throw ValidationError("name at least one backup, or use --pending") }
-        if let c = concurrency, c < 1 || c > 64 { throw ValidationError("--concurrency must be between 1 and 64") }
-        if let p = partSize, Units.parseSize(p) == nil { throw ValidationError("--part-size \(p) is not a size (e.g. 16MiB)") }
-        if let b = bandwidthLimit, Units.parseRate(b) == nil { throw ValidationError("--bandwidth-limit \(b) is not a rate (e.g. 20MiB/s)") }
     }
 
     func run() throws {
         global.apply()
         let config = try Runtime.loadConfig(global)
         let pings = RunPings.monitors(config: config, vaults: vault.isEmpty ? RunPings.defaultVaultNames(config) : vault)
-        let (vaults, targets, resolved): ([ResolvedVault], [UploadTarget], [Backup])
+        let (vaults, targets, resolved, skipped): ([ResolvedVault], [UploadTarget], [Backup], [(id: String, error: AgentError)])
         do {
-            (vaults, targets, resolved) = try prepare(config)
+            (vaults, targets, resolved, skipped) = try prepare(config)
         } catch let error as AgentError {
             // A vault that cannot be used or a backup refused: the monitor hears of it too.
             pings.failBeforeStart(error)
@@ -64,6 +58,9 @@ struct UploadCommand: ParsableCommand {
         }
 
         let session = UploadSession(config: config, global: global, jsonProgress: progress)
+        for (id, error) in skipped {
+            session.logger.info("skipped: \(id): \(error.code) (\(error.message))")
+        }
         if !resolved.isEmpty { pings.start() }
         for backup in resolved {
             if Runtime.interrupted { break }
@@ -79,35 +76,51 @@ struct UploadCommand: ParsableCommand {
 
     /// The vaults, their upload targets and the backups to send: every refusal happens here,
     /// before anything is sent.
-    private func prepare(_ config: AgentConfig) throws -> ([ResolvedVault], [UploadTarget], [Backup]) {
+    private func prepare(_ config: AgentConfig) throws -> ([ResolvedVault], [UploadTarget], [Backup], [(id: String, error: AgentError)]) {
         let vaults = try config.vaults(named: vault)
-        let overrides = RunOverrides(
-            partSize: partSize.flatMap(Units.parseSize), concurrency: concurrency, bandwidthLimit: bandwidthLimit.flatMap(Units.parseRate))
+        try limits.check(against: vaults)
+        let overrides = limits.overrides
         let host = Runtime.hostname()
         var targets: [UploadTarget] = []
         for v in vaults { targets.append(try UploadTarget(vault: v, overrides: overrides, host: host)) }
 
         let resolver = BackupResolver(backupDir: config.backupDir)
         var resolved: [Backup] = []
+        var skipped: [(id: String, error: AgentError)] = []
         if pending {
-            resolved = try PendingBackups.find(resolver: resolver)
+            (resolved, skipped) = try PendingBackups.find(resolver: resolver)
         } else {
             for argument in backups { resolved.append(try resolver.resolve(argument)) }
         }
-        return (vaults, targets, resolved)
+        return (vaults, targets, resolved, skipped)
     }
 }
 
-/// `upload --pending`: every completed backup in backup_dir (refused ones are skipped quietly).
+/// `upload --pending`: every completed backup in backup_dir. Completed means a `backup.json`
+/// that says so and no `.in-progress` marker: a folder without `backup.json` may still be being
+/// written (or its job died), so it is left out as NOT_COMPLETED. Each one left out is named.
 enum PendingBackups {
-    static func find(resolver: BackupResolver) throws(AgentError) -> [Backup] {
+    static func find(resolver: BackupResolver) throws(AgentError) -> (backups: [Backup], skipped: [(id: String, error: AgentError)]) {
         guard let names = DirectoryListing.names(in: resolver.backupDir) else {
             throw AgentError(.noDir, "the backup directory \(resolver.backupDir) does not exist", hint: "set backup_dir in the config")
         }
         var found: [Backup] = []
+        var skipped: [(id: String, error: AgentError)] = []
         for name in names.sorted() where !name.hasPrefix(".") {
-            if let backup = try? resolver.resolve(name), !backup.singleFile { found.append(backup) }
+            let directory = resolver.backupDir.hasSuffix("/") ? resolver.backupDir + name : resolver.backupDir + "/" + name
+            let hasManifest = access(directory + "/" + Backup.manifestName, F_OK) == 0
+            do {
+                let backup = try resolver.resolve(name)
+                guard !backup.singleFile, hasManifest else {
+                    skipped.append(
+                        (name, AgentError(.notCompleted, "no \(Backup.manifestName) says it is completed (the backup job may still be writing it)", hint: "")))
+                    continue
+                }
+                found.append(backup)
+            } catch {
+                skipped.append((name, error))
+            }
         }
-        return found
+        return (found, skipped)
     }
 }

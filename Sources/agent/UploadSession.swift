@@ -34,8 +34,12 @@ final class UploadSession {
     func run(backup: Backup, target: UploadTarget, force: Bool) {
         let engine = UploadEngine(target: target, journal: journal, http: http, logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
         engine.agentVersion = AgentVersion.string
-        let reporter = ProgressReporter(label: "\(backup.id) -> \(target.vault)", total: backup.totalBytes, logger: logger, json: global.json, jsonProgress: jsonProgress)
+        let http = self.http
+        let reporter = ProgressReporter(
+            label: "\(backup.id) -> \(target.vault)", total: backup.totalBytes, logger: logger, json: global.json, jsonProgress: jsonProgress,
+            wire: { [sentBefore = http.bytesSent] in http.bytesSent - sentBefore }, inFlight: { http.inFlightBytesSent })
         engine.onProgress = { reporter.add($0) }
+        engine.onAlreadyHeld = { reporter.alreadyDone($0) }
         http.onTick = { reporter.tick() }
         defer {
             reporter.finish()
@@ -78,8 +82,9 @@ final class UploadSession {
                 engine.digestCache = cache
                 let reporter = ProgressReporter(
                     label: "\(backup.id) -> \(target.vault)", total: backup.totalBytes, logger: logger, json: global.json, jsonProgress: jsonProgress,
-                    shareTerminal: true)
+                    shareTerminal: true, wire: { http.bytesSent }, inFlight: { http.inFlightBytesSent })
                 engine.onProgress = { reporter.add($0) }
+                engine.onAlreadyHeld = { reporter.alreadyDone($0) }
                 http.onTick = { reporter.tick() }
                 do throws(AgentError) {
                     results.set(index, .success(try engine.upload(backup: backup, force: force)), retries: engine.retries, stalls: engine.stalls)
@@ -107,6 +112,7 @@ final class UploadSession {
         outcomes.append((backup, vault, .failure(error), retries, stalls))
         Output.diagnostic("error: \(error.code): \(backup) -> \(vault): \(error.message)")
         Output.diagnostic("hint: \(error.hint)")
+        Output.logFailure(error, context: "backup \(backup), vault \(vault)")
     }
 
     /// Updates the Prometheus textfile (`metrics_file`), when the config names one.
@@ -136,14 +142,19 @@ final class UploadSession {
             }
             return
         }
-        if outcomes.isEmpty { Output.line(emptyMessage) }
+        if outcomes.isEmpty { Output.result(emptyMessage) }
         for o in outcomes {
             switch o.result {
             case .success(let r) where r.alreadyOffsite:
-                Output.line("\(o.backup) -> \(o.vault): already complete offsite, nothing sent (use --force to upload again)")
+                Output.result("\(o.backup) -> \(o.vault): already complete offsite, nothing sent (use --force to upload again)")
+            case .success(let r) where r.resumed:
+                // What this run sent, not the whole backup: an earlier run sent the rest.
+                Output.result(
+                    "\(o.backup) -> \(o.vault): resumed and completed \(r.files.count) files (\(Units.formatSize(r.bytes))); this run sent \(Units.formatSize(r.bytesSent)) in \(Units.formatDuration(r.seconds)) (\(Units.formatSize(r.seconds > 0 ? Int64(Double(r.bytesSent) / r.seconds) : 0))/s)")
             case .success(let r):
-                Output.line("\(o.backup) -> \(o.vault): uploaded \(r.files.count) files, \(Units.formatSize(r.bytes)) in \(Units.formatDuration(r.seconds))\(r.resumed ? " (resumed)" : "")")
+                Output.result("\(o.backup) -> \(o.vault): uploaded \(r.files.count) files, \(Units.formatSize(r.bytes)) in \(Units.formatDuration(r.seconds))")
             case .failure(let e):
+                // The error and its hint were said on stderr; stdout keeps the one-line result.
                 Output.line("\(o.backup) -> \(o.vault): FAILED \(e.code)")
             }
         }

@@ -34,7 +34,8 @@ struct VerifyCommand: ParsableCommand {
         if deep { verifier.identities = try VaultAccess.identities(identity, vault: resolved) }
         let manifest = try session.requireManifest(of: backupID)
         let reporter = ProgressReporter(
-            label: "verify \(backupID) <- \(session.vault)", total: deep ? manifest.totalBytes : 0, logger: session.logger, json: global.json, jsonProgress: progress)
+            label: "verify \(backupID) <- \(session.vault)", total: deep ? manifest.totalBytes : 0, logger: session.logger, json: global.json, jsonProgress: progress,
+            wire: { session.http.bytesReceived })
         verifier.onProgress = { reporter.add($0) }
         session.http.onTick = { reporter.tick() }
         let report = try verifier.verify(manifest, deep: deep)

@@ -180,6 +180,8 @@ class Env:
             for k, val in v.items():
                 lines.append(f"{k} = {toml_value(val)}")
         self.config_path.write_text("\n".join(lines) + "\n")
+        # As the README says to keep it: a config others can read is a warning everywhere.
+        self.config_path.chmod(0o600)
         return self.config_path
 
     def make_backup(self, backup_id, files, manifest=True, status="completed", btype="files"):

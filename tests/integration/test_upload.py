@@ -275,7 +275,7 @@ def test_dropped_connection_mid_part_is_retried(env, rclone):
     env.make_backup("drop", {"x.tar": content})
     r = env.run("upload", "drop")
     assert r.code == 0, r
-    assert "retrying UploadPart" in r.stderr
+    assert "UploadPart 2 of host-a/drop/x.tar: attempt 1/5 failed: " in r.stderr
     assert get_bytes(rclone.client(), vault["bucket"], "host-a/drop/x.tar") == content
     assert sum(1 for q in proxy.parts() if q.query["partNumber"] == "2") == 2
     proxy.close()
