@@ -11,6 +11,7 @@ enum VaultAccess {
     static func open(_ global: GlobalOptions, vault: String?, quiet: Bool = false) throws -> (config: AgentConfig, vault: ResolvedVault, session: VaultSession) {
         let config = try Runtime.loadConfig(global)
         let resolved = try config.vault(named: vault)
+        Output.context = "vault \(resolved.name)"
         let logger = Runtime.start(config: config, quiet: quiet)
         return (config, resolved, try session(resolved, logger: logger))
     }

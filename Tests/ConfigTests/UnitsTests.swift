@@ -25,6 +25,9 @@ struct UnitsTests {
         #expect(Units.parseDuration("500ms") == 0.5)
         #expect(Units.parseDuration("30s") == 30)
         #expect(Units.parseDuration("30") == 30)
+        // On the command line a bare number is refused: `--max-age 26` is not 26 seconds.
+        #expect(Units.parseDuration("26", requireUnit: true) == nil)
+        #expect(Units.parseDuration("26h", requireUnit: true) == 93_600.0)
         #expect(Units.parseDuration("5m") == 300)
         #expect(Units.parseDuration("26h") == 93600)
         #expect(Units.parseDuration("soon") == nil)

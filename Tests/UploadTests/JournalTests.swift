@@ -76,3 +76,20 @@ private func sampleEntry(id: String) -> JournalEntry {
         return
     }
 }
+
+/// The limits an upload was started with travel in its journal entry (resume applies them).
+@Test func journalEntryKeepsTheRunLimits() {
+    var entry = sampleEntry(id: "limits")
+    entry.bandwidthLimit = 10 << 20
+    entry.concurrency = 2
+    let back = JournalEntry(json: entry.json())
+    #expect(back?.bandwidthLimit == 10 << 20)
+    #expect(back?.concurrency == 2)
+    // Values no agent writes are ignored, never trusted.
+    guard case .object(let fields) = entry.json() else {
+        Issue.record("an entry is a JSON object")
+        return
+    }
+    let damaged = JSON.object(fields.map { $0.0 == "concurrency" ? ("concurrency", .int(0)) : $0 })
+    #expect(JournalEntry(json: damaged)?.concurrency == nil)
+}
