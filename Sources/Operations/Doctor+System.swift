@@ -3,6 +3,7 @@ import CTimeShim
 import Config
 import Diagnostics
 import HTTPTransport
+import Metrics
 
 #if canImport(Glibc)
     import Glibc
@@ -183,6 +184,13 @@ extension Doctor {
             } else {
                 findings.append("within a minute of vault \(vault.name)'s server clock")
             }
+        }
+        // The skew a run last had to correct (or test-connection measured), from the metrics file.
+        let metrics = config.metricsFile.map { MetricsRecorder(stateDir: config.stateDir, file: $0).load() } ?? [:]
+        for name in metrics.keys.sorted() where (metrics[name]?.clockSkew ?? 0) != 0 {
+            let skew = metrics[name]?.clockSkew ?? 0
+            findings.append(
+                "the last skew seen against vault \(name) was \(ClockSkew.describe(skew)) \(skew > 0 ? "ahead" : "behind") (offsite_agent_clock_skew_seconds; runs correct it with the server's time)")
         }
         if synchronised == nil, !measured { return DoctorCheck("clock", .skip, findings.joined(separator: "; "), fix: "check `timedatectl status`") }
         if status == .pass { return DoctorCheck("clock", .pass, findings.joined(separator: "; ")) }
