@@ -59,7 +59,7 @@ install -m 0600 "$root/samples/agent.toml" "$pkg/etc/offsite-agent/agent.toml"
 
 # Documentation: README, examples, copyright, changelog, man page (compressed as Debian does).
 to_usr "$root/README.md" | gzip -9n > "$doc/README.md.gz"
-for sample in agent.toml cron logrotate iam-policy.json credentials.md post-backup-hook.sh offsite-agent-resume.service offsite-agent-resume.timer; do
+for sample in agent.toml cron logrotate iam-policy.json iam-policy-no-delete.json iam-policy-object-lock.json credentials.md post-backup-hook.sh offsite-agent-resume.service offsite-agent-resume.timer; do
     to_usr "$root/samples/$sample" > "$doc/examples/$sample"
 done
 gzip -9n "$doc/examples/credentials.md"

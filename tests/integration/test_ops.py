@@ -57,7 +57,7 @@ def test_make_install_lays_out_files_with_modes_and_keeps_an_edited_config(tmp_p
     assert not list(dest.rglob("timers.target.wants"))
     share = prefix / "share/offsite-agent"
     assert mode(share / "samples/post-backup-hook.sh") == 0o755
-    for name in ["agent.toml", "cron", "logrotate", "iam-policy.json", "credentials.md"]:
+    for name in ["agent.toml", "cron", "logrotate", "iam-policy.json", "iam-policy-no-delete.json", "iam-policy-object-lock.json", "credentials.md"]:
         assert (share / "samples" / name).is_file(), name
     assert sorted(p.name for p in (share / "providers").glob("*.toml")) == sorted(p.name for p in (ROOT / "providers").glob("*.toml"))
 
