@@ -445,3 +445,25 @@ def test_config_check_shows_the_lock(env):
     r = env.run("config", "check", "--json")
     assert r.code == 0 and r.json["vaults"][0]["object_lock"] == {"mode": "COMPLIANCE", "days": 90}, r
     assert "COMPLIANCE, 90 days" in env.run("config", "check").stdout
+
+
+def test_key_denied_the_governance_bypass_is_told_so_on_rgw(env, rgw):
+    bucket = rgw.new_bucket(object_lock=True)
+    uid = "agent-" + uuid.uuid4().hex[:6]
+    access, secret = rgw.create_user(uid)
+    user = f"arn:aws:iam:::user/{uid}"
+    resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    rgw.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": [user]}, "Action": "s3:*", "Resource": resources},
+        {"Effect": "Deny", "Principal": {"AWS": [user]}, "Action": "s3:BypassGovernanceRetention", "Resource": resources},
+    ]}))
+    env.add_vault("primary", provider="other", endpoint=rgw.endpoint, bucket=bucket, access_key_id=access, secret_access_key=secret,
+                  object_lock_mode="GOVERNANCE", object_lock_days=3)
+    env.write_config()
+    started = time.time()
+    r, checks = connection(env)
+    lock = checks["lock"]
+    assert r.code == 0 and lock["status"] == "pass", r
+    assert "may not bypass GOVERNANCE" in lock["explanation"], lock
+    assert time.time() - started < 60
+    assert probe_versions(rgw.client(), bucket) == []  # removed once its few seconds of retention ended
