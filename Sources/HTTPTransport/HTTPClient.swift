@@ -25,7 +25,11 @@ public final class HTTPClient {
     /// `bandwidth_limit` as a timetable: while set, it decides `bandwidthLimit` from `clock`, and
     /// a new rate at a boundary is applied to the transfers already running.
     public var bandwidthTimetable: BandwidthTimetable? {
-        didSet { timetableChecked = -.infinity }
+        didSet {
+            // Applied afresh on the next request: whoever set it may also have reset `bandwidthLimit`.
+            timetableChecked = -.infinity
+            timetableRate = nil
+        }
     }
     /// Wall-clock seconds since the epoch; tests inject their own.
     public var clock: () -> Int64 = { Timestamp.now() }

@@ -442,3 +442,24 @@ def test_fleet_lists_every_host_prefix_from_the_manifests_and_flags_the_overdue_
     r = env.run("fleet", "--max-age", "5d", "--json")
     assert r.code == 0, r
     assert not any(h["overdue"] for h in r.json["hosts"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Bandwidth timetable (the boundary crossing itself is tested with an injected clock in
+# Tests/S3Tests/BandwidthTimetableTransferTests.swift)
+
+
+def test_an_upload_follows_the_timetable_for_every_backup_of_the_run(env, rclone):
+    env.add_vault("primary", rclone, bandwidth_limit="00:00,40MiB/s 12:00,50MiB/s")
+    env.write_config()
+    write_backup(env, "t1", {"a.tar": 300_000}, iso(-60))
+    write_backup(env, "t2", {"a.tar": 300_000}, iso(-30))
+    hour = time.localtime().tm_hour
+    expected = "50.0 MiB/s" if hour >= 12 else "40.0 MiB/s"
+    r = env.run("upload", "t1", "t2")
+    assert r.code == 0, r
+    assert r.stderr.count(f"bandwidth limit now {expected} (bandwidth_limit timetable)") == 2, r.stderr
+    # --bandwidth-limit replaces the table for one run.
+    write_backup(env, "t3", {"a.tar": 1000}, iso(-10))
+    r = env.run("upload", "t3", "--bandwidth-limit", "30MiB/s")
+    assert r.code == 0 and "bandwidth_limit timetable" not in r.stderr, r
