@@ -233,6 +233,7 @@ public final class UploadEngine {
         defer { close(fd) }
         try checkUnchanged(fd: fd, file: file)
         let started = monotonicSeconds()
+        let sentBefore = bytesSent
         let stored = try storedBytes(&entry, index, fd: fd)
         let size = stored.size
         if entry.files[index].uploadID == nil && size <= min(target.multipartThreshold, target.limits.maxSinglePut) {
@@ -270,9 +271,12 @@ public final class UploadEngine {
         }
         let seconds = monotonicSeconds() - started
         let f = entry.files[index]
-        let rate = seconds > 0 ? Int64(Double(size) / seconds) : 0
+        // The rate of what this run sent: parts an earlier run stored are not this run's speed.
+        let sentNow = bytesSent - sentBefore
+        let rate = seconds > 0 ? Int64(Double(sentNow) / seconds) : 0
+        let earlier = sentNow < size ? ", \(Units.formatSize(size - sentNow)) of it sent by an earlier run" : ""
         logger.info(
-            "uploaded \(f.path) -> \(f.key) (\(Units.formatSize(size)), \(f.uploadID == nil ? "1 request" : "\(f.parts.count) parts"), \(Units.formatDuration(seconds)), \(Units.formatSize(rate))/s)")
+            "uploaded \(f.path) -> \(f.key) (\(Units.formatSize(size)), \(f.uploadID == nil ? "1 request" : "\(f.parts.count) parts")\(earlier), \(Units.formatDuration(seconds)), \(Units.formatSize(rate))/s)")
     }
 
     /// Mechanism headers for one body (SPEC 5: a payload checksum the provider verifies).

@@ -41,8 +41,16 @@ struct TestConnectionCommand: ParsableCommand {
             Output.diagnostic("hint: \(failure.fix)")
         }
         Output.exitStatus = report.exitStatus
+        let config = try? Runtime.loadConfig(global)
+        if let failure = report.firstFailure, let config {
+            // A failed test leaves its ERROR line in agent.log like any failed run.
+            AgentLogHandler.openLogFile(stateDir: config.stateDir)
+            Output.logFailure(
+                AgentError(failure.code ?? ErrorCode("FAILED"), "\(failure.id.rawValue): \(failure.explanation)", hint: failure.fix),
+                context: "test-connection, vault \(report.vault)")
+        }
         // The metrics file records the test too; a config that does not load has no metrics_file.
-        if let config = try? Runtime.loadConfig(global), let file = config.metricsFile, !report.vault.isEmpty {
+        if let config, let file = config.metricsFile, !report.vault.isEmpty {
             do {
                 try MetricsRecorder(stateDir: config.stateDir, file: file).recordConnectionTest(vault: report.vault, ok: report.ok, clockSkew: report.clockSkew)
             } catch {

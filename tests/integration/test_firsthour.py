@@ -135,7 +135,11 @@ def test_failed_run_leaves_one_error_line_in_the_log(env, rclone):
     r = env.run("list")
     assert r.code == 75, r
     errors = [l for l in log_text(env).splitlines() if " ERROR " in l]
-    assert len(errors) == 2 and "vault primary" in errors[1], errors
+    assert len(errors) == 2 and "[vault primary]" in errors[1], errors
+    # And for a failed connection test.
+    assert env.run("test-connection").code == 5
+    errors = [l for l in log_text(env).splitlines() if " ERROR " in l]
+    assert len(errors) == 3 and "CONNECTION_REFUSED" in errors[2] and "test-connection, vault primary" in errors[2], errors
 
 
 # 5. Network failures say what failed; 6. retry warnings name the operation, not a struct.
