@@ -10,6 +10,8 @@ public struct ConnectionReport: Sendable {
     public var checks: [CheckResult]
     /// This server's clock minus the storage server's, when the test could compare them.
     public var clockSkew: Int64?
+    /// What this key could erase (the `lock` check), when the test got that far.
+    public var blastRadius: BlastRadius?
 
     public init(vault: String, provider: String, endpoint: String, region: String, bucket: String, checks: [CheckResult]) {
         self.vault = vault
@@ -49,6 +51,7 @@ public struct ConnectionReport: Sendable {
                         ])
                     })
             ),
+            ("blast_radius", blastRadius?.json ?? .null),
         ])
     }
 

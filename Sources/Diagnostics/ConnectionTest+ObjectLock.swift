@@ -14,6 +14,29 @@ struct LockProbeState {
     var ms = 0
 }
 
+/// What a stolen copy of this key could do to the vault's backups (`--json` `blast_radius`);
+/// nil fields were not established (e.g. `--no-write`).
+public struct BlastRadius: Sendable, Equatable {
+    /// The bucket has Object Lock enabled.
+    public var bucketObjectLock: Bool?
+    /// The vault writes every object with a retention (`object_lock_mode`).
+    public var vaultObjectLock: Bool
+    /// The `delete` probe succeeded (on a versioned bucket: hides objects behind delete markers).
+    public var canDelete: Bool?
+    /// The key deleted a GOVERNANCE-locked probe with x-amz-bypass-governance-retention.
+    public var canBypassGovernance: Bool?
+    /// The bucket's default retention ("COMPLIANCE for 30 days").
+    public var defaultRetention: String?
+
+    public var json: JSON {
+        func opt(_ b: Bool?) -> JSON { b.map { .bool($0) } ?? .null }
+        return .object([
+            ("bucket_object_lock", opt(bucketObjectLock)), ("vault_object_lock", .bool(vaultObjectLock)), ("can_delete", opt(canDelete)),
+            ("can_bypass_governance", opt(canBypassGovernance)), ("default_retention", defaultRetention.map { .string($0) } ?? .null),
+        ])
+    }
+}
+
 /// `lock` (SPEC 9, issue 15): the bucket's Object Lock configuration against the vault's
 /// object_lock_mode/days, and the key's blast radius: whether it can delete or overwrite
 /// existing backups (the `delete` probe tells), whether it may bypass GOVERNANCE retention, and a
@@ -82,6 +105,10 @@ extension ConnectionTest {
         let deleteResult = results[.delete]
         let canDelete = deleteResult?.status == .pass
         let deleteKnown = deleteResult?.status == .pass || deleteResult?.code == .permissionDenied
+        report.blastRadius = BlastRadius(
+            bucketObjectLock: config.enabled, vaultObjectLock: vault.objectLock != nil, canDelete: deleteKnown ? canDelete : nil,
+            canBypassGovernance: versions.bypass == .allowed ? true : versions.bypass == .denied ? false : nil,
+            defaultRetention: config.defaultRetentionDescription)
         var notes: [String] = []
         if let retention = config.defaultRetentionDescription {
             notes.append("The bucket's default retention is \(retention): every object written without its own retention gets it.")

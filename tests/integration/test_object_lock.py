@@ -263,6 +263,8 @@ def test_governance_with_a_key_that_may_bypass_it_is_a_warning(env, moto):
     assert "GOVERNANCE protects nothing" in lock["explanation"] and "s3:BypassGovernanceRetention" in lock["fix"], lock
     assert "COMPLIANCE" in lock["fix"]
     assert checks["write"]["status"] == "pass" and checks["delete"]["status"] == "pass", r
+    assert r.json["blast_radius"] == {"bucket_object_lock": True, "vault_object_lock": True, "can_delete": True,
+                                      "can_bypass_governance": True, "default_retention": None}, r
     assert probe_versions(moto.client(), bucket) == []  # the locked probe and its delete marker are gone
 
 
@@ -291,6 +293,8 @@ def test_key_that_can_erase_an_unlocked_vault_is_warned_with_the_remedy(env, rcl
     lock = checks["lock"]
     assert r.code == 0 and (lock["status"], lock["code"]) == ("warn", "OBJECT_LOCK_DISABLED"), r
     assert "could erase every offsite copy" in lock["explanation"], lock
+    assert r.json["blast_radius"] == {"bucket_object_lock": False, "vault_object_lock": False, "can_delete": True,
+                                      "can_bypass_governance": None, "default_retention": None}, r
     assert "object_lock_mode" in lock["fix"] and "iam-policy-no-delete.json" in lock["fix"] and "lifecycle" in lock["fix"], lock
 
 
@@ -300,6 +304,7 @@ def test_no_write_leaves_the_blast_radius_unknown(env, rclone):
     r = env.run("test-connection", "--no-write", "--json")
     lock = {c["id"]: c for c in r.json["checks"]}["lock"]
     assert r.code == 0 and lock["status"] == "pass" and "unknown" in lock["explanation"], r
+    assert r.json["blast_radius"]["can_delete"] is None, r
 
 
 def test_bucket_default_retention_keeps_the_probe_version_and_says_so(env, rgw):
@@ -312,6 +317,7 @@ def test_bucket_default_retention_keeps_the_probe_version_and_says_so(env, rgw):
     lock = checks["lock"]
     assert r.code == 0 and checks["delete"]["status"] == "pass", r
     assert lock["status"] == "warn" and "GOVERNANCE for 1 day" in lock["explanation"], lock
+    assert r.json["blast_radius"]["default_retention"] == "GOVERNANCE for 1 day", r
     assert "delete marker" in lock["explanation"], lock
 
 
@@ -465,5 +471,6 @@ def test_key_denied_the_governance_bypass_is_told_so_on_rgw(env, rgw):
     lock = checks["lock"]
     assert r.code == 0 and lock["status"] == "pass", r
     assert "may not bypass GOVERNANCE" in lock["explanation"], lock
+    assert r.json["blast_radius"]["can_bypass_governance"] is False and r.json["blast_radius"]["can_delete"] is True, r
     assert time.time() - started < 60
     assert probe_versions(rgw.client(), bucket) == []  # removed once its few seconds of retention ended
