@@ -107,6 +107,19 @@ public struct Journal: Sendable {
             }
             withExtendedLifetime(held) {}
         }
+        removeOrphanedTemporaryFiles()
+    }
+
+    /// A journal write killed before its rename leaves `<id>.json.tmp.<pid>` behind, which may hold
+    /// an unfinished encrypted upload's file key long after the upload completed: removed once the
+    /// process that wrote it is gone (a live pid, even a reused one, keeps its file).
+    func removeOrphanedTemporaryFiles() {
+        for name in DirectoryListing.names(in: directory) ?? [] {
+            let parts = name.split(separator: ".")
+            guard parts.count >= 4, parts[parts.count - 3] == "json", parts[parts.count - 2] == "tmp", let pid = Int32(parts[parts.count - 1]), pid > 0
+            else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH { unlink("\(directory)/\(name)") }
+        }
     }
 
     /// Takes the entry's lock without waiting; nil when another agent holds it. The lock is
