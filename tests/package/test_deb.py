@@ -136,6 +136,8 @@ class CleanRoot:
 
 @pytest.fixture(scope="session")
 def root_tarball():
+    if os.geteuid() != 0:
+        pytest.fail("the clean-root test needs root (debootstrap, chroot, unshare --mount): run `sudo make package-test`")
     proc = run(ROOT / "tests/package/make-root.sh")
     return proc.stdout.strip().splitlines()[-1]
 
