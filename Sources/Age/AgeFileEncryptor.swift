@@ -14,13 +14,18 @@ public final class AgeFileEncryptor {
     private var sealedIndex: Int64 = -1
     private let chunks: Int64
 
+    private let scratch: AgeScratch?
+
     /// Why the plaintext could not be read in full.
     public struct ShortRead: Error {}
 
+    /// `scratch`, when given, lets reads of whole chunks fetch their plaintext in one call and seal
+    /// it straight into the caller's buffer (shared by the encryptors of one thread).
     public init?(
-        fileKey: [UInt8], header: [UInt8], nonce: [UInt8], plaintextSize: Int64,
+        fileKey: [UInt8], header: [UInt8], nonce: [UInt8], plaintextSize: Int64, scratch: AgeScratch? = nil,
         readPlain: @escaping (_ offset: Int64, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int
     ) {
+        self.scratch = scratch
         guard let cipher = AgeChunkCipher(fileKey: fileKey, payloadNonce: nonce) else { return nil }
         self.cipher = cipher
         self.header = header
@@ -49,6 +54,8 @@ public final class AgeFileEncryptor {
                 let at = Int(position) - header.count
                 n = min(out.count, AgeStream.nonceSize - at)
                 nonce.withUnsafeBytes { out.baseAddress!.copyMemory(from: $0.baseAddress! + at, byteCount: n) }
+            } else if let whole = try sealWholeChunks(at: position - payloadStart, into: out), whole > 0 {
+                n = whole
             } else {
                 let relative = position - payloadStart
                 let index = relative / Int64(AgeStream.sealedChunkSize)
@@ -61,6 +68,47 @@ public final class AgeFileEncryptor {
             position += Int64(n)
         }
         return done
+    }
+
+    /// When `relative` (an offset in the sealed chunks) starts a chunk and `out` holds whole chunks:
+    /// reads their plaintext at once and seals each straight into `out`. Returns the bytes written,
+    /// nil when the slow path must do it.
+    private func sealWholeChunks(at relative: Int64, into out: UnsafeMutableRawBufferPointer) throws -> Int? {
+        guard let scratch, relative % Int64(AgeStream.sealedChunkSize) == 0 else { return nil }
+        let first = relative / Int64(AgeStream.sealedChunkSize)
+        var count: Int64 = 0
+        var plainBytes = 0
+        var sealedBytes = 0
+        while first + count < chunks {
+            let length = plainLength(first + count)
+            guard sealedBytes + length + AgeStream.tagSize <= out.count, plainBytes + length <= scratch.buffer.count else { break }
+            plainBytes += length
+            sealedBytes += length + AgeStream.tagSize
+            count += 1
+        }
+        guard count > 0 else { return nil }
+        let plainOffset = first * Int64(AgeStream.chunkSize)
+        var got = 0
+        while got < plainBytes {
+            let n = try readPlain(plainOffset + Int64(got), UnsafeMutableRawBufferPointer(rebasing: scratch.buffer[got..<plainBytes]))
+            if n <= 0 { throw ShortRead() }
+            got += n
+        }
+        var input = 0
+        var output = 0
+        for index in first..<(first + count) {
+            let length = plainLength(index)
+            guard cipher.seal(index: index, last: index == chunks - 1, input: scratch.buffer.baseAddress! + input, length: length, output: out.baseAddress! + output) else {
+                throw AgeError.unavailable("ChaCha20-Poly1305 failed")
+            }
+            input += length
+            output += length + AgeStream.tagSize
+        }
+        return output
+    }
+
+    private func plainLength(_ index: Int64) -> Int {
+        Int(min(Int64(AgeStream.chunkSize), plaintextSize - index * Int64(AgeStream.chunkSize)))
     }
 
     /// Seals chunk `index` into the scratch buffer (kept for the next read); returns its sealed length.
@@ -81,4 +129,15 @@ public final class AgeFileEncryptor {
         sealedIndex = index
         return plainLength + AgeStream.tagSize
     }
+}
+
+/// A plaintext buffer the encryptors of one thread share for whole-chunk reads.
+public final class AgeScratch {
+    let buffer: UnsafeMutableRawBufferPointer
+
+    public init(chunks: Int = 8) {
+        buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, chunks) * AgeStream.chunkSize, alignment: 4096)
+    }
+
+    deinit { buffer.deallocate() }
 }

@@ -240,13 +240,7 @@ public final class RestoreEngine {
                 {
                     // Every stored byte matched the manifest, yet a chunk failed authentication: tampered
                     // before the manifest was written, or by someone who rewrote both. Never put in place.
-                    w.problem = "it failed decryption: \(problem)"
-                    session.logger.error("\(w.file.path): \(w.problem ?? ""); not put in place")
-                    w.finished = true
-                    close(fd)
-                    w.fd = -1
-                    unlink(w.partial)
-                    working.files[w.index].chunks = []
+                    reject(w, fd: fd, problem: "it failed decryption: \(problem)")
                     return
                 }
                 close(fd)
@@ -276,8 +270,13 @@ public final class RestoreEngine {
                 advance(w)
                 return
             }
-            w.problem = "\(what) differs from the manifest, also after a second download"
-            session.logger.error("\(w.file.path): \(w.problem ?? ""); not put in place")
+            reject(w, fd: fd, problem: "\(what) differs from the manifest, also after a second download")
+        }
+
+        /// Gives up on a file: reported as a mismatch, its download removed, never put in place.
+        func reject(_ w: Work, fd: Int32, problem: String) {
+            w.problem = problem
+            session.logger.error("\(w.file.path): \(problem); not put in place")
             w.finished = true
             close(fd)
             w.fd = -1

@@ -35,3 +35,14 @@ extension JournalEntry.Encryption {
         self.init(recipients: recipients, storedSize: stored, fileKey: key, header: header, nonce: nonce)
     }
 }
+
+extension JournalEntry.File {
+    /// Forgets the age file key, header and nonce (the file is stored, or will never be resumed):
+    /// the journal keeps no secret of a finished file.
+    public mutating func dropSecrets() {
+        guard encryption != nil else { return }
+        encryption?.fileKey = nil
+        encryption?.header = nil
+        encryption?.nonce = nil
+    }
+}

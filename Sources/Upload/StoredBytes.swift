@@ -13,6 +13,8 @@ struct StoredBytes {
     /// Bytes of the stored object.
     let size: Int64
     private let age: (fileKey: [UInt8], header: [UInt8], nonce: [UInt8], plaintextSize: Int64)?
+    /// The engine's plaintext buffer for whole-chunk reads (one thread uses it at a time).
+    private let scratch: AgeScratch?
 
     var isEncrypted: Bool { age != nil }
 
@@ -21,12 +23,14 @@ struct StoredBytes {
         self.fd = fd
         self.size = size
         self.age = nil
+        self.scratch = nil
     }
 
     /// The age file of `fd`'s plaintext under the journal's key, header and nonce.
-    init?(encrypted fd: Int32, plaintextSize: Int64, encryption: JournalEntry.Encryption) {
+    init?(encrypted fd: Int32, plaintextSize: Int64, encryption: JournalEntry.Encryption, scratch: AgeScratch) {
         guard let key = encryption.fileKey, let header = encryption.header, let nonce = encryption.nonce else { return nil }
         self.fd = fd
+        self.scratch = scratch
         self.age = (key, header, nonce, plaintextSize)
         self.size = Int64(header.count) + AgeStream.payloadSize(plaintext: plaintextSize)
         guard size == encryption.storedSize else { return nil }
@@ -50,7 +54,7 @@ struct StoredBytes {
     private func makeEncryptor() -> AgeFileEncryptor? {
         guard let age else { return nil }
         let fd = self.fd
-        return AgeFileEncryptor(fileKey: age.fileKey, header: age.header, nonce: age.nonce, plaintextSize: age.plaintextSize) { offset, buffer in
+        return AgeFileEncryptor(fileKey: age.fileKey, header: age.header, nonce: age.nonce, plaintextSize: age.plaintextSize, scratch: scratch) { offset, buffer in
             try Self.pread(fd, offset, buffer)
         }
     }

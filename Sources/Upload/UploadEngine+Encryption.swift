@@ -17,7 +17,7 @@ extension UploadEngine {
         }
         try prepareEncryption(&entry, index)
         guard let encryption = entry.files[index].encryption,
-            let stored = StoredBytes(encrypted: fd, plaintextSize: plaintextSize, encryption: encryption)
+            let stored = StoredBytes(encrypted: fd, plaintextSize: plaintextSize, encryption: encryption, scratch: ageScratch)
         else {
             throw encryptionUnavailable("the journal's encryption state for \(entry.files[index].path) is inconsistent")
         }
@@ -46,15 +46,6 @@ extension UploadEngine {
         entry.files[index].encryption = JournalEntry.Encryption(
             recipients: recipients, storedSize: storedSize, fileKey: fileKey, header: header.encoded, nonce: nonce)
         try save(&entry)
-    }
-
-    /// Forgets the file key, header and nonce once the file is stored: the journal keeps no secret
-    /// of a finished file.
-    func dropSecrets(_ file: inout JournalEntry.File) {
-        guard file.encryption != nil else { return }
-        file.encryption?.fileKey = nil
-        file.encryption?.header = nil
-        file.encryption?.nonce = nil
     }
 
     private func encryptionUnavailable(_ why: String) -> AgentError {

@@ -22,6 +22,8 @@ public final class UploadEngine {
     let journal: Journal
     let logger: Logger
     let hasher = RegionHasher()
+    /// Plaintext buffer for sealing whole age chunks (encrypting vaults; allocated on first use).
+    lazy var ageScratch = AgeScratch()
     /// Set when the bucket demanded Content-MD5 (Object Lock): every later PUT carries it.
     var forceContentMD5 = false
     /// Object Lock: the earliest verified retention among the objects written in this run.
@@ -347,7 +349,7 @@ public final class UploadEngine {
                 entry.files[index].etag = etag
                 entry.files[index].checksum = "sha256:" + digests.sha256.hexString
                 entry.files[index].state = .done
-                dropSecrets(&entry.files[index])
+                entry.files[index].dropSecrets()
                 bytesSent += size
                 onProgress?(size)
                 try save(&entry)
@@ -517,7 +519,7 @@ public final class UploadEngine {
         entry.files[index].etag = etag
         entry.files[index].checksum = "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
         entry.files[index].state = .done
-        dropSecrets(&entry.files[index])
+        entry.files[index].dropSecrets()
         try save(&entry)
     }
 

@@ -50,6 +50,8 @@ struct AbortCommand: ParsableCommand {
             }
         }
         entry.state = .aborted
+        // An aborted entry keeps no encryption secret (nothing will re-create its parts).
+        for i in entry.files.indices { entry.files[i].dropSecrets() }
         entry.updated = Timestamp.now()
         try journal.save(entry)
         logger.info("aborted upload \(uploadID) of backup \(entry.backup) to vault \(entry.vault) (\(aborted) multipart upload(s) removed from the server)")

@@ -70,7 +70,7 @@ import Testing
 
     /// Files sealed here open with the stock `age -d`, byte for byte (several recipients, sizes
     /// around the chunk boundaries).
-    @Test(arguments: [0, 1, 65_535, 65_536, 65_537, 200_000])
+    @Test(arguments: [0, 1, 65_535, 65_536, 65_537, 200_000, 1_000_003])
     func stockAgeDecryptsWhatWeSeal(_ size: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ageseal-\(getpid())-\(size)-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -82,16 +82,21 @@ import Testing
         let header = try #require(AgeHeader.seal(fileKey: fileKey, to: [other.recipient, mine.recipient]))
         let nonce = try #require(AgePrimitives.random(16))
         let enc = try #require(
-            AgeFileEncryptor(fileKey: fileKey, header: header.encoded, nonce: nonce, plaintextSize: Int64(size)) { off, buf in
+            AgeFileEncryptor(fileKey: fileKey, header: header.encoded, nonce: nonce, plaintextSize: Int64(size), scratch: AgeScratch(chunks: 2)) { off, buf in
                 let n = min(buf.count, plain.count - Int(off))
                 plain.withUnsafeBytes { buf.baseAddress!.copyMemory(from: $0.baseAddress! + Int(off), byteCount: n) }
                 return n
             })
-        // Read in odd-sized pieces, as libcurl would.
+        // Read in odd-sized and large pieces, as libcurl and the hasher would: chunk by chunk and
+        // several whole chunks sealed straight into the buffer.
         var sealed: [UInt8] = []
-        var piece = [UInt8](repeating: 0, count: 7777)
+        var piece = [UInt8](repeating: 0, count: 1 << 20)
+        let sizes = [7777, 200_000, 65_552, 1 << 20, 131_104]
+        var turn = 0
         while Int64(sealed.count) < enc.size {
-            let n = try piece.withUnsafeMutableBytes { try enc.read(at: Int64(sealed.count), into: $0) }
+            let want = sizes[turn % sizes.count]
+            turn += 1
+            let n = try piece.withUnsafeMutableBytes { try enc.read(at: Int64(sealed.count), into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
             sealed += piece[0..<n]
         }
         #expect(Int64(sealed.count) == enc.size)
