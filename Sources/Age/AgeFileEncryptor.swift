@@ -15,6 +15,10 @@ public final class AgeFileEncryptor {
     private let chunks: Int64
 
     private let scratch: AgeScratch?
+    /// Tags to record (while hashing) or to reuse (while sending the same bytes).
+    public var tagBook: AgeTagBook?
+    /// True: fill `tagBook`; false: take the tags it holds.
+    public var recordsTags = true
 
     /// Why the plaintext could not be read in full.
     public struct ShortRead: Error {}
@@ -98,13 +102,26 @@ public final class AgeFileEncryptor {
         var output = 0
         for index in first..<(first + count) {
             let length = plainLength(index)
-            guard cipher.seal(index: index, last: index == chunks - 1, input: scratch.buffer.baseAddress! + input, length: length, output: out.baseAddress! + output) else {
-                throw AgeError.unavailable("ChaCha20-Poly1305 failed")
-            }
+            try seal(index, input: scratch.buffer.baseAddress! + input, length: length, output: out.baseAddress! + output)
             input += length
             output += length + AgeStream.tagSize
         }
         return output
+    }
+
+    /// Seals one chunk, or re-creates it from its recorded tag.
+    private func seal(_ index: Int64, input: UnsafeRawPointer, length: Int, output: UnsafeMutableRawPointer) throws {
+        let last = index == chunks - 1
+        if let book = tagBook, !recordsTags, let tag = book.tags[index] {
+            guard cipher.reseal(index: index, last: last, input: input, length: length, tag: tag, output: output) else {
+                throw AgeError.unavailable("ChaCha20 failed")
+            }
+            return
+        }
+        guard cipher.seal(index: index, last: last, input: input, length: length, output: output) else {
+            throw AgeError.unavailable("ChaCha20-Poly1305 failed")
+        }
+        if let book = tagBook, recordsTags { book.record(index, from: output + length) }
     }
 
     private func plainLength(_ index: Int64) -> Int {
@@ -123,9 +140,7 @@ public final class AgeFileEncryptor {
             if n <= 0 { throw ShortRead() }
             got += n
         }
-        guard cipher.seal(index: index, last: index == chunks - 1, input: sealed.baseAddress, length: plainLength, output: sealed.baseAddress!) else {
-            throw AgeError.unavailable("ChaCha20-Poly1305 failed")
-        }
+        try seal(index, input: sealed.baseAddress!, length: plainLength, output: sealed.baseAddress!)
         sealedIndex = index
         return plainLength + AgeStream.tagSize
     }

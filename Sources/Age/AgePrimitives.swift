@@ -58,13 +58,28 @@ public enum AgePrimitives {
 /// One ChaCha20-Poly1305 context, reused for many seals and opens (one thread at a time).
 public final class ChaChaPoly {
     private let ctx: OpaquePointer
+    /// Plain ChaCha20, for re-creating ciphertext whose tag is known.
+    private lazy var streamCtx: OpaquePointer = {
+        guard let ctx = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new: out of memory") }
+        return ctx
+    }()
+    private var hasStreamCtx = false
 
     public init() {
         guard let ctx = EVP_CIPHER_CTX_new() else { fatalError("EVP_CIPHER_CTX_new: out of memory") }
         self.ctx = ctx
     }
 
-    deinit { EVP_CIPHER_CTX_free(ctx) }
+    deinit {
+        EVP_CIPHER_CTX_free(ctx)
+        if hasStreamCtx { EVP_CIPHER_CTX_free(streamCtx) }
+    }
+
+    /// The ciphertext `seal` would make (without its tag): ChaCha20 from block 1.
+    public func encryptOnly(key: UnsafePointer<UInt8>, nonce: UnsafePointer<UInt8>, input: UnsafeRawPointer, length: Int, output: UnsafeMutableRawPointer) -> Bool {
+        hasStreamCtx = true
+        return offsite_chacha20_xor(streamCtx, key, nonce, input.assumingMemoryBound(to: UInt8.self), length, output.assumingMemoryBound(to: UInt8.self)) == 1
+    }
 
     /// Seals `length` bytes at `input` into `output` (ciphertext then the 16-byte tag).
     public func seal(key: UnsafePointer<UInt8>, nonce: UnsafePointer<UInt8>, input: UnsafeRawPointer?, length: Int, output: UnsafeMutableRawPointer) -> Bool {

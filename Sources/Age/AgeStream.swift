@@ -45,6 +45,19 @@ public enum AgeStream {
     }
 }
 
+/// The tags of chunks sealed while a region was hashed, so sending the same region re-creates its
+/// ciphertext with ChaCha20 alone (Poly1305 is not run twice over the same bytes).
+public final class AgeTagBook {
+    public typealias Tag = (UInt64, UInt64)
+    var tags: [Int64: Tag] = [:]
+    public init() {}
+    public var count: Int { tags.count }
+
+    func record(_ index: Int64, from tag: UnsafeRawPointer) {
+        tags[index] = tag.loadUnaligned(as: Tag.self)
+    }
+}
+
 /// Seals and opens single chunks of one payload (one thread at a time).
 public final class AgeChunkCipher {
     private let key: [UInt8]
@@ -60,6 +73,16 @@ public final class AgeChunkCipher {
     public func seal(index: Int64, last: Bool, input: UnsafeRawPointer?, length: Int, output: UnsafeMutableRawPointer) -> Bool {
         AgeStream.chunkNonce(index, last: last, into: &nonce)
         return key.withUnsafeBufferPointer { k in nonce.withUnsafeBufferPointer { n in aead.seal(key: k.baseAddress!, nonce: n.baseAddress!, input: input, length: length, output: output) } }
+    }
+
+    /// Re-creates sealed chunk `index` whose tag is known: ciphertext by ChaCha20 alone, then the tag.
+    public func reseal(index: Int64, last: Bool, input: UnsafeRawPointer, length: Int, tag: AgeTagBook.Tag, output: UnsafeMutableRawPointer) -> Bool {
+        AgeStream.chunkNonce(index, last: last, into: &nonce)
+        let ok = key.withUnsafeBufferPointer { k in
+            nonce.withUnsafeBufferPointer { n in aead.encryptOnly(key: k.baseAddress!, nonce: n.baseAddress!, input: input, length: length, output: output) }
+        }
+        withUnsafeBytes(of: tag) { (output + length).copyMemory(from: $0.baseAddress!, byteCount: AgeStream.tagSize) }
+        return ok
     }
 
     /// Opens chunk `index` (`length` ciphertext bytes followed by the tag at `input`) into `output`.

@@ -86,6 +86,18 @@ static inline int offsite_chacha_open(EVP_CIPHER_CTX *ctx, const unsigned char k
     return (size_t)(n + f) == len;
 }
 
+/* ChaCha20 alone (RFC 8439 block counter 1, as the AEAD encrypts): re-creates a sealed chunk's
+   ciphertext whose tag is already known, without Poly1305. */
+static inline int offsite_chacha20_xor(EVP_CIPHER_CTX *ctx, const unsigned char key[32], const unsigned char nonce[12],
+                                       const unsigned char *in, size_t len, unsigned char *out) {
+    unsigned char iv[16] = {1, 0, 0, 0};
+    int n = 0;
+    memcpy(iv + 4, nonce, 12);
+    if (EVP_EncryptInit_ex(ctx, EVP_chacha20(), NULL, key, iv) != 1) return 0;
+    if (len > 0 && EVP_EncryptUpdate(ctx, out, &n, in, (int)len) != 1) return 0;
+    return (size_t)n == len;
+}
+
 /* Whether this libcrypto offers every algorithm age needs. */
 static inline int offsite_age_available(void) {
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);

@@ -36,15 +36,20 @@ struct StoredBytes {
         guard size == encryption.storedSize else { return nil }
     }
 
-    /// The request body for `length` bytes from `offset`.
-    func body(offset: Int64, length: Int64) -> RequestBody {
+    /// The request body for `length` bytes from `offset`; `tags` (recorded when the region was
+    /// hashed) spare Poly1305 a second pass.
+    func body(offset: Int64, length: Int64, tags: AgeTagBook? = nil) -> RequestBody {
         guard let encryptor = makeEncryptor() else { return .file(fd: fd, offset: offset, length: length) }
+        encryptor.tagBook = tags
+        encryptor.recordsTags = false
         return .source(EncryptedRegion(encryptor: encryptor, offset: offset, length: length))
     }
 
-    /// A reader of the stored bytes from any offset (for hashing).
-    func reader() -> (Int64, UnsafeMutableRawBufferPointer) throws -> Int {
+    /// A reader of the stored bytes from any offset (for hashing); an encrypted file's chunk tags go to `tags`.
+    func reader(recording tags: AgeTagBook? = nil) -> (Int64, UnsafeMutableRawBufferPointer) throws -> Int {
         if let encryptor = makeEncryptor() {
+            encryptor.tagBook = tags
+            encryptor.recordsTags = true
             return { offset, buffer in try encryptor.read(at: offset, into: buffer) }
         }
         let fd = self.fd

@@ -326,12 +326,13 @@ public final class UploadEngine {
         let size = stored.size
         var withMD5 = wantsMD5
         while true {
-            let digests = try digest(stored, offset: 0, length: size, withMD5: withMD5, file: file)
+            let tags = stored.isEncrypted ? AgeTagBook() : nil
+            let digests = try digest(stored, offset: 0, length: size, withMD5: withMD5, file: file, tags: tags)
             let lock = lockHeaders()
             let etag: String
             do {
                 etag = try client.putObject(
-                    key: file.key, body: stored.body(offset: 0, length: size), payloadHash: digests.sha256.hexString,
+                    key: file.key, body: stored.body(offset: 0, length: size, tags: tags), payloadHash: digests.sha256.hexString,
                     headers: objectHeaders + lock.headers + integrityHeaders(digests))
             } catch {
                 if !withMD5 && isObjectLockDemand(error) {
@@ -411,14 +412,15 @@ public final class UploadEngine {
             let (offset, length) = plan.range(of: number)
             let withMD5 = wantsMD5
             let digests: PayloadDigests
+            let tags = stored.isEncrypted ? AgeTagBook() : nil
             do {
-                digests = try digest(stored, offset: offset, length: length, withMD5: withMD5, file: file)
+                digests = try digest(stored, offset: offset, length: length, withMD5: withMD5, file: file, tags: tags)
             } catch {
                 firstError = error
                 return
             }
             let op = client.uploadPartOperation(
-                key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length),
+                key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length, tags: tags),
                 payloadHash: digests.sha256.hexString, headers: integrityHeaders(digests))
             inFlight += 1
             client.send(op) { [self] result, attempts in
@@ -553,12 +555,14 @@ public final class UploadEngine {
 
     // MARK: checks
 
-    private func digest(_ stored: StoredBytes, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File) throws(AgentError) -> PayloadDigests {
+    private func digest(
+        _ stored: StoredBytes, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File, tags: AgeTagBook? = nil
+    ) throws(AgentError) -> PayloadDigests {
         let fd = stored.fd
         do {
             if stored.isEncrypted {
                 // This vault's own ciphertext: hashed here, never shared with other vaults.
-                return try hasher.digest(length: length, offset: offset, withMD5: withMD5, read: stored.reader())
+                return try hasher.digest(length: length, offset: offset, withMD5: withMD5, read: stored.reader(recording: tags))
             }
             guard let cache = digestCache else {
                 return try hasher.digest(fd: fd, offset: offset, length: length, withMD5: withMD5)

@@ -100,6 +100,31 @@ import Testing
             sealed += piece[0..<n]
         }
         #expect(Int64(sealed.count) == enc.size)
+        // Sending re-creates the same bytes from the tags recorded while hashing (ChaCha20 alone).
+        let book = AgeTagBook()
+        let makeEncryptor = {
+            AgeFileEncryptor(fileKey: fileKey, header: header.encoded, nonce: nonce, plaintextSize: Int64(size), scratch: AgeScratch(chunks: 3)) { off, buf in
+                let n = min(buf.count, plain.count - Int(off))
+                plain.withUnsafeBytes { buf.baseAddress!.copyMemory(from: $0.baseAddress! + Int(off), byteCount: n) }
+                return n
+            }
+        }
+        let hashing = try #require(makeEncryptor())
+        hashing.tagBook = book
+        var again = [UInt8](repeating: 0, count: Int(enc.size))
+        _ = try again.withUnsafeMutableBytes { try hashing.read(at: 0, into: $0) }
+        #expect(book.count == Int(AgeStream.chunkCount(plaintext: Int64(size))))
+        let sending = try #require(makeEncryptor())
+        sending.tagBook = book
+        sending.recordsTags = false
+        var resent = [UInt8](repeating: 0, count: Int(enc.size))
+        var at = 0
+        while at < resent.count {
+            let want = min(resent.count - at, turn % 2 == 0 ? 100_000 : 7_001)
+            turn += 1
+            at += try resent.withUnsafeMutableBytes { try sending.read(at: Int64(at), into: UnsafeMutableRawBufferPointer(rebasing: $0[at..<(at + want)])) }
+        }
+        #expect(again == sealed && resent == sealed)
         let file = dir.appendingPathComponent("x.age")
         try Data(sealed).write(to: file)
         let keyFile = dir.appendingPathComponent("key").path
