@@ -29,7 +29,7 @@ SHARE        := $(DESTDIR)$(PREFIX)/share/offsite-agent
 UNITDIR      := $(DESTDIR)$(PREFIX)/lib/systemd/system
 ETC          := $(DESTDIR)$(SYSCONFDIR)/offsite-agent
 
-.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench install uninstall clean profiles deb package-test
+.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench fuzz install uninstall clean profiles deb package-test
 
 setup: setup-apt setup-pip
 
@@ -68,6 +68,12 @@ test: unit-test integration-test
 
 demo: build
 	AGENT_BIN=$(CURDIR)/$(BIN) $(PYTHON) scripts/demo.py
+
+# libFuzzer + AddressSanitizer over every parser of outside input (JSON, XML, manifest, journal,
+# config, provider profiles, SigV4 canonicalisation): FUZZ_SECONDS per target (default 60),
+# FUZZ_TARGETS to pick; report in .build/fuzz-report.txt, crashing inputs in .build/fuzz-artifacts/.
+fuzz: setup profiles
+	SWIFT=$(SWIFT) ./scripts/fuzz.sh
 
 bench: deb
 	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench.py

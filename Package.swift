@@ -84,6 +84,12 @@ let package = Package(
             ]
         ),
 
+        // libFuzzer targets for the parsers of outside input (`make fuzz`); in this ordinary build,
+        // a replayer of their inputs (`agent-fuzz TARGET FILE...`).
+        .executableTarget(
+            name: "agent-fuzz", dependencies: ["AgentSupport", "Config", "Providers", "Restore", "S3", "SigV4", "Upload", "HTTPTransport"],
+            path: "Fuzz/Sources"),
+
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
         // zlib only inflates the compressed vectors of the age test kit (tests only).
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -103,7 +109,7 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RestoreTests", dependencies: ["Restore", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "RestoreTests", dependencies: ["Restore", "Upload", "Backups", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -8,6 +8,8 @@ public enum AtomicFile {
     public struct Failure: Error, CustomStringConvertible {
         public var path: String
         public var reason: String
+        /// The `errno` of the failed call (`ENOSPC` for a full disk).
+        public var code: Int32 = 0
         public var description: String { "\(path): \(reason)" }
     }
 
@@ -17,33 +19,33 @@ public enum AtomicFile {
         // A leftover of a crashed run with our pid, or a planted symlink: removed, never followed.
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure(path: temp, reason: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw Failure(path: temp, reason: String(cString: strerror(errno)), code: errno) }
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
+                let code = errno
                 close(fd)
                 unlink(temp)
-                throw Failure(path: temp, reason: reason)
+                throw Failure(path: temp, reason: String(cString: strerror(code)), code: code)
             }
             offset += n
         }
         bytes.removeAll()
         fchmod(fd, mode)
         if fsync(fd) != 0 {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             close(fd)
             unlink(temp)
-            throw Failure(path: temp, reason: reason)
+            throw Failure(path: temp, reason: String(cString: strerror(code)), code: code)
         }
         close(fd)
         if rename(temp, path) != 0 {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             unlink(temp)
-            throw Failure(path: path, reason: reason)
+            throw Failure(path: path, reason: String(cString: strerror(code)), code: code)
         }
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
@@ -106,7 +108,9 @@ public enum Timestamp {
         let chars = Array(text.utf8)
         guard chars.count >= 19 else { return nil }
         func num(_ a: Int, _ b: Int) -> Int? { Int(String(decoding: chars[a..<b], as: UTF8.self)) }
-        guard let y = num(0, 4), let mo = num(5, 7), let d = num(8, 10), let h = num(11, 13), let mi = num(14, 16), let s = num(17, 19) else { return nil }
+        guard let y = num(0, 4), let mo = num(5, 7), let d = num(8, 10), let h = num(11, 13), let mi = num(14, 16), let s = num(17, 19),
+            (0...9999).contains(y), (1...12).contains(mo), (1...31).contains(d), (0...23).contains(h), (0...59).contains(mi), (0...60).contains(s)
+        else { return nil }
         return daysFromCivil(y, mo, d) * 86400 + Int64(h * 3600 + mi * 60 + s)
     }
 

@@ -97,13 +97,37 @@ public indirect enum JSON: Sendable, Equatable {
     }
 }
 
+/// Why a text is not a JSON document we accept: what was wrong and at which byte.
+public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var offset: Int
+
+    public var description: String { "\(reason) at byte \(offset)" }
+}
+
 extension JSON {
-    /// Parses JSON text; nil when it is not valid JSON.
+    /// Deepest nesting of arrays and objects accepted. Every document the agent reads (journal,
+    /// restore journal, offsite manifest, instance metadata) nests a handful of levels; the bound
+    /// keeps hostile input from exhausting the stack, while parsing and when the value is freed.
+    public static let maxDepth = 128
+
+    /// Parses JSON text; nil when it is not a JSON document (see `decode` for the reason).
     public static func parse(_ text: String) -> JSON? {
-        var parser = JSONParser(Array(text.utf8))
-        guard let value = parser.parseValue() else { return nil }
+        try? decode(text)
+    }
+
+    /// Parses JSON text, or says why it cannot: any byte sequence gives a value or an error, never
+    /// a crash. Unpaired UTF-16 surrogates in `\u` escapes become U+FFFD; invalid UTF-8 too.
+    public static func decode(_ text: String) throws(JSONParseError) -> JSON {
+        try decode(bytes: Array(text.utf8))
+    }
+
+    public static func decode(bytes: [UInt8]) throws(JSONParseError) -> JSON {
+        var parser = JSONParser(bytes)
+        let value = try parser.parseValue(depth: 0)
         parser.skipSpace()
-        return parser.atEnd ? value : nil
+        guard parser.atEnd else { throw parser.failure("text after the end of the document") }
+        return value
     }
 }
 
@@ -113,113 +137,174 @@ struct JSONParser {
     init(_ bytes: [UInt8]) { self.bytes = bytes }
     var atEnd: Bool { i >= bytes.count }
 
+    func failure(_ reason: String) -> JSONParseError { JSONParseError(reason: reason, offset: i) }
+
     mutating func skipSpace() {
         while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0a || bytes[i] == 0x0d || bytes[i] == 0x09 { i += 1 }
     }
 
-    mutating func parseValue() -> JSON? {
+    /// Expects `byte` after optional white space; a missing one is a truncated or malformed document.
+    mutating func expect(_ byte: UInt8, _ what: String) throws(JSONParseError) {
         skipSpace()
-        guard i < bytes.count else { return nil }
+        guard i < bytes.count else { throw failure("the document ends early (truncated?): \(what) expected") }
+        guard bytes[i] == byte else { throw failure("\(what) expected") }
+        i += 1
+    }
+
+    mutating func parseValue(depth: Int) throws(JSONParseError) -> JSON {
+        skipSpace()
+        guard i < bytes.count else { throw failure("the document ends early (truncated?): a value expected") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
+            guard depth < JSON.maxDepth else { throw failure("nested deeper than \(JSON.maxDepth) levels") }
             i += 1
             var pairs: [(String, JSON)] = []
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
             while true {
                 skipSpace()
-                guard let key = parseString() else { return nil }
-                skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return nil }
-                i += 1
-                guard let value = parseValue() else { return nil }
+                let key = try parseString()
+                try expect(UInt8(ascii: ":"), "':'")
+                let value = try parseValue(depth: depth + 1)
                 pairs.append((key, value))
                 skipSpace()
-                guard i < bytes.count else { return nil }
+                guard i < bytes.count else { throw failure("the document ends early (truncated?): ',' or '}' expected") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
                 if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(pairs) }
-                return nil
+                throw failure("',' or '}' expected")
             }
         case UInt8(ascii: "["):
+            guard depth < JSON.maxDepth else { throw failure("nested deeper than \(JSON.maxDepth) levels") }
             i += 1
             var items: [JSON] = []
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {
-                guard let value = parseValue() else { return nil }
-                items.append(value)
+                items.append(try parseValue(depth: depth + 1))
                 skipSpace()
-                guard i < bytes.count else { return nil }
+                guard i < bytes.count else { throw failure("the document ends early (truncated?): ',' or ']' expected") }
                 if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
                 if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
-                return nil
+                throw failure("',' or ']' expected")
             }
         case UInt8(ascii: "\""):
-            return parseString().map { .string($0) }
-        case UInt8(ascii: "t"): return literal("true", .bool(true))
-        case UInt8(ascii: "f"): return literal("false", .bool(false))
-        case UInt8(ascii: "n"): return literal("null", .null)
-        default: return parseNumber()
+            return .string(try parseString())
+        case UInt8(ascii: "t"): return try literal("true", .bool(true))
+        case UInt8(ascii: "f"): return try literal("false", .bool(false))
+        case UInt8(ascii: "n"): return try literal("null", .null)
+        default: return try parseNumber()
         }
     }
 
-    mutating func literal(_ word: String, _ value: JSON) -> JSON? {
-        let w = Array(word.utf8)
-        guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { return nil }
-        i += w.count
+    mutating func literal(_ word: StaticString, _ value: JSON) throws(JSONParseError) -> JSON {
+        let count = word.utf8CodeUnitCount
+        guard bytes.count - i >= count else { throw failure("the document ends early (truncated?)") }
+        let matches = word.withUTF8Buffer { w in (0..<count).allSatisfy { bytes[i + $0] == w[$0] } }
+        guard matches else { throw failure("unknown word") }
+        i += count
         return value
     }
 
-    mutating func parseNumber() -> JSON? {
+    /// RFC 8259 numbers: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+    mutating func parseNumber() throws(JSONParseError) -> JSON {
         let start = i
+        func digits(_ p: inout JSONParser) -> Int {
+            let from = p.i
+            while p.i < p.bytes.count, p.bytes[p.i] >= 48, p.bytes[p.i] <= 57 { p.i += 1 }
+            return p.i - from
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let intDigits = digits(&self)
+        guard intDigits > 0 else { throw failure(i == start ? "a value expected" : "a digit expected") }
+        if intDigits > 1, bytes[i - intDigits] == 48 { throw failure("a number with a leading zero") }
         var isDouble = false
-        while i < bytes.count {
-            let c = bytes[i]
-            if (c >= 48 && c <= 57) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { i += 1 } else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
-                isDouble = true
-                i += 1
-            } else { break }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digits(&self) > 0 else { throw failure("a digit expected after '.'") }
+            isDouble = true
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits(&self) > 0 else { throw failure("a digit expected in the exponent") }
+            isDouble = true
         }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
+        // Integers beyond Int64 are kept as (inexact) doubles; callers range-check what they use.
         if !isDouble, let v = Int64(text) { return .int(v) }
-        return Double(text).map { .double($0) }
+        guard let d = Double(text), d.isFinite else { throw JSONParseError(reason: "a number out of range", offset: start) }
+        return .double(d)
     }
 
-    mutating func parseString() -> String? {
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
+    /// Four hex digits of a `\u` escape, without allocating.
+    mutating func hex4() throws(JSONParseError) -> UInt32 {
+        guard bytes.count - i >= 4 else { throw failure("the document ends early (truncated?) in a \\u escape") }
+        var v: UInt32 = 0
+        for k in 0..<4 {
+            let c = bytes[i + k]
+            let d: UInt32
+            switch c {
+            case 48...57: d = UInt32(c - 48)
+            case 65...70: d = UInt32(c - 55)
+            case 97...102: d = UInt32(c - 87)
+            default: throw JSONParseError(reason: "a \\u escape needs four hex digits", offset: i + k)
+            }
+            v = v << 4 | d
+        }
+        i += 4
+        return v
+    }
+
+    mutating func parseString() throws(JSONParseError) -> String {
+        guard i < bytes.count else { throw failure("the document ends early (truncated?): a string expected") }
+        guard bytes[i] == UInt8(ascii: "\"") else { throw failure("a string expected") }
+        let start = i
         i += 1
         var out = [UInt8]()
         while i < bytes.count {
             let c = bytes[i]
             i += 1
             if c == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
-            if c == UInt8(ascii: "\\") {
-                guard i < bytes.count else { return nil }
-                let e = bytes[i]
-                i += 1
-                switch e {
-                case UInt8(ascii: "n"): out.append(0x0a)
-                case UInt8(ascii: "r"): out.append(0x0d)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0c)
-                case UInt8(ascii: "u"):
-                    guard i + 4 <= bytes.count, var code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else { return nil }
-                    i += 4
-                    if code >= 0xD800, code < 0xDC00, i + 6 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u"),
-                        let low = UInt32(String(decoding: bytes[i + 2..<i + 6], as: UTF8.self), radix: 16)
-                    {
-                        i += 6
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
-                default: out.append(e)
-                }
-            } else {
+            guard c == UInt8(ascii: "\\") else {
                 out.append(c)
+                continue
+            }
+            guard i < bytes.count else { break }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "n"): out.append(0x0a)
+            case UInt8(ascii: "r"): out.append(0x0d)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0c)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if code >= 0xD800, code < 0xDC00 {
+                    // A high surrogate counts only with a low one right after it; alone it is
+                    // replaced (U+FFFD) and what follows is read on its own.
+                    if bytes.count - i >= 6, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                        let saved = i
+                        i += 2
+                        let low = try hex4()
+                        if low >= 0xDC00, low < 0xE000 {
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        } else {
+                            i = saved
+                            code = 0xFFFD
+                        }
+                    } else {
+                        code = 0xFFFD
+                    }
+                }
+                // Lone low surrogates (and nothing else) fail Unicode.Scalar's check.
+                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                out.append(contentsOf: String(Character(scalar)).utf8)
+            default:
+                throw JSONParseError(reason: "an unknown escape", offset: i - 2)
             }
         }
-        return nil
+        throw JSONParseError(reason: "the document ends early (truncated?) in a string", offset: start)
     }
 }

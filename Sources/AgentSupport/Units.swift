@@ -41,14 +41,17 @@ public enum Units {
         }
         guard let value = Double(number), value >= 0 else { return nil }
         if requireUnit && unit.isEmpty { return nil }
+        let seconds: Double
         switch unit.lowercased() {
-        case "ms": return value / 1000
-        case "", "s": return value
-        case "m", "min": return value * 60
-        case "h": return value * 3600
-        case "d": return value * 86400
+        case "ms": seconds = value / 1000
+        case "", "s": seconds = value
+        case "m", "min": seconds = value * 60
+        case "h": seconds = value * 3600
+        case "d": seconds = value * 86400
         default: return nil
         }
+        // `1e400s` would be infinite: no caller could turn it into a whole number of anything.
+        return seconds.isFinite ? seconds : nil
     }
 
     /// `1.5 GiB`, `512 B`: a human-readable size.
@@ -111,5 +114,18 @@ extension String {
         while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
         while let last = scalars.last, set.contains(last) { scalars.removeLast() }
         return String(scalars)
+    }
+}
+
+extension Sequence {
+    /// The sum of `value` over the elements, stopping at Int64.max instead of trapping: totals of
+    /// sizes read from files and servers must not crash on hostile values.
+    public func saturatingSum(_ value: (Element) -> Int64) -> Int64 {
+        var total: Int64 = 0
+        for element in self {
+            let (sum, overflow) = total.addingReportingOverflow(value(element))
+            total = overflow ? (value(element) < 0 ? Int64.min : Int64.max) : sum
+        }
+        return total
     }
 }

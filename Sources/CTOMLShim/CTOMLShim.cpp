@@ -135,6 +135,84 @@ void append(ctoml_document &doc, const tomlpp::node &node, const tomlpp::key *ke
     doc.nodes.push_back(out);
 }
 
+// toml++ 3.3 (Debian bookworm) asserts, and with NDEBUG assumes, that a table header's key starts
+// with a bare-key character or a quote: `[:x]` or `[[ +y ]]` aborts the process (found by
+// `make fuzz`). Such a header is refused here first. A small lexer skips comments, strings
+// (one-line and multi-line) and value arrays/inline tables, so a '[' is judged only where a
+// header can start: first on its line, outside any value.
+bool bad_table_header(const char *text, size_t length, uint32_t &line, uint32_t &column) {
+    auto bare = [](unsigned char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    };
+    size_t i = 0, line_start = 0;
+    uint32_t ln = 1;
+    int depth = 0;  // open '[' / '{' of values
+    bool at_line_start = true;
+    while (i < length) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        if (c == '\n') {
+            ++i;
+            ++ln;
+            line_start = i;
+            at_line_start = true;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r') {
+            ++i;
+            continue;
+        }
+        if (at_line_start && depth == 0 && c == '[') {
+            size_t j = i + 1;
+            if (j < length && text[j] == '[') ++j;
+            while (j < length && (text[j] == ' ' || text[j] == '\t')) ++j;
+            if (j < length) {
+                unsigned char k = static_cast<unsigned char>(text[j]);
+                if (!bare(k) && k != '"' && k != '\'' && k != ']') {
+                    line = ln;
+                    column = static_cast<uint32_t>(j - line_start + 1);
+                    return true;
+                }
+            }
+            // A header: skip to its end (its own brackets and quoted keys are not values).
+            while (i < length && text[i] != '\n') ++i;
+            continue;
+        }
+        at_line_start = false;
+        if (c == '#') {
+            while (i < length && text[i] != '\n') ++i;
+            continue;
+        }
+        if (c == '"' || c == '\'') {
+            bool multi = i + 2 < length && text[i + 1] == static_cast<char>(c) && text[i + 2] == static_cast<char>(c);
+            i += multi ? 3 : 1;
+            while (i < length) {
+                unsigned char d = static_cast<unsigned char>(text[i]);
+                if (c == '"' && d == '\\') {
+                    i += 2;
+                    continue;
+                }
+                if (d == '\n') {
+                    if (!multi) break;  // an unterminated one-line string: toml++ reports it
+                    ++ln;
+                    line_start = i + 1;
+                }
+                if (d == c && (!multi || (i + 2 < length && text[i + 1] == static_cast<char>(c) && text[i + 2] == static_cast<char>(c)))) {
+                    i += multi ? 3 : 1;
+                    // A multi-line string may end with up to two more quotes.
+                    while (multi && i < length && text[i] == static_cast<char>(c)) ++i;
+                    break;
+                }
+                ++i;
+            }
+            continue;
+        }
+        if (c == '[' || c == '{') ++depth;
+        if ((c == ']' || c == '}') && depth > 0) --depth;
+        ++i;
+    }
+    return false;
+}
+
 }  // namespace
 
 extern "C" {
@@ -143,6 +221,14 @@ ctoml_document *ctoml_parse(const char *text, size_t length) {
     ctoml_document *doc = new (std::nothrow) ctoml_document();
     if (!doc) return nullptr;
     try {
+        uint32_t line = 0, column = 0;
+        if (text && bad_table_header(text, length, line, column)) {
+            doc->failed = true;
+            doc->error = "a table header's name must start with a letter, digit, '_', '-' or a quote";
+            doc->error_line = line;
+            doc->error_column = column;
+            return doc;
+        }
         auto result = tomlpp::parse(std::string_view(text ? text : "", text ? length : 0));
         if (!result) {
             const auto &error = result.error();

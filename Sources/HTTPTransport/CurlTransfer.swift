@@ -26,6 +26,8 @@ final class CurlTransfer {
     private(set) var responseBody: [UInt8] = []
     private(set) var responseLength: Int64 = 0
     var writeFailure: String?
+    /// The `errno` behind `writeFailure`.
+    var writeErrno: Int32 = 0
 
     init(id: Int, handle: UnsafeMutableRawPointer, request: HTTPRequest, completion: @escaping (Result<HTTPResponse, TransportError>) -> Void) {
         self.id = id
@@ -209,6 +211,7 @@ final class CurlTransfer {
                 let n = pwrite(fd, buffer + done, count - done, off_t(offset + responseLength + Int64(done)))
                 if n < 0 {
                     if errno == EINTR { continue }
+                    writeErrno = errno
                     writeFailure = "writing the file failed: \(String(cString: strerror(errno)))"
                     return 0  // makes curl fail with CURLE_WRITE_ERROR
                 }

@@ -244,7 +244,7 @@ public final class HTTPClient {
                 if let r = t.readFailure {
                     error = TransportError(kind: .fileRead, curlCode: Int32(code.rawValue), message: r)
                 } else if let w = t.writeFailure {
-                    error = TransportError(kind: .fileRead, curlCode: Int32(code.rawValue), message: w)
+                    error = TransportError(kind: .fileRead, curlCode: Int32(code.rawValue), message: w, writeErrno: t.writeErrno)
                 }
                 finish(t, result: .failure(error))
             }

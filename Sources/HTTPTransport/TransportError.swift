@@ -15,11 +15,14 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var curlCode: Int32
     /// curl's message for the code, plus the error buffer's detail when it has one.
     public var message: String
+    /// The `errno` of a failed write of the answer into a file (`ENOSPC` for a full disk); 0 otherwise.
+    public var writeErrno: Int32
 
-    public init(kind: Kind, curlCode: Int32, message: String) {
+    public init(kind: Kind, curlCode: Int32, message: String, writeErrno: Int32 = 0) {
         self.kind = kind
         self.curlCode = curlCode
         self.message = message
+        self.writeErrno = writeErrno
     }
 
     public var description: String { "\(message) (curl \(curlCode))" }

@@ -95,8 +95,11 @@ public final class BackupVerifier {
         var problem: String?
         var bytes: Int64 = 0
 
+        // Ranges are hashed in order: those that arrive ahead of a slow one wait in memory. At most
+        // `window` ranges are in flight or waiting, so a held-back range cannot make memory grow.
+        let window = session.concurrency + 1
         func launchMore() {
-            while failure == nil, problem == nil, inFlight < session.concurrency, next < chunks.count {
+            while failure == nil, problem == nil, inFlight < session.concurrency, next < chunks.count, next - hashed < window {
                 let index = next
                 next += 1
                 let (offset, length) = chunks[index]

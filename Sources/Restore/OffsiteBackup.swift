@@ -27,7 +27,7 @@ public struct OffsiteBackup: Sendable {
     }
 
     /// Bytes of the backup's files (the manifest's sizes; stored objects when incomplete).
-    public var size: Int64 { manifest?.totalBytes ?? objects.reduce(0) { $0 + $1.size } }
+    public var size: Int64 { manifest?.totalBytes ?? objects.saturatingSum(\.size) }
 
     public var fileCount: Int { manifest?.files.count ?? objects.count }
 

@@ -104,7 +104,7 @@ public struct OffsiteManifest: Sendable {
         createdAt.flatMap(Timestamp.parseISO8601) ?? uploadedAt.flatMap(Timestamp.parseISO8601)
     }
 
-    public var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
+    public var totalBytes: Int64 { files.saturatingSum(\.size) }
 
     /// Whether any file is stored encrypted (restoring its content needs an identity).
     public var isEncrypted: Bool { files.contains { $0.encryption != nil } }
@@ -121,22 +121,63 @@ public struct OffsiteManifest: Sendable {
 
     /// Reads a manifest; nil when the text is not a manifest this agent understands.
     public static func parse(_ text: String) -> OffsiteManifest? {
-        guard let json = JSON.parse(text), let backup = json["backup"]?.stringValue, let list = json["files"]?.arrayValue else { return nil }
-        if let format = json["format"]?.intValue, format != 1 && format != 2 { return nil }
+        try? decode(text)
+    }
+
+    /// Why a vault's object is not a manifest this agent reads.
+    public struct DecodeError: Error, Sendable, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    /// S3's largest object (5 TiB): a larger size is not a file any upload produced.
+    public static let maxFileSize: Int64 = 5 << 40
+    /// S3's largest part (5 GiB).
+    public static let maxPartSize: Int64 = 5 << 30
+    /// More files than any backup holds; with `maxFileSize` it keeps every total within Int64.
+    public static let maxFiles = 1_000_000
+
+    /// Reads a manifest, or says why it is not one. The vault's content is outside input: any text
+    /// gives a manifest or an error, and the values downstream code does arithmetic with are in range.
+    public static func decode(_ text: String) throws(DecodeError) -> OffsiteManifest {
+        let json: JSON
+        do {
+            json = try JSON.decode(text)
+        } catch {
+            throw DecodeError(reason: "not JSON (\(error))")
+        }
+        guard json.objectValue != nil else { throw DecodeError(reason: "not a JSON object") }
+        if let format = json["format"], format.intValue != 1 && format.intValue != 2 {
+            throw DecodeError(reason: "format \(format.serialized()) (this agent reads formats 1 and 2)")
+        }
+        guard let backup = json["backup"]?.stringValue else { throw DecodeError(reason: "no \"backup\" name") }
+        guard let list = json["files"]?.arrayValue else { throw DecodeError(reason: "no \"files\" list") }
+        guard list.count <= maxFiles else { throw DecodeError(reason: "more than \(maxFiles) files") }
         var files: [File] = []
-        for item in list {
-            guard let path = item["path"]?.stringValue, let size = item["size"]?.intValue, size >= 0 else { return nil }
+        files.reserveCapacity(list.count)
+        for (n, item) in list.enumerated() {
+            guard let path = item["path"]?.stringValue else { throw DecodeError(reason: "file \(n + 1) has no path") }
+            guard let size = item["size"]?.intValue, (0...maxFileSize).contains(size) else {
+                throw DecodeError(reason: "file \(n + 1) has no size between 0 and 5 TiB")
+            }
             var checksum = Checksum.none
             if let hex = item["sha256"]?.stringValue {
                 checksum = .sha256(hex)
-            } else if let partSize = item["part_size"]?.intValue, let parts = item["sha256_parts"]?.arrayValue {
+            } else if let partSizeValue = item["part_size"], let parts = item["sha256_parts"]?.arrayValue {
+                guard let partSize = partSizeValue.intValue, (1...maxPartSize).contains(partSize) else {
+                    throw DecodeError(reason: "file \(n + 1) has no part size between 1 byte and 5 GiB")
+                }
                 checksum = .parts(partSize: partSize, sha256: parts.compactMap(\.stringValue))
             }
             var encryption: Encryption?
             var stored = size
             if let e = item["encryption"], let format = e["format"]?.stringValue {
                 // An encrypted file: `size` is the plaintext's, `stored_size` the object's.
-                guard format == "age", let storedSize = item["stored_size"]?.intValue, storedSize >= size else { return nil }
+                guard format == "age" else { throw DecodeError(reason: "file \(n + 1) is encrypted as \(format.debugDescription), not age") }
+                // age adds 16 bytes per 64 KiB chunk and a header: a 1/1024 margin is ample.
+                guard let storedSize = item["stored_size"]?.intValue, storedSize >= size, storedSize <= maxFileSize + maxFileSize / 1024 else {
+                    throw DecodeError(reason: "file \(n + 1) has no stored size between its size and 5 TiB")
+                }
                 encryption = Encryption(format: format, recipients: (e["recipients"]?.arrayValue ?? []).compactMap(\.stringValue))
                 stored = storedSize
             }

@@ -25,6 +25,9 @@ public final class RestoreEngine {
     /// Identities that open an encrypted backup (`--identity`, or the vault's `identity_file`).
     public var identities: [AgeIdentity]?
     private var manifest: OffsiteManifest?
+    /// For NO_SPACE messages: the target and the bytes the restore still had to write.
+    private var spaceTarget = ""
+    private var bytesStillNeeded: Int64 = 0
 
     public init(session: VaultSession) {
         self.session = session
@@ -130,6 +133,17 @@ public final class RestoreEngine {
         let total = manifest.totalBytes
         let alreadyDone = results.reduce(Int64(0)) { $0 + $1.size } + works.reduce(Int64(0)) { sum, w in sum + w.done.reduce(Int64(0)) { $0 + w.chunks[$1].length } }
         onStart?(total, alreadyDone)
+        // Room for what is still to come, before the first byte of it is fetched: each file's size
+        // less what its `.partial` already occupies (rewritten in place, or truncated and refilled).
+        spaceTarget = target
+        bytesStillNeeded = works.saturatingSum { w in
+            var st = stat()
+            let held = lstat(w.partial, &st) == 0 ? Int64(st.st_blocks) * 512 : 0
+            return max(0, w.file.size - held)
+        }
+        if let free = Self.freeBytes(staging), free < bytesStillNeeded {
+            throw noSpace(free: free)
+        }
 
         let downloaded = try run(works, journal: &journal, target: target, backup: backup)
         for w in works {
@@ -198,7 +212,7 @@ public final class RestoreEngine {
                 try working.save(target: target)
                 lastSave = monotonicSeconds()
             } catch {
-                failure = failure ?? error
+                failure = failure ?? (error.code == .noSpace ? noSpace(free: Self.freeBytes(target)) : error)
             }
         }
 
@@ -325,6 +339,9 @@ public final class RestoreEngine {
                                 ?? AgentError(
                                     .notFound, "the object \(w.key) of backup \(backup) is missing from vault \(session.vault) or shorter than its manifest says",
                                     hint: "run `agent verify \(backup) --vault \(session.vault)`; restore from another vault if you have one")
+                        } else if case .transport(let t) = f, t.writeErrno != 0 {
+                            // Our disk, not the vault: a full target is NO_SPACE, never a storage error.
+                            failure = failure ?? writeFailure("cannot write \(w.partial)", t.writeErrno)
                         } else {
                             failure = failure ?? session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject", rerun: "agent restore \(backup)")
                         }
@@ -498,9 +515,29 @@ public final class RestoreEngine {
     }
 
     private func writeFailure(_ what: String, _ code: Int32) -> AgentError {
-        AgentError(
+        if code == ENOSPC || code == EDQUOT { return noSpace(free: Self.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget)) }
+        return AgentError(
             .restoreWriteFailed, "\(what): \(String(cString: strerror(code)))",
             hint: "check free space and permissions of the restore target, or restore elsewhere with `--to DIR`", exit: .failed)
+    }
+
+    /// The target filled up (or would): what it needs and what it has. Nothing half-written is
+    /// ever at a final path: files are renamed into place only once whole and checked.
+    private func noSpace(free: Int64?) -> AgentError {
+        let freeText = free.map { "\($0) bytes (\(Units.formatSize($0))) free" } ?? "free space unknown"
+        return AgentError(
+            .noSpace,
+            "no space left for restoring into \(spaceTarget): \(bytesStillNeeded) bytes (\(Units.formatSize(bytesStillNeeded))) still to write, \(freeText)",
+            hint: "free space on that filesystem, or restore elsewhere with `--to DIR`; a re-run continues where this one stopped",
+            exit: .failed)
+    }
+
+    /// Bytes an unprivileged writer may still use on the filesystem holding `path`.
+    static func freeBytes(_ path: String) -> Int64? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        let (bytes, overflow) = Int64(clamping: fs.f_bavail).multipliedReportingOverflow(by: Int64(clamping: fs.f_frsize))
+        return overflow ? Int64.max : bytes
     }
 
     private func warn(_ text: String) {

@@ -92,6 +92,11 @@ public struct RestoreJournal: Sendable, Equatable {
         do {
             try AtomicFile.write(json().serialized() + "\n", to: RestoreJournal.path(in: target), mode: 0o600)
         } catch {
+            if error.code == ENOSPC || error.code == EDQUOT {
+                throw AgentError(
+                    .noSpace, "no space left for the restore journal in \(target): \(error)",
+                    hint: "free space on that filesystem, or restore elsewhere with `--to DIR`", exit: .failed)
+            }
             throw AgentError(
                 .restoreWriteFailed, "cannot write the restore journal: \(error)", hint: "check free space and permissions of the target directory", exit: .failed)
         }
@@ -101,4 +106,6 @@ public struct RestoreJournal: Sendable, Equatable {
 extension ErrorCode {
     /// The restore could not write into its target (disk full, permissions, a directory in the way).
     public static let restoreWriteFailed = ErrorCode("RESTORE_WRITE_FAILED")
+    /// The restore target has no room for what the backup still needs (exit 1).
+    public static let noSpace = ErrorCode("NO_SPACE")
 }

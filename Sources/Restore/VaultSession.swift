@@ -60,9 +60,12 @@ public final class VaultSession {
             if let s = error.failure.serviceError, s.status == 404 { return nil }
             throw storageError(error, action: "s3:GetObject")
         }
-        guard let manifest = OffsiteManifest.parse(response.bodyText) else {
+        let manifest: OffsiteManifest
+        do throws(OffsiteManifest.DecodeError) {
+            manifest = try OffsiteManifest.decode(response.bodyText)
+        } catch {
             throw AgentError(
-                .rejected, "the offsite manifest \(manifestKey(backup)) in vault \(vault) is not a manifest this agent can read",
+                .rejected, "the offsite manifest \(manifestKey(backup)) in vault \(vault) is not a manifest this agent can read: \(error)",
                 hint: "check the object with your provider's console; upload the backup again with `agent upload --force` if its source still exists",
                 exit: .failed)
         }

@@ -24,10 +24,11 @@ extension S3Client {
     }
 
     private func xml(_ response: HTTPResponse, _ operation: String) throws(S3Error) -> XMLElement {
-        guard let root = XMLElement.parse(response.body) else {
-            throw S3Error(failure: .invalidResponse(operation: operation, detail: "no XML document in the answer"), attempts: [])
+        do throws(XMLParseError) {
+            return try XMLElement.decode(response.body)
+        } catch {
+            throw S3Error(failure: .invalidResponse(operation: operation, detail: "no whole XML document in the answer (\(error))"), attempts: [])
         }
-        return root
     }
 
     // MARK: bucket

@@ -1,5 +1,7 @@
 /// A parsed XML element: enough of XML for S3's answers (no DTDs, namespaces reduced to local
-/// names). Parsing is lenient: S3-compatible servers differ in root names and namespaces.
+/// names). Lenient where S3-compatible servers differ (root names, namespaces, attributes), strict
+/// where a server's answer is damaged or hostile: bounded depth and size, matching closing tags,
+/// no truncated documents.
 public final class XMLElement: @unchecked Sendable {
     public let name: String
     public private(set) var children: [XMLElement] = []
@@ -22,16 +24,36 @@ public final class XMLElement: @unchecked Sendable {
         return String(s)
     }
 
-    /// Parses a document and returns its root element, or nil when there is none.
+    /// Parses a document and returns its root element, or nil when it is not a whole document
+    /// (see `decode` for the reason).
     public static func parse(_ bytes: [UInt8]) -> XMLElement? {
-        var parser = XMLParserState(bytes: bytes)
-        return parser.parseDocument()
+        try? decode(bytes)
     }
 
     public static func parse(_ text: String) -> XMLElement? { parse(Array(text.utf8)) }
 
+    /// Deepest nesting accepted: S3 answers nest four or five levels.
+    public static let maxDepth = 64
+    /// Most elements in one document: a 1000-entry listing page has about 10,000.
+    public static let maxElements = 200_000
+
+    /// Parses a document, or says why it is not one: any byte sequence gives the root element or
+    /// an error, never a crash. Closing tags must match their opening tags; a document that ends
+    /// before its root element closes (a truncated answer) is refused.
+    public static func decode(_ bytes: [UInt8]) throws(XMLParseError) -> XMLElement {
+        var parser = XMLParserState(bytes: bytes)
+        return try parser.parseDocument()
+    }
+
     fileprivate func append(_ child: XMLElement) { children.append(child) }
     fileprivate func appendText(_ t: String) { text += t }
+}
+
+/// Why bytes are not an XML document we read, and where.
+public struct XMLParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var offset: Int
+    public var description: String { "\(reason) at byte \(offset)" }
 }
 
 private struct XMLParserState {
@@ -40,33 +62,47 @@ private struct XMLParserState {
 
     init(bytes: [UInt8]) { self.bytes = bytes }
 
-    mutating func parseDocument() -> XMLElement? {
-        var stack: [XMLElement] = []
-        var root: XMLElement?
+    func failure(_ reason: String) -> XMLParseError { XMLParseError(reason: reason, offset: i) }
+
+    mutating func parseDocument() throws(XMLParseError) -> XMLElement {
+        // Open elements with the raw (prefixed) name their closing tag must repeat.
+        var stack: [(element: XMLElement, rawName: String)] = []
+        var elements = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: "<") {
                 if starts(with: "<?") {
-                    skip(past: "?>")
+                    try skip(past: "?>")
                 } else if starts(with: "<!--") {
-                    skip(past: "-->")
+                    try skip(past: "-->")
                 } else if starts(with: "<![CDATA[") {
                     let start = i + 9
-                    skip(past: "]]>")
-                    let end = max(start, i - 3)
-                    stack.last?.appendText(String(decoding: bytes[start..<end], as: UTF8.self))
+                    try skip(past: "]]>")
+                    stack.last?.element.appendText(String(decoding: bytes[start..<(i - 3)], as: UTF8.self))
                 } else if starts(with: "<!") {
-                    skip(past: ">")
+                    try skip(past: ">")
                 } else if starts(with: "</") {
+                    let at = i
                     i += 2
-                    _ = readName()
-                    skip(past: ">")
-                    if let done = stack.popLast(), stack.isEmpty { root = root ?? done }
+                    let name = readName()
+                    while i < bytes.count, isSpace(bytes[i]) { i += 1 }
+                    guard i < bytes.count else { throw failure("the document ends inside a closing tag (truncated?)") }
+                    guard bytes[i] == UInt8(ascii: ">") else { throw failure("'>' expected after </\(name)") }
+                    i += 1
+                    guard let open = stack.popLast() else { throw XMLParseError(reason: "</\(name)> closes nothing", offset: at) }
+                    guard open.rawName == name else {
+                        throw XMLParseError(reason: "</\(name)> closes <\(open.rawName)>", offset: at)
+                    }
+                    // Whatever follows the root element (white space, a trailing comment) is ignored.
+                    if stack.isEmpty { return open.element }
                 } else {
+                    let at = i
                     i += 1
                     let name = readName()
+                    guard !name.isEmpty else { throw XMLParseError(reason: "'<' not followed by a name", offset: at) }
                     // Attributes are not needed by any S3 answer we read: skip to the tag's end,
                     // respecting quoted values.
                     var selfClosing = false
+                    var closed = false
                     var quote: UInt8 = 0
                     while i < bytes.count {
                         let c = bytes[i]
@@ -75,30 +111,39 @@ private struct XMLParserState {
                         } else if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
                             quote = c
                         } else if c == UInt8(ascii: ">") {
-                            selfClosing = i > 0 && bytes[i - 1] == UInt8(ascii: "/")
+                            selfClosing = bytes[i - 1] == UInt8(ascii: "/")
                             i += 1
+                            closed = true
                             break
                         }
                         i += 1
                     }
+                    guard closed else { throw failure("the document ends inside <\(name)> (truncated?)") }
+                    elements += 1
+                    guard elements <= XMLElement.maxElements else { throw failure("more than \(XMLElement.maxElements) elements") }
                     let element = XMLElement(name: localName(name))
-                    if let parent = stack.last { parent.append(element) }
+                    if let parent = stack.last { parent.element.append(element) }
                     if selfClosing {
-                        if stack.isEmpty { root = root ?? element }
+                        if stack.isEmpty { return element }
                     } else {
-                        stack.append(element)
+                        guard stack.count < XMLElement.maxDepth else { throw failure("nested deeper than \(XMLElement.maxDepth) levels") }
+                        stack.append((element, name))
                     }
                 }
             } else {
                 let start = i
                 while i < bytes.count, bytes[i] != UInt8(ascii: "<") { i += 1 }
                 if let current = stack.last {
-                    current.appendText(decodeEntities(bytes[start..<i]))
+                    current.element.appendText(decodeEntities(bytes[start..<i]))
                 }
             }
         }
-        // A truncated document still yields what was read.
-        return root ?? stack.first
+        if let open = stack.last { throw failure("the document ends before </\(open.rawName)> (truncated?)") }
+        throw failure("no XML element")
+    }
+
+    func isSpace(_ c: UInt8) -> Bool {
+        c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
     }
 
     func starts(with prefix: String) -> Bool {
@@ -108,8 +153,9 @@ private struct XMLParserState {
         return true
     }
 
-    mutating func skip(past terminator: String) {
+    mutating func skip(past terminator: String) throws(XMLParseError) {
         let t = Array(terminator.utf8)
+        let start = i
         while i < bytes.count {
             if starts(with: terminator) {
                 i += t.count
@@ -117,15 +163,14 @@ private struct XMLParserState {
             }
             i += 1
         }
+        throw XMLParseError(reason: "the document ends before \(terminator) (truncated?)", offset: start)
     }
 
     mutating func readName() -> String {
         let start = i
         while i < bytes.count {
             let c = bytes[i]
-            if c == UInt8(ascii: " ") || c == UInt8(ascii: ">") || c == UInt8(ascii: "/") || c == UInt8(ascii: "\t")
-                || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r")
-            {
+            if isSpace(c) || c == UInt8(ascii: ">") || c == UInt8(ascii: "/") {
                 break
             }
             i += 1

@@ -56,31 +56,67 @@ public struct Journal: Sendable {
             hint: "install the newer agent again (its unfinished upload resumes there), or remove the file to give up that upload", exit: .config)
     }
 
+    /// A damaged journal file, moved aside, and what was wrong with it.
+    public struct Damaged: Sendable {
+        public var path: String
+        public var movedTo: String
+        public var reason: String
+    }
+
     /// Loads one entry; a damaged file is moved aside (never a crash), a newer agent's is left alone.
     public func load(_ id: String) -> LoadResult {
+        switch loadReporting(id) {
+        case .success(let result): return result
+        case .failure(let damage): return .corrupt(path: damage.damaged.path, movedTo: damage.damaged.movedTo)
+        }
+    }
+
+    private func loadReporting(_ id: String) -> Result<LoadResult, JournalDamage> {
         let p = path(of: id)
-        guard access(p, F_OK) == 0 else { return .missing }
-        if let text = AtomicFile.read(p), let json = JSON.parse(text) {
-            if let entry = JournalEntry(json: json) { return .entry(entry) }
-            if let version = json["version"]?.intValue, version > JournalEntry.newestFormat { return .newer(path: p, version: Int(version)) }
+        guard access(p, F_OK) == 0 else { return .success(.missing) }
+        let reason: String
+        if let text = AtomicFile.read(p, limit: Journal.maxFileSize + 1) {
+            if text.utf8.count > Journal.maxFileSize {
+                reason = "larger than \(Journal.maxFileSize >> 20) MiB"
+            } else {
+                do throws(JSONParseError) {
+                    let json = try JSON.decode(text)
+                    if let entry = JournalEntry(json: json) {
+                        // The id names the entry's files (lock, saves): it must be the file's own.
+                        if entry.id == id { return .success(.entry(entry)) }
+                        reason = "its id does not match its file name"
+                    } else if let version = json["version"]?.intValue, version > JournalEntry.newestFormat {
+                        return .success(.newer(path: p, version: Int(clamping: version)))
+                    } else {
+                        reason = "not a journal entry this agent wrote (a field is missing or out of range)"
+                    }
+                } catch {
+                    reason = "not JSON: \(error)"
+                }
+            }
+        } else {
+            reason = "unreadable: \(String(cString: strerror(errno)))"
         }
         let aside = "\(p).corrupt-\(Timestamp.now())"
         rename(p, aside)
-        return .corrupt(path: p, movedTo: aside)
+        return .failure(JournalDamage(damaged: Damaged(path: p, movedTo: aside, reason: reason)))
     }
 
+    /// Largest journal file read: an entry for 10,000 parts of every file of a large backup fits many times.
+    public static let maxFileSize = 64 << 20
+
     /// Every entry, plus the damaged files found (moved aside) and a newer agent's (left alone).
-    public func all() -> (entries: [JournalEntry], corrupt: [(path: String, movedTo: String)], newer: [AgentError]) {
+    public func all() -> (entries: [JournalEntry], corrupt: [Damaged], newer: [AgentError]) {
         var entries: [JournalEntry] = []
-        var corrupt: [(String, String)] = []
+        var corrupt: [Damaged] = []
         var newer: [AgentError] = []
         let names = (DirectoryListing.names(in: directory) ?? []).filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }
         for id in names.sorted() {
-            switch load(id) {
-            case .entry(let e): entries.append(e)
-            case .corrupt(let p, let moved): corrupt.append((p, moved))
-            case .newer(let p, let version): newer.append(Journal.tooNew(path: p, version: version))
-            case .missing: break
+            switch loadReporting(id) {
+            case .success(.entry(let e)): entries.append(e)
+            case .success(.newer(let p, let version)): newer.append(Journal.tooNew(path: p, version: version))
+            case .success: break
+            case .failure(let damage): corrupt.append(damage.damaged)
             }
         }
         return (entries.sorted { $0.created < $1.created }, corrupt, newer)
@@ -122,6 +158,26 @@ public struct Journal: Sendable {
         }
     }
 
+    /// The lock of a backup's offsite manifest in a vault, waited for up to `timeout` seconds: the
+    /// runs that upload archives of one backup at once (two hooks finishing together) update its
+    /// manifest one after the other, each re-reading what the other wrote. Nil on timeout, or
+    /// when the lock file cannot be made.
+    public func manifestLock(backup: String, vault: String, timeout: Double) -> EntryLock? {
+        let p = "\(directory)/\(Journal.entryID(backup: backup, vault: vault)).manifest.lock"
+        let fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return nil }
+        var waits = Int(max(0, timeout) * 20)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, waits > 0 else {
+                close(fd)
+                return nil
+            }
+            waits -= 1
+            usleep(50_000)
+        }
+        return EntryLock(fd: fd)
+    }
+
     /// Takes the entry's lock without waiting; nil when another agent holds it. The lock is
     /// released when the returned descriptor is closed or the process dies.
     public func lock(_ id: String) -> EntryLock? {
@@ -132,8 +188,24 @@ public struct Journal: Sendable {
             close(fd)
             return nil
         }
+        removeStaleTemporaries(of: id)
         return EntryLock(fd: fd)
     }
+
+    /// Half-written copies of the entry left by an agent killed while saving it (`<id>.json.tmp.<pid>`):
+    /// with the entry's lock held no other agent writes them, and they may hold an encrypted
+    /// upload's file key that the finished entry no longer keeps.
+    private func removeStaleTemporaries(of id: String) {
+        let prefix = "\(id).json.tmp."
+        let mine = "\(prefix)\(getpid())"
+        for name in DirectoryListing.names(in: directory) ?? [] where name.hasPrefix(prefix) && name != mine {
+            unlink("\(directory)/\(name)")
+        }
+    }
+}
+
+private struct JournalDamage: Error {
+    var damaged: Journal.Damaged
 }
 
 /// A held journal-entry lock.

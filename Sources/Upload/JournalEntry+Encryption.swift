@@ -17,6 +17,7 @@ extension JournalEntry.Encryption {
     /// Reads what `json()` wrote; nil for anything inconsistent (a damaged or altered journal).
     init?(json: JSON, plaintextSize: Int64) {
         guard json["format"]?.stringValue == "age", let list = json["recipients"]?.arrayValue, let stored = json["stored_size"]?.intValue else { return nil }
+        guard (0...(JournalEntry.maxFileSize + JournalEntry.maxFileSize / 1024)).contains(stored) else { return nil }
         let recipients = list.compactMap(\.stringValue)
         guard recipients.count == list.count, !recipients.isEmpty, recipients.allSatisfy({ AgeRecipient($0) != nil }) else { return nil }
         var key: [UInt8]?

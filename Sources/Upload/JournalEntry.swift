@@ -61,7 +61,7 @@ public struct JournalEntry: Sendable {
 
         public var bytesDone: Int64 {
             if state == .done { return storedSize }
-            return parts.reduce(0) { $0 + $1.size }
+            return parts.saturatingSum(\.size)
         }
     }
 
@@ -83,8 +83,8 @@ public struct JournalEntry: Sendable {
     public var bandwidthLimit: Int64?
     public var concurrency: Int?
 
-    public var bytesTotal: Int64 { files.reduce(0) { $0 + $1.storedSize } }
-    public var bytesDone: Int64 { files.reduce(0) { $0 + $1.bytesDone } }
+    public var bytesTotal: Int64 { files.saturatingSum(\.storedSize) }
+    public var bytesDone: Int64 { files.saturatingSum(\.bytesDone) }
     public var isFinished: Bool { state == .completed || state == .aborted }
 
     // MARK: JSON
@@ -134,8 +134,13 @@ public struct JournalEntry: Sendable {
         self.endpoint = json["endpoint"]?.stringValue ?? ""
         self.prefix = json["prefix"]?.stringValue ?? ""
         self.state = state
-        self.created = json["created"]?.intValue ?? 0
-        self.updated = json["updated"]?.intValue ?? 0
+        // Times no agent writes (before 1970, after year 36812) mean a damaged file; they would
+        // also overflow `now - updated`.
+        let created = json["created"]?.intValue ?? 0
+        let updated = json["updated"]?.intValue ?? 0
+        guard (0...JournalEntry.latestTime).contains(created), (0...JournalEntry.latestTime).contains(updated) else { return nil }
+        self.created = created
+        self.updated = updated
         self.lastError = json["last_error"]?.stringValue
         self.files = files
         // Values no agent writes are ignored (the vault's config applies), never trusted.
@@ -161,6 +166,15 @@ public struct JournalEntry: Sendable {
         self.lastError = nil
         self.files = files
     }
+}
+
+extension JournalEntry {
+    /// No S3 service takes a part over 5 GiB: a larger recorded part size is damage (and would
+    /// overflow the part-count arithmetic).
+    static let maxPartSize: Int64 = 5 << 30
+    /// 10,000 parts of 5 GiB (S3's largest object is 5 TiB): anything above is damage.
+    static let maxFileSize: Int64 = 10_000 * (5 << 30)
+    static let latestTime: Int64 = 1 << 40
 }
 
 extension JournalEntry.File {
@@ -195,7 +209,8 @@ extension JournalEntry.File {
             let stateText = json["state"]?.stringValue, let state = State(rawValue: stateText)
         else { return nil }
         // Values no agent writes mean a damaged file: refuse it rather than divide by zero later.
-        if let partSize = json["part_size"]?.intValue, partSize <= 0 { return nil }
+        if let partSize = json["part_size"]?.intValue, partSize <= 0 || partSize > JournalEntry.maxPartSize { return nil }
+        guard size <= JournalEntry.maxFileSize else { return nil }
         self.path = path
         self.sourcePath = json["source"]?.stringValue ?? ""
         self.key = key
@@ -205,7 +220,9 @@ extension JournalEntry.File {
         self.partSize = json["part_size"]?.intValue
         self.parts = (json["parts"]?.arrayValue ?? []).compactMap { p in
             guard let n = p["n"]?.intValue, n >= 1, n <= 10_000_000, let etag = p["etag"]?.stringValue else { return nil }
-            return JournalEntry.Part(number: Int(n), etag: etag, size: p["size"]?.intValue ?? 0, sha256: p["sha256"]?.stringValue ?? "", md5: p["md5"]?.stringValue)
+            let partSize = p["size"]?.intValue ?? 0
+            guard (0...JournalEntry.maxPartSize).contains(partSize) else { return nil }
+            return JournalEntry.Part(number: Int(n), etag: etag, size: partSize, sha256: p["sha256"]?.stringValue ?? "", md5: p["md5"]?.stringValue)
         }
         self.etag = json["etag"]?.stringValue
         self.checksum = json["checksum"]?.stringValue

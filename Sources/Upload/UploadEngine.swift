@@ -694,6 +694,14 @@ public final class UploadEngine {
     /// verifiable copy. Uploading one archive merges its entry into the existing manifest.
     private func putOffsiteManifest(entry: JournalEntry, backup: Backup) throws(AgentError) {
         let key = target.key(backup: backup.id, relativePath: Backup.offsiteManifestName)
+        // One run at a time reads, merges and writes a backup's manifest: concurrent uploads of
+        // its archives (by path) all end up in it.
+        guard let manifestLock = journal.manifestLock(backup: backup.id, vault: target.vault, timeout: 600) else {
+            throw AgentError(
+                .locked, "another agent has been updating the offsite manifest of backup \(backup.id) in vault \(target.vault) for 10 minutes",
+                hint: "check `agent status` for a stuck run; `agent resume --all` finishes this upload later", exit: .tempFail)
+        }
+        defer { withExtendedLifetime(manifestLock) {} }
         var files: [JSON] = []
         // The backup's date, recorded once: backup.json's created_at, else what an earlier
         // upload recorded, else the backup directory's time. Never the time of this upload.
@@ -716,7 +724,7 @@ public final class UploadEngine {
                     .rejected, "the offsite manifest \(key) in vault \(target.vault) is not readable JSON; it was left as it is",
                     hint: "upload the whole backup again with `agent upload \(backup.id) --force` to rewrite it", exit: .failed)
             }
-            files = old.filter { f in !entry.files.contains(where: { $0.path == f["path"]?.stringValue }) }
+            files = old
             createdAt = createdAt ?? json["created_at"]?.stringValue.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
         } else if createdAt == nil {
             createdAt = try recordedCreatedAt(key: key)
@@ -727,36 +735,9 @@ public final class UploadEngine {
             }
         }
         createdAt = createdAt ?? backup.createdAt
-        for f in entry.files {
-            var fields: [(String, JSON)] = [
-                ("path", .string(f.path)), ("key", .string(f.key)), ("size", .int(f.identity.size)), ("etag", .string(f.etag ?? "")),
-            ]
-            if let uploadPartSize = f.partSize, f.uploadID != nil {
-                fields.append(("part_size", .int(uploadPartSize)))
-                fields.append(("sha256_parts", .array(f.parts.sorted { $0.number < $1.number }.map { .string($0.sha256) })))
-            } else if let c = f.checksum, c.hasPrefix("sha256:") {
-                fields.append(("sha256", .string(String(c.dropFirst(7)))))
-            }
-            if let e = f.encryption {
-                // `size` is the plaintext's; the hashes and ETag are of the stored age file.
-                fields.append(("stored_size", .int(e.storedSize)))
-                fields.append(("encryption", .object([("format", .string("age")), ("recipients", .array(e.recipients.map { .string($0) }))])))
-            }
-            files.append(.object(fields))
-        }
-        files.sort { ($0["path"]?.stringValue ?? "") < ($1["path"]?.stringValue ?? "") }
-        // Format 2 when a file is encrypted: an older agent refuses it rather than misread sizes.
-        let encrypted = files.contains { $0["encryption"]?["format"] != nil }
-        let manifest = JSON.object([
-            ("format", .int(encrypted ? 2 : 1)),
-            ("backup", .string(backup.id)),
-            ("host", .string(target.host)),
-            ("type", backup.manifest?.type.map { .string($0) } ?? .null),
-            ("created_at", createdAt.map { .string($0) } ?? .null),
-            ("uploaded_at", .string(Timestamp.iso8601(Timestamp.now()))),
-            ("agent_version", .string(agentVersion)),
-            ("files", .array(files)),
-        ])
+        let manifest = OffsiteManifestDocument.make(
+            files: entry.files, keeping: files, backupID: backup.id, host: target.host, type: backup.manifest?.type, createdAt: createdAt,
+            agentVersion: agentVersion, uploadedAt: Timestamp.now())
         let bytes = Array((manifest.serialized(pretty: true) + "\n").utf8)
         let sha = Digest.sha256(bytes)
         let lock = lockHeaders()

@@ -39,7 +39,7 @@ struct ResumeCommand: ParsableCommand {
         let session = UploadSession(config: config, global: global, jsonProgress: progress)
         let listing = session.journal.all()
         for corrupt in listing.corrupt {
-            Output.diagnostic("warning: the journal file \(corrupt.path) was damaged; it was moved to \(corrupt.movedTo)")
+            Output.diagnostic("warning: the journal file \(corrupt.path) was damaged (\(corrupt.reason)); it was moved to \(corrupt.movedTo)")
         }
         // A newer agent's entry is neither resumed nor touched; the run says so and fails.
         if let first = listing.newer.first { throw first }

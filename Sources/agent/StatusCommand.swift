@@ -29,7 +29,7 @@ struct StatusCommand: ParsableCommand {
         let journal = Journal(stateDir: config.stateDir)
         let listing = journal.all()
         for corrupt in listing.corrupt {
-            Output.diagnostic("warning: the journal file \(corrupt.path) was damaged; it was moved to \(corrupt.movedTo)")
+            Output.diagnostic("warning: the journal file \(corrupt.path) was damaged (\(corrupt.reason)); it was moved to \(corrupt.movedTo)")
         }
         for newer in listing.newer {
             Output.diagnostic("warning: \(newer.code): \(newer.message)")

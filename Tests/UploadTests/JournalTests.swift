@@ -61,8 +61,14 @@ private func sampleEntry(id: String) -> JournalEntry {
 }
 
 @Test func entryIDIsStablePerBackupAndVault() {
-    #expect(Journal.entryID(backup: "b", vault: "v") == Journal.entryID(backup: "b", vault: "v"))
+    // Known values (sha256 of "v\0b" and "v\0b\0x.tar", first 16 hex digits, from sha256sum): an
+    // agent upgraded between a kill and `resume` must find the entry an older one wrote.
+    #expect(Journal.entryID(backup: "b", vault: "v") == "c5c6665794dd2f8e")
+    #expect(Journal.entryID(backup: "b", vault: "v", singleFilePath: "x.tar") == "075f7a76abe7a316")
     #expect(Journal.entryID(backup: "b", vault: "v") != Journal.entryID(backup: "b", vault: "w"))
+    #expect(Journal.entryID(backup: "b", vault: "v") != Journal.entryID(backup: "c", vault: "v"))
+    // The separator keeps ("ab", "c") and ("a", "bc") apart.
+    #expect(Journal.entryID(backup: "c", vault: "ab") != Journal.entryID(backup: "bc", vault: "a"))
 }
 
 @Test func journalWithImpossibleValuesIsSetAside() throws {

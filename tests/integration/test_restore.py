@@ -482,15 +482,41 @@ def test_restore_fails_when_the_in_progress_marker_cannot_be_made(env, rclone):
     assert os.lstat(target / ".offsite-restore").st_mode & 0o7777 == 0o700
 
 
-def test_restore_treats_an_unreadable_target_as_an_error(env, rclone):
-    if os.geteuid() == 0:
-        pytest.skip("root reads any directory")
-    target = make_occupied_target(env, rclone)
-    os.chmod(target, 0o300)
+def test_restore_treats_an_unreadable_target_as_an_error(rclone):
+    # root reads any directory: as root (CI), the agent runs as nobody (setpriv), so this never skips.
+    import subprocess
+    import tempfile
+    from conftest import AGENT, OUTPUT_LOG, Env
+    as_root = os.geteuid() == 0
+    if as_root and not shutil.which("setpriv"):
+        pytest.fail("setpriv (util-linux) is needed to run the agent as an unprivileged user")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="offsite-unreadable-", dir="/tmp"))
+    os.chmod(base, 0o755)
     try:
-        r = env.run("restore", "b1", "--to", str(target), "--json")
-    finally:
+        env = Env(base)
+        env.add_vault("primary", rclone)
+        env.write_config()
+        env.make_backup("b1", {"data.tar": content(5000, 12)})
+        assert env.run("upload", "b1").code == 0
+        target = base / "target"
+        target.mkdir()
+        (target / "keep.txt").write_text("mine")
+        prefix = []
+        if as_root:
+            prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            for p in (env.config_path, env.backup_dir):
+                os.chmod(p, 0o644 if p.is_file() else 0o755)
+            os.chmod(env.state_dir, 0o777)
+            os.chown(target, 65534, 65534)
+        os.chmod(target, 0o300)  # write and search, no read: the agent cannot list it
+        run_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        run_env["OFFSITE_AGENT_CONFIG"] = str(env.config_path)
+        proc = subprocess.run([*prefix, AGENT, "restore", "b1", "--to", str(target), "--json"], capture_output=True, text=True,
+                              env=run_env, stdin=subprocess.DEVNULL, timeout=120)
+        OUTPUT_LOG.append(proc.stdout + proc.stderr)
         os.chmod(target, 0o700)
-    assert r.code == 1, r
-    assert r.json["error"]["code"] == "RESTORE_WRITE_FAILED"
-    assert not (target / "data.tar").exists()
+        assert proc.returncode == 1, (proc.stdout, proc.stderr)
+        assert json.loads(proc.stdout.strip().splitlines()[-1])["error"]["code"] == "RESTORE_WRITE_FAILED", proc.stdout
+        assert not (target / "data.tar").exists()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,76 @@
+import AgentSupport
+import Backups
+import Testing
+@testable import Upload
+
+@testable import Restore
+
+/// The manifest the upload engine writes, read back by the reader `list`, `verify`, `restore` and
+/// `prune` use: the writer's own output, not a hand-written literal.
+@Suite struct ManifestRoundTripTests {
+    static func file(_ path: String, size: Int64) -> JournalEntry.File {
+        JournalEntry.File(path: path, sourcePath: "/srv/b/\(path)", key: "host-a/b1/\(path)", identity: FileIdentity(size: size, mtimeNanos: 1, inode: 2))
+    }
+
+    static func written(encrypted: Bool = false) -> (files: [JournalEntry.File], text: String) {
+        var single = file("a.tar", size: 3)
+        single.etag = "e1"
+        single.checksum = "sha256:" + String(repeating: "ab", count: 32)
+        var multi = file("nested/big.tar", size: 25)
+        multi.etag = "e2-3"
+        multi.uploadID = "u1"
+        multi.partSize = 10
+        multi.parts = [3, 1, 2].map { JournalEntry.Part(number: $0, etag: "p\($0)", size: $0 == 3 ? 5 : 10, sha256: String(repeating: "\($0)", count: 64), md5: nil) }
+        var empty = file("empty.bin", size: 0)
+        empty.checksum = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        if encrypted {
+            single.encryption = JournalEntry.Encryption(
+                recipients: ["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"], storedSize: 3 + 200, fileKey: nil, header: nil, nonce: nil)
+        }
+        let files = [single, multi, empty]
+        // An earlier manifest's entry this upload did not send is kept; one it did send is replaced.
+        let keeping: [JSON] = [
+            .object([("path", .string("old.tar")), ("key", .string("k")), ("size", .int(7)), ("etag", .string(""))]),
+            .object([("path", .string("a.tar")), ("key", .string("stale")), ("size", .int(99)), ("etag", .string("x"))]),
+        ]
+        let json = OffsiteManifestDocument.make(
+            files: files, keeping: keeping, backupID: "b1", host: "web-01", type: "files", createdAt: "2026-11-21T03:00:00Z",
+            agentVersion: "9.9.9", uploadedAt: 1_795_230_600)
+        return (files, json.serialized(pretty: true) + "\n")
+    }
+
+    @Test func theReaderReadsEverythingTheWriterWrites() throws {
+        let (_, text) = Self.written()
+        let m = try OffsiteManifest.decode(text)
+        #expect(m.backup == "b1")
+        #expect(m.host == "web-01")
+        #expect(m.type == "files")
+        #expect(m.createdAt == "2026-11-21T03:00:00Z")
+        #expect(m.uploadedAt == "2026-11-21T03:10:00Z")
+        #expect(m.agentVersion == "9.9.9")
+        #expect(m.files.map(\.path) == ["a.tar", "empty.bin", "nested/big.tar", "old.tar"])
+        let byPath = Dictionary(uniqueKeysWithValues: m.files.map { ($0.path, $0) })
+        #expect(byPath["a.tar"]?.key == "host-a/b1/a.tar")
+        #expect(byPath["a.tar"]?.size == 3)
+        #expect(byPath["a.tar"]?.etag == "e1")
+        #expect(byPath["a.tar"]?.checksum == .sha256(String(repeating: "ab", count: 32)))
+        // Parts in number order, whatever order the journal holds them in.
+        #expect(byPath["nested/big.tar"]?.checksum == .parts(partSize: 10, sha256: ["1", "2", "3"].map { String(repeating: $0, count: 64) }))
+        #expect(byPath["nested/big.tar"]?.partsAreConsistent == true)
+        #expect(byPath["nested/big.tar"]?.segments.map(\.length) == [10, 10, 5])
+        #expect(byPath["old.tar"]?.size == 7)
+        #expect(m.totalBytes == 3 + 0 + 25 + 7)
+        #expect(m.date == Timestamp.parseISO8601("2026-11-21T03:00:00Z"))
+        #expect(text.hasPrefix("{\n  \"format\": 1,\n  \"backup\": \"b1\",\n  \"host\": \"web-01\""))
+    }
+
+    @Test func encryptedFilesMakeFormatTwoAndKeepBothSizes() throws {
+        let (_, text) = Self.written(encrypted: true)
+        let m = try OffsiteManifest.decode(text)
+        #expect(text.contains("\"format\": 2"))
+        let a = try #require(m.files.first { $0.path == "a.tar" })
+        #expect(a.size == 203)
+        #expect(a.plaintextSize == 3)
+        #expect(a.encryption != nil)
+    }
+}
