@@ -69,7 +69,8 @@ public final class MonitorPings {
     }
 
     /// Reports a run that failed before anything was sent (a vault that cannot be used, a backup
-    /// refused): start and failure, to every monitor.
+    /// refused, an interruption before the first backup): start (unless sent) and failure, to
+    /// every monitor.
     public func failBeforeStart(_ error: AgentError) {
         start()
         for monitor in monitors {

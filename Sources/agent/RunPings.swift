@@ -40,6 +40,11 @@ enum RunPings {
             let error = AgentError(
                 exitStatus == .tempFail ? .interrupted : ErrorCode("FAILED"), "the run ended with exit status \(exitStatus.rawValue)",
                 hint: "see the agent's log (state_dir/agent.log)", exit: exitStatus)
+            if reported.isEmpty {
+                // Interrupted before the first backup: every monitor hears it.
+                pings.failBeforeStart(error)
+                return
+            }
             reported = reported.map { VaultOutcome(vault: $0.vault, line: $0.line, error: error) }
         }
         pings.finish(reported) { vaults in

@@ -463,3 +463,20 @@ def test_an_upload_follows_the_timetable_for_every_backup_of_the_run(env, rclone
     write_backup(env, "t3", {"a.tar": 1000}, iso(-10))
     r = env.run("upload", "t3", "--bandwidth-limit", "30MiB/s")
     assert r.code == 0 and "bandwidth_limit timetable" not in r.stderr, r
+
+
+def test_an_interrupted_upload_pings_fail_with_exit_status_75(env, rclone, monitor):
+    import signal
+    url, path = monitor.url("top")
+    env.add_vault("primary", rclone, bandwidth_limit="256KiB/s")
+    env.write_config(ping_url=url)
+    write_backup(env, "slow", {"big.tar": 8 << 20}, iso(-60))
+    p = env.spawn("upload", "slow")
+    deadline = time.time() + 20
+    while not monitor.pings and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(30) == 75
+    assert [q["path"] for q in monitor.pings] == [path + "/start", path + "/fail"]
+    assert "exit status 75" in monitor.pings[1]["body"] and "INTERRUPTED" in monitor.pings[1]["body"]
