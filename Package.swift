@@ -32,6 +32,12 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Intel ISA-L (libisal-dev): SIMD CRC-32C for x-amz-checksum-crc32c.
+        .systemLibrary(
+            name: "CISAL",
+            pkgConfig: "libisal",
+            providers: [.apt(["libisal-dev"])]
+        ),
         .target(name: "CCurlShim", dependencies: ["CCurl"]),
         // Debian's toml++ (libtomlplusplus-dev), header-only, behind a C interface: no exception
         // crosses into Swift, no Foundation, no run-time library.
@@ -46,7 +52,7 @@ let package = Package(
 
         // Core modules, one folder per concern.
         .target(name: "AgentSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
-        .target(name: "Hashing", dependencies: ["COpenSSL"]),
+        .target(name: "Hashing", dependencies: ["COpenSSL", "CISAL"]),
         // age v1 (C2SP age.md) over libcrypto: keys, header, STREAM; no I/O of its own.
         .target(name: "Age", dependencies: ["COpenSSL"]),
         .target(name: "SigV4", dependencies: ["Hashing"]),
