@@ -257,8 +257,8 @@ unsigned_payload = true
 content_md5 = true
 # x-amz-checksum-{crc32,crc32c,sha1,sha256} are verified since minio/minio#14885 (2022); trailing
 # checksums since minio/minio#20456 (minio/minio-go#2002). crc64nvme only in 2025+ releases
-# (unconfirmed release): left out. Older servers ignore these headers; the agent does not send them
-# by default (preferred = signed_payload).
+# (unconfirmed release): left out. Older servers ignore these headers. The agent sends crc32c (with
+# UNSIGNED-PAYLOAD) only over HTTPS (issue 17); over HTTP it signs the payload (preferred).
 checksum_algorithms = ["crc32", "crc32c", "sha1", "sha256"]
 # `mc` uploads with STREAMING-AWS4-HMAC-SHA256-PAYLOAD (versity/versitygw#377, localstack/localstack#8704
 # showing a minio-go request); MinIO added STREAMING-UNSIGNED-PAYLOAD-TRAILER in commit 76913a9

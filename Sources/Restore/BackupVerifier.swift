@@ -1,6 +1,7 @@
 import Age
 import AgentSupport
 import HTTPTransport
+import Hashing
 import S3
 
 /// Checks an offsite copy against its manifest: every object present with its size (HEAD), and
@@ -34,6 +35,7 @@ public final class BackupVerifier {
             // Re-hashed even when the ETag already differs: the report says which bytes differ.
             if deep, sizeMatches {
                 let (problems, unchecked) = try rehash(file, key: key, report: &report)
+                if unchecked == 0 { result.checkedBy = "download" }
                 if !problems.isEmpty {
                     result.status = .mismatch
                     result.problems += problems
@@ -58,7 +60,7 @@ public final class BackupVerifier {
         }
         let info: ObjectInfo
         do {
-            info = try session.client.headObject(key: key)
+            info = try session.client.headObject(key: key, checksumMode: wantsStoredChecksum(file))
         } catch {
             if let s = error.failure.serviceError, s.status == 404 {
                 result.status = .missing
@@ -77,7 +79,25 @@ public final class BackupVerifier {
             result.status = .mismatch
             result.problems.append("stored ETag \(info.etag) differs from the manifest's \(file.etag): the object was replaced")
         }
+        if case .crc32c(let expected) = file.checksum, let text = info.header("x-amz-checksum-crc32c") {
+            // The server's full-object CRC-32C of what it stores (a composite "…-N" value is of parts: not comparable).
+            if let stored = CRC32C.parseHeader(text) {
+                if stored == expected {
+                    result.checkedBy = "crc32c"
+                } else {
+                    result.status = .mismatch
+                    result.problems.append("the stored object's CRC-32C \(CRC32C.hex(stored)) differs from the manifest's \(CRC32C.hex(expected))")
+                }
+            }
+        }
         return info.size == file.size
+    }
+
+    /// Whether to ask the server for its stored checksum: the manifest has one it can be compared
+    /// with (a file sent with x-amz-checksum-crc32c; other providers are never sent the header).
+    private func wantsStoredChecksum(_ file: OffsiteManifest.File) -> Bool {
+        if case .crc32c = file.checksum { return true }
+        return false
     }
 
     /// Downloads the object in ranges (several in flight) and hashes it in order.
@@ -162,7 +182,7 @@ public final class BackupVerifier {
         }
         var problems = verifier.mismatches.map { index -> String in
             let segment = verifier.segments[index]
-            if verifier.segments.count == 1 { return "content differs: its SHA-256 is not the manifest's" }
+            if verifier.segments.count == 1 { return "content differs: its \(segment.crc32c != nil ? "CRC-32C" : "SHA-256") is not the manifest's" }
             return "content differs: part \(index + 1) (bytes \(segment.offset)-\(segment.offset + segment.length - 1)) has another SHA-256 than the manifest's"
         }
         if let decryptProblem { problems.append("decryption: \(decryptProblem)") }

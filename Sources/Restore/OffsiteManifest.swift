@@ -8,6 +8,9 @@ public struct OffsiteManifest: Sendable {
     public enum Checksum: Sendable, Equatable {
         case sha256(String)
         case parts(partSize: Int64, sha256: [String])
+        /// The whole object's CRC-32C, sent as x-amz-checksum-crc32c over TLS and verified by the
+        /// server (issue 17); weaker than SHA-256 against tampering, not against damage.
+        case crc32c(UInt32)
         /// The manifest gives nothing to check against (only the size can be verified).
         case none
     }
@@ -51,6 +54,8 @@ public struct OffsiteManifest: Sendable {
             switch checksum {
             case .sha256(let hex):
                 return [Segment(offset: 0, length: size, sha256: hex.lowercased())]
+            case .crc32c(let crc):
+                return [Segment(offset: 0, length: size, sha256: nil, crc32c: crc)]
             case .none:
                 return [Segment(offset: 0, length: size, sha256: nil)]
             case .parts(let partSize, let hashes):
@@ -74,11 +79,12 @@ public struct OffsiteManifest: Sendable {
         }
     }
 
-    /// A byte range of a file with its own expected SHA-256.
+    /// A byte range of a file with its own expected SHA-256 or CRC-32C.
     public struct Segment: Sendable, Equatable {
         public var offset: Int64
         public var length: Int64
         public var sha256: String?
+        public var crc32c: UInt32? = nil
     }
 
     public var backup: String
@@ -163,6 +169,10 @@ public struct OffsiteManifest: Sendable {
             var checksum = Checksum.none
             if let hex = item["sha256"]?.stringValue {
                 checksum = .sha256(hex)
+            } else if let text = item["crc32c"]?.stringValue {
+                // A value that is not 8 hex digits is a damaged manifest, not a file with nothing to check.
+                guard let crc = CRC32C.parseHex(text) else { throw DecodeError(reason: "file \(n + 1) has a crc32c that is not 8 hex digits") }
+                checksum = .crc32c(crc)
             } else if let partSizeValue = item["part_size"], let parts = item["sha256_parts"]?.arrayValue {
                 guard let partSize = partSizeValue.intValue, (1...maxPartSize).contains(partSize) else {
                     throw DecodeError(reason: "file \(n + 1) has no part size between 1 byte and 5 GiB")

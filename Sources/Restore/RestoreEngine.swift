@@ -269,7 +269,7 @@ public final class RestoreEngine {
                 session.logger.info("restored \(w.file.path) (\(Units.formatSize(w.file.plaintextSize))\(w.file.encryption != nil ? ", decrypted" : ""))")
                 return
             }
-            let what = w.verifier.segments.count == 1 ? "its SHA-256" : "the SHA-256 of part(s) \(mismatched.map { String($0 + 1) }.joined(separator: ", "))"
+            let what = w.verifier.segments.count == 1 ? (w.verifier.segments[0].crc32c != nil ? "its CRC-32C" : "its SHA-256") : "the SHA-256 of part(s) \(mismatched.map { String($0 + 1) }.joined(separator: ", "))"
             if w.downloads < 2 {
                 // Damaged in transit or on a disk? One more download of the parts that differ.
                 warn("\(w.file.path): \(what) differs from the manifest after download; downloading those bytes again")

@@ -1,13 +1,15 @@
 import Hashing
 
 /// Hashes a file's bytes as they stream past, in file order, and compares every segment (the
-/// whole file, or each upload part) with the manifest's SHA-256 as soon as the segment ends.
+/// whole file, or each upload part) with the manifest's SHA-256 (or the whole file's CRC-32C) as
+/// soon as the segment ends.
 /// Memory stays constant: only the running digest is kept.
 public final class SegmentVerifier {
     public let segments: [OffsiteManifest.Segment]
     private var index = 0
     private var filled: Int64 = 0
     private let digest = Digest(.sha256)
+    private var crc = CRC32C.empty
     /// Indices of the segments whose hash differed from the manifest's.
     public private(set) var mismatches: [Int] = []
     /// Segments that had no expected hash to compare with.
@@ -31,7 +33,12 @@ public final class SegmentVerifier {
         while !rest.isEmpty, index < segments.count {
             let room = Int(segments[index].length - filled)
             let take = min(room, rest.count)
-            digest.update(UnsafeRawBufferPointer(rebasing: rest[0..<take]))
+            let chunk = UnsafeRawBufferPointer(rebasing: rest[0..<take])
+            if segments[index].crc32c != nil {
+                crc = CRC32C.update(crc, chunk)
+            } else {
+                digest.update(chunk)
+            }
             filled += Int64(take)
             rest = UnsafeRawBufferPointer(rebasing: rest[take...])
             if filled == segments[index].length { closeSegment() }
@@ -44,7 +51,11 @@ public final class SegmentVerifier {
 
     private func closeSegment() {
         let actual = digest.finalize().hexString
-        if let expected = segments[index].sha256 {
+        let actualCRC = crc
+        crc = CRC32C.empty
+        if let expected = segments[index].crc32c {
+            if actualCRC != expected { mismatches.append(index) }
+        } else if let expected = segments[index].sha256 {
             if actual != expected { mismatches.append(index) }
         } else {
             unchecked += 1

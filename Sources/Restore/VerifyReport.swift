@@ -14,6 +14,9 @@ public struct VerifyReport: Sendable {
         public var problems: [String]
         /// The Object Lock retention the HEAD showed (only to a key allowed s3:GetObjectRetention).
         public var retention: ObjectRetention? = nil
+        /// How the content was checked: `crc32c` (the server's stored full-object checksum equals
+        /// the manifest's, issue 17), `size` (only size and ETag), or, with --deep, `download`.
+        public var checkedBy: String = "size"
     }
 
     /// The date until which every file is locked (the earliest retain-until), nil when any file
@@ -55,7 +58,7 @@ public struct VerifyReport: Sendable {
                     files.map {
                         .object([
                             ("path", .string($0.path)), ("key", .string($0.key)), ("size", .int($0.size)), ("status", .string($0.status.rawValue)),
-                            ("problems", .array($0.problems.map { .string($0) })),
+                            ("problems", .array($0.problems.map { .string($0) })), ("checked_by", .string($0.checkedBy)),
                             ("lock_mode", $0.retention.map { .string($0.mode) } ?? .null),
                             ("retain_until", $0.retention.map { .string($0.retainUntil.map(Timestamp.iso8601) ?? $0.retainUntilText) } ?? .null),
                         ])

@@ -82,8 +82,10 @@ extension S3Client {
         return unquoteETag(r.header("ETag") ?? "")
     }
 
-    public func headObject(key: String) throws(S3Error) -> ObjectInfo {
-        let r = try run(Operation(name: "HeadObject", method: "HEAD", key: key))
+    /// `checksumMode`: ask for the stored full-object checksum (`x-amz-checksum-mode: ENABLED`);
+    /// a provider that keeps one answers it as `x-amz-checksum-crc32c` (or another algorithm's header).
+    public func headObject(key: String, checksumMode: Bool = false) throws(S3Error) -> ObjectInfo {
+        let r = try run(Operation(name: "HeadObject", method: "HEAD", key: key, headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : []))
         return ObjectInfo(
             size: Int64(r.header("Content-Length") ?? "") ?? 0, etag: unquoteETag(r.header("ETag") ?? ""),
             lastModified: r.header("Last-Modified") ?? "", headers: r.headers)
@@ -123,10 +125,12 @@ extension S3Client {
 
     /// CompleteMultipartUpload. A 200 with an `<Error>` body is a failure (handled in `send`).
     /// Complete may think for minutes: no stall cut, a generous total timeout instead.
-    public func completeMultipartUpload(key: String, uploadID: String, parts: [UploadedPart]) throws(S3Error) -> String {
+    /// `headers`: the full-object checksum (`x-amz-checksum-crc32c`, `x-amz-checksum-type`) where one was asked for.
+    public func completeMultipartUpload(key: String, uploadID: String, parts: [UploadedPart], headers: [(name: String, value: String)] = []) throws(S3Error) -> String {
         var body = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for p in parts.sorted(by: { $0.number < $1.number }) {
-            body += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\"\(xmlEscape(p.etag))\"</ETag></Part>"
+            let crc = p.checksumCRC32C.map { "<ChecksumCRC32C>\(xmlEscape($0))</ChecksumCRC32C>" } ?? ""
+            body += "<Part><PartNumber>\(p.number)</PartNumber><ETag>\"\(xmlEscape(p.etag))\"</ETag>\(crc)</Part>"
         }
         body += "</CompleteMultipartUpload>"
         let bytes = Array(body.utf8)
@@ -136,7 +140,7 @@ extension S3Client {
         let r = try run(
             Operation(
                 name: "CompleteMultipartUpload", method: "POST", key: key, query: [("uploadId", uploadID)],
-                headers: [("Content-Type", "application/xml")], body: .bytes(bytes), payloadHash: Digest.sha256Hex(bytes), options: opts))
+                headers: [("Content-Type", "application/xml")] + headers, body: .bytes(bytes), payloadHash: Digest.sha256Hex(bytes), options: opts))
         let root = try xml(r, "CompleteMultipartUpload")
         return unquoteETag(root.value("ETag") ?? r.header("ETag") ?? "")
     }

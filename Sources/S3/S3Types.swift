@@ -19,10 +19,13 @@ public struct UploadedPart: Sendable, Equatable {
     public var number: Int
     public var etag: String
     public var size: Int64
-    public init(number: Int, etag: String, size: Int64) {
+    /// The part's `x-amz-checksum-crc32c` (base64), named again at CompleteMultipartUpload.
+    public var checksumCRC32C: String?
+    public init(number: Int, etag: String, size: Int64, checksumCRC32C: String? = nil) {
         self.number = number
         self.etag = etag
         self.size = size
+        self.checksumCRC32C = checksumCRC32C
     }
 }
 

@@ -18,17 +18,23 @@ public final class DigestCache: Sendable {
     }
 
     private let slots = Mutex<[Key: Slot]>([:])
-    /// Whether every computation includes MD5 (some vault needs Content-MD5).
-    public let alwaysMD5: Bool
+    /// Digests every computation includes: what any of the vaults needs (MD5 for Content-MD5,
+    /// CRC-32C for a vault that sends x-amz-checksum-crc32c, SHA-256 for a signed payload).
+    public let always: DigestKinds
 
-    public init(alwaysMD5: Bool) {
-        self.alwaysMD5 = alwaysMD5
+    public init(always: DigestKinds) {
+        self.always = always
     }
 
-    /// The digests of a region: from the cache, or computed by `compute` exactly once.
+    public convenience init(alwaysMD5: Bool) {
+        self.init(always: alwaysMD5 ? [.sha256, .md5] : [.sha256])
+    }
+
+    /// The digests of a region: from the cache, or computed by `compute` (given the kinds to
+    /// compute: `need` and `always`) exactly once.
     func digests(
-        path: String, inode: UInt64, mtime: Int64, offset: Int64, length: Int64, needMD5: Bool,
-        compute: () throws -> PayloadDigests
+        path: String, inode: UInt64, mtime: Int64, offset: Int64, length: Int64, need: DigestKinds,
+        compute: (DigestKinds) throws -> PayloadDigests
     ) rethrows -> PayloadDigests {
         let key = Key(path: path, inode: inode, mtime: mtime, offset: offset, length: length)
         while true {
@@ -40,7 +46,7 @@ public final class DigestCache: Sendable {
             switch state {
             case .none:
                 do {
-                    let result = try compute()
+                    let result = try compute(need.union(always))
                     slots.withLock { $0[key] = .done(result) }
                     return result
                 } catch {
@@ -48,7 +54,7 @@ public final class DigestCache: Sendable {
                     throw error
                 }
             case .done(let result)?:
-                if needMD5 && result.md5 == nil { return try compute() }
+                if !result.kinds.isSuperset(of: need) { return try compute(need) }
                 return result
             case .computing?:
                 // Another vault is hashing this region right now: its result is milliseconds away.

@@ -1,5 +1,6 @@
 import AgentSupport
 import Backups
+import Hashing
 
 /// One upload of a backup to a vault, as recorded before anything is sent (SPEC 6).
 /// Holds no secret — ids, keys, sizes, ETags and checksums — but for one: an unfinished encrypted
@@ -14,8 +15,11 @@ public struct JournalEntry: Sendable {
         public var number: Int
         public var etag: String
         public var size: Int64
+        /// Hex SHA-256 of the part; empty when the part was sent with a CRC-32C instead (issue 17).
         public var sha256: String
         public var md5: String?
+        /// The part's CRC-32C (8 hex digits) when it was sent with x-amz-checksum-crc32c.
+        public var crc32c: String? = nil
     }
 
     /// How a file is stored encrypted (age): recipients and stored size, and while the file is
@@ -51,7 +55,8 @@ public struct JournalEntry: Sendable {
         public var partSize: Int64?
         public var parts: [Part]
         public var etag: String?
-        /// Strong checksum of the whole file: `sha256:<hex>` or `sha256-parts:<hex>,<hex>...`
+        /// Checksum of the whole file: `sha256:<hex>`, `sha256-parts:<hex>,<hex>...`, or
+        /// `crc32c:<8 hex>` (the full-object CRC-32C the server verified, issue 17).
         public var checksum: String?
         /// Set when the file is stored encrypted.
         public var encryption: Encryption?
@@ -195,6 +200,7 @@ extension JournalEntry.File {
                     parts.map { p in
                         var fields: [(String, JSON)] = [("n", .int(Int64(p.number))), ("etag", .string(p.etag)), ("size", .int(p.size)), ("sha256", .string(p.sha256))]
                         if let md5 = p.md5 { fields.append(("md5", .string(md5))) }
+                        if let crc = p.crc32c { fields.append(("crc32c", .string(crc))) }
                         return .object(fields)
                     })
             ),
@@ -222,7 +228,9 @@ extension JournalEntry.File {
             guard let n = p["n"]?.intValue, n >= 1, n <= 10_000_000, let etag = p["etag"]?.stringValue else { return nil }
             let partSize = p["size"]?.intValue ?? 0
             guard (0...JournalEntry.maxPartSize).contains(partSize) else { return nil }
-            return JournalEntry.Part(number: Int(n), etag: etag, size: partSize, sha256: p["sha256"]?.stringValue ?? "", md5: p["md5"]?.stringValue)
+            return JournalEntry.Part(
+                number: Int(n), etag: etag, size: partSize, sha256: p["sha256"]?.stringValue ?? "", md5: p["md5"]?.stringValue,
+                crc32c: p["crc32c"]?.stringValue.flatMap { CRC32C.parseHex($0) != nil ? $0 : nil })
         }
         self.etag = json["etag"]?.stringValue
         self.checksum = json["checksum"]?.stringValue

@@ -14,7 +14,10 @@ public enum OffsiteManifestDocument {
             var fields: [(String, JSON)] = [
                 ("path", .string(f.path)), ("key", .string(f.key)), ("size", .int(f.identity.size)), ("etag", .string(f.etag ?? "")),
             ]
-            if let uploadPartSize = f.partSize, f.uploadID != nil {
+            if let c = f.checksum, c.hasPrefix("crc32c:") {
+                // The whole object's CRC-32C (issue 17): the server verified it and keeps it.
+                fields.append(("crc32c", .string(String(c.dropFirst(7)))))
+            } else if let uploadPartSize = f.partSize, f.uploadID != nil {
                 fields.append(("part_size", .int(uploadPartSize)))
                 fields.append(("sha256_parts", .array(f.parts.sorted { $0.number < $1.number }.map { .string($0.sha256) })))
             } else if let c = f.checksum, c.hasPrefix("sha256:") {

@@ -4,10 +4,38 @@ import Hashing
     import Glibc
 #endif
 
+/// Which digests of a request body to compute.
+public struct DigestKinds: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+    /// For the signed payload (`x-amz-content-sha256`), x-amz-checksum-sha256 and the manifest.
+    public static let sha256 = DigestKinds(rawValue: 1)
+    /// For `Content-MD5`.
+    public static let md5 = DigestKinds(rawValue: 2)
+    /// For `x-amz-checksum-crc32c` (issue 17), through ISA-L.
+    public static let crc32c = DigestKinds(rawValue: 4)
+}
+
 /// Digests of one request body, computed in one pass over the file region.
 public struct PayloadDigests: Sendable {
-    public var sha256: [UInt8]
+    public var sha256: [UInt8]?
     public var md5: [UInt8]?
+    public var crc32c: UInt32?
+
+    public init(sha256: [UInt8]? = nil, md5: [UInt8]? = nil, crc32c: UInt32? = nil) {
+        self.sha256 = sha256
+        self.md5 = md5
+        self.crc32c = crc32c
+    }
+
+    /// The kinds these digests include.
+    public var kinds: DigestKinds {
+        var k: DigestKinds = []
+        if sha256 != nil { k.insert(.sha256) }
+        if md5 != nil { k.insert(.md5) }
+        if crc32c != nil { k.insert(.crc32c) }
+        return k
+    }
 }
 
 /// Reads file regions with `pread` into one reusable buffer and hashes them: the buffer is
@@ -30,23 +58,23 @@ public final class RegionHasher {
 
     /// Hashes `length` bytes from `offset` of what `read` produces (an encrypted file's bytes).
     public func digest(
-        length: Int64, offset: Int64, withMD5: Bool, read: (Int64, UnsafeMutableRawBufferPointer) throws -> Int
+        length: Int64, offset: Int64, kinds: DigestKinds, read: (Int64, UnsafeMutableRawBufferPointer) throws -> Int
     ) throws -> PayloadDigests {
+        var state = Running(kinds: kinds, sha: sha, md5: md5)
         var done: Int64 = 0
         while done < length {
             let want = Int(min(Int64(buffer.count), length - done))
             let n = try read(offset + done, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
             if n <= 0 { throw Failure.shortFile }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            sha.update(chunk)
-            if withMD5 { md5.update(chunk) }
+            state.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             done += Int64(n)
         }
-        return PayloadDigests(sha256: sha.finalize(), md5: withMD5 ? md5.finalize() : nil)
+        return state.finish()
     }
 
-    /// Hashes `length` bytes from `offset`. `wholeFile`, when given, is fed the same bytes.
-    public func digest(fd: Int32, offset: Int64, length: Int64, withMD5: Bool, wholeFile: Digest? = nil) throws(Failure) -> PayloadDigests {
+    /// Hashes `length` bytes from `offset` of a plain file.
+    public func digest(fd: Int32, offset: Int64, length: Int64, kinds: DigestKinds) throws(Failure) -> PayloadDigests {
+        var state = Running(kinds: kinds, sha: sha, md5: md5)
         var done: Int64 = 0
         while done < length {
             let want = Int(min(Int64(buffer.count), length - done))
@@ -56,12 +84,37 @@ public final class RegionHasher {
                 throw .read(errno: errno)
             }
             if n == 0 { throw .shortFile }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            sha.update(chunk)
-            if withMD5 { md5.update(chunk) }
-            wholeFile?.update(chunk)
+            state.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             done += Int64(n)
         }
-        return PayloadDigests(sha256: sha.finalize(), md5: withMD5 ? md5.finalize() : nil)
+        return state.finish()
+    }
+
+    /// The digests under way over one region.
+    private struct Running {
+        let kinds: DigestKinds
+        let sha: Digest
+        let md5: Digest
+        var crc = CRC32C.empty
+
+        init(kinds: DigestKinds, sha: Digest, md5: Digest) {
+            self.kinds = kinds
+            self.sha = sha
+            self.md5 = md5
+            sha.reset()
+            md5.reset()
+        }
+
+        mutating func update(_ chunk: UnsafeRawBufferPointer) {
+            if kinds.contains(.sha256) { sha.update(chunk) }
+            if kinds.contains(.md5) { md5.update(chunk) }
+            if kinds.contains(.crc32c) { crc = CRC32C.update(crc, chunk) }
+        }
+
+        func finish() -> PayloadDigests {
+            PayloadDigests(
+                sha256: kinds.contains(.sha256) ? sha.finalize() : nil, md5: kinds.contains(.md5) ? md5.finalize() : nil,
+                crc32c: kinds.contains(.crc32c) ? crc : nil)
+        }
     }
 }

@@ -285,10 +285,25 @@ public final class UploadEngine {
     private func integrityHeaders(_ digests: PayloadDigests) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = []
         if let md5 = digests.md5 { headers.append(("Content-MD5", md5.base64String)) }
-        if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
-            headers.append(("x-amz-checksum-sha256", digests.sha256.base64String))
+        if let crc = digests.crc32c, target.sendsCRC32C {
+            headers.append(("x-amz-checksum-crc32c", CRC32C.headerValue(crc)))
+        } else if let sha = digests.sha256, target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
+            headers.append(("x-amz-checksum-sha256", sha.base64String))
         }
         return headers
+    }
+
+    /// `x-amz-content-sha256` for a body: its signed SHA-256, or `UNSIGNED-PAYLOAD` when a
+    /// CRC-32C the server verifies travels with it over TLS (issue 17).
+    private func payloadHash(_ digests: PayloadDigests) -> String {
+        if target.sendsCRC32C, digests.crc32c != nil { return PayloadHash.unsigned }
+        return digests.sha256?.hexString ?? PayloadHash.unsigned
+    }
+
+    /// What the journal and the offsite manifest record for a file sent in one request.
+    private func fileChecksum(_ digests: PayloadDigests) -> String {
+        if target.sendsCRC32C, let crc = digests.crc32c { return "crc32c:" + CRC32C.hex(crc) }
+        return "sha256:" + (digests.sha256?.hexString ?? "")
     }
 
     private var wantsMD5: Bool { forceContentMD5 || target.needsMD5 }
@@ -332,7 +347,7 @@ public final class UploadEngine {
             let etag: String
             do {
                 etag = try client.putObject(
-                    key: file.key, body: stored.body(offset: 0, length: size, tags: tags), payloadHash: digests.sha256.hexString,
+                    key: file.key, body: stored.body(offset: 0, length: size, tags: tags), payloadHash: payloadHash(digests),
                     headers: objectHeaders + lock.headers + integrityHeaders(digests))
             } catch {
                 if !withMD5 && isObjectLockDemand(error) {
@@ -345,10 +360,12 @@ public final class UploadEngine {
             }
             do {
                 try checkUnchanged(fd: fd, file: file)
-                let head = try verify(file: file, storedSize: size, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag)
+                let head = try verify(
+                    file: file, storedSize: size, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag,
+                    expectedCRC: target.sendsCRC32C ? digests.crc32c : nil)
                 try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
                 entry.files[index].etag = etag
-                entry.files[index].checksum = "sha256:" + digests.sha256.hexString
+                entry.files[index].checksum = fileChecksum(digests)
                 entry.files[index].state = .done
                 entry.files[index].dropSecrets()
                 bytesSent += size
@@ -381,7 +398,10 @@ public final class UploadEngine {
             logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
         } else {
             var headers = objectHeaders + lock.headers
-            if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
+            if target.sendsCRC32C {
+                // Each part carries its CRC-32C; Complete names the whole object's (combined from the parts').
+                headers += [("x-amz-checksum-algorithm", "CRC32C"), ("x-amz-checksum-type", "FULL_OBJECT")]
+            } else if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
                 headers.append(("x-amz-checksum-algorithm", "SHA256"))
             }
             let uploadID: String
@@ -421,7 +441,7 @@ public final class UploadEngine {
             }
             let op = client.uploadPartOperation(
                 key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length, tags: tags),
-                payloadHash: digests.sha256.hexString, headers: integrityHeaders(digests))
+                payloadHash: payloadHash(digests), headers: integrityHeaders(digests))
             inFlight += 1
             client.send(op) { [self] result, attempts in
                 inFlight -= 1
@@ -432,7 +452,10 @@ public final class UploadEngine {
                         firstError = AgentError(.rejected, "the server answered part \(number) of \(file.path) without an ETag", hint: "the endpoint may not be S3-compatible", exit: .failed)
                         break
                     }
-                    working.files[index].parts.append(JournalEntry.Part(number: number, etag: etag, size: length, sha256: digests.sha256.hexString, md5: digests.md5?.hexString))
+                    working.files[index].parts.append(
+                        JournalEntry.Part(
+                            number: number, etag: etag, size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
+                            crc32c: digests.crc32c.map(CRC32C.hex)))
                     bytesSent += length
                     onProgress?(length)
                     do throws(AgentError) {
@@ -491,9 +514,15 @@ public final class UploadEngine {
             for p in parts { concatenated += Hex.decode(p.md5 ?? "") ?? [] }
             expected = Digest.md5(concatenated).hexString + "-\(parts.count)"
         }
+        let fullCRC = try fullObjectCRC32C(parts, stored: stored, file: file)
         let etag: String
         do {
-            etag = try client.completeMultipartUpload(key: file.key, uploadID: uploadID, parts: parts.map { UploadedPart(number: $0.number, etag: $0.etag, size: $0.size) })
+            etag = try client.completeMultipartUpload(
+                key: file.key, uploadID: uploadID,
+                parts: parts.map { p in
+                    UploadedPart(number: p.number, etag: p.etag, size: p.size, checksumCRC32C: fullCRC != nil ? p.crc32c.flatMap(CRC32C.parseHex).map(CRC32C.headerValue) : nil)
+                },
+                headers: fullCRC.map { [("x-amz-checksum-crc32c", CRC32C.headerValue($0)), ("x-amz-checksum-type", "FULL_OBJECT")] } ?? [])
         } catch {
             // Ceph RGW answers Complete for an upload it no longer knows with 500 InternalError:
             // ask ListParts whether the upload is gone before treating it as server trouble.
@@ -503,7 +532,7 @@ public final class UploadEngine {
                 if let expected, let info = try? client.headObject(key: file.key), info.size == size, info.etag.lowercased() == expected.lowercased() {
                     logger.info("\(file.path): the upload was already completed")
                     try confirmLock(key: file.key, head: info, retainUntil: lock.retainUntil)
-                    return try finishMultipart(&entry, index, parts: parts, etag: info.etag)
+                    return try finishMultipart(&entry, index, parts: parts, etag: info.etag, fullCRC: fullCRC)
                 }
                 throw RestartFile(reason: "NoSuchUpload on complete")
             }
@@ -512,14 +541,33 @@ public final class UploadEngine {
             }
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
         }
-        let head = try verify(file: file, storedSize: size, expectedETag: expected, reportedETag: etag)
+        let head = try verify(file: file, storedSize: size, expectedETag: expected, reportedETag: etag, expectedCRC: fullCRC)
         try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
-        try finishMultipart(&entry, index, parts: parts, etag: etag)
+        try finishMultipart(&entry, index, parts: parts, etag: etag, fullCRC: fullCRC)
     }
 
-    private func finishMultipart(_ entry: inout JournalEntry, _ index: Int, parts: [JournalEntry.Part], etag: String) throws(AgentError) {
+    /// The whole object's CRC-32C, combined from its parts' (a part an earlier run sent without
+    /// one recorded is read again); nil when this vault does not send CRC-32C.
+    private func fullObjectCRC32C(_ parts: [JournalEntry.Part], stored: StoredBytes, file: JournalEntry.File) throws(AgentError) -> UInt32? {
+        guard target.sendsCRC32C else { return nil }
+        var crc = CRC32C.empty
+        var offset: Int64 = 0
+        for p in parts {
+            let partCRC: UInt32
+            if let recorded = p.crc32c.flatMap(CRC32C.parseHex) {
+                partCRC = recorded
+            } else {
+                partCRC = try digest(stored, offset: offset, length: p.size, kinds: [.crc32c], file: file).crc32c ?? 0
+            }
+            crc = CRC32C.combine(crc, partCRC, lengthB: p.size)
+            offset += p.size
+        }
+        return crc
+    }
+
+    private func finishMultipart(_ entry: inout JournalEntry, _ index: Int, parts: [JournalEntry.Part], etag: String, fullCRC: UInt32?) throws(AgentError) {
         entry.files[index].etag = etag
-        entry.files[index].checksum = "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
+        entry.files[index].checksum = fullCRC.map { "crc32c:" + CRC32C.hex($0) } ?? "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
         entry.files[index].state = .done
         entry.files[index].dropSecrets()
         try save(&entry)
@@ -546,7 +594,9 @@ public final class UploadEngine {
             if target.integrity.etagIsMD5, sp.etag.count == 32 {
                 let digests = try digest(stored, offset: offset, length: length, withMD5: true, file: file)
                 if digests.md5?.hexString == sp.etag.lowercased() {
-                    held[sp.number] = JournalEntry.Part(number: sp.number, etag: sp.etag, size: length, sha256: digests.sha256.hexString, md5: digests.md5?.hexString)
+                    held[sp.number] = JournalEntry.Part(
+                        number: sp.number, etag: sp.etag, size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
+                        crc32c: digests.crc32c.map(CRC32C.hex))
                 }
             }
         }
@@ -555,23 +605,31 @@ public final class UploadEngine {
 
     // MARK: checks
 
+    /// The digests this vault sends with a body (SHA-256 or CRC-32C, and MD5 when `withMD5`).
     private func digest(
         _ stored: StoredBytes, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File, tags: AgeTagBook? = nil
+    ) throws(AgentError) -> PayloadDigests {
+        var kinds = target.payloadDigests
+        if withMD5 { kinds.insert(.md5) }
+        return try digest(stored, offset: offset, length: length, kinds: kinds, file: file, tags: tags)
+    }
+
+    private func digest(
+        _ stored: StoredBytes, offset: Int64, length: Int64, kinds: DigestKinds, file: JournalEntry.File, tags: AgeTagBook? = nil
     ) throws(AgentError) -> PayloadDigests {
         let fd = stored.fd
         do {
             if stored.isEncrypted {
                 // This vault's own ciphertext: hashed here, never shared with other vaults.
-                return try hasher.digest(length: length, offset: offset, withMD5: withMD5, read: stored.reader(recording: tags))
+                return try hasher.digest(length: length, offset: offset, kinds: kinds, read: stored.reader(recording: tags))
             }
             guard let cache = digestCache else {
-                return try hasher.digest(fd: fd, offset: offset, length: length, withMD5: withMD5)
+                return try hasher.digest(fd: fd, offset: offset, length: length, kinds: kinds)
             }
-            let md5 = withMD5 || cache.alwaysMD5
             return try cache.digests(
-                path: file.sourcePath, inode: file.identity.inode, mtime: file.identity.mtimeNanos, offset: offset, length: length, needMD5: withMD5
-            ) { () throws(RegionHasher.Failure) -> PayloadDigests in
-                try hasher.digest(fd: fd, offset: offset, length: length, withMD5: md5)
+                path: file.sourcePath, inode: file.identity.inode, mtime: file.identity.mtimeNanos, offset: offset, length: length, need: kinds
+            ) { (all: DigestKinds) throws(RegionHasher.Failure) -> PayloadDigests in
+                try hasher.digest(fd: fd, offset: offset, length: length, kinds: all)
             }
         } catch let error as RegionHasher.Failure {
             switch error {
@@ -600,12 +658,17 @@ public final class UploadEngine {
 
     /// HEAD the stored object: its size must be ours, and its ETag where it is verifiable.
     @discardableResult
-    private func verify(file: JournalEntry.File, storedSize: Int64, expectedETag: String?, reportedETag: String) throws(AgentError) -> ObjectInfo {
+    private func verify(file: JournalEntry.File, storedSize: Int64, expectedETag: String?, reportedETag: String, expectedCRC: UInt32? = nil) throws(AgentError) -> ObjectInfo {
         let info: ObjectInfo
         do {
-            info = try client.headObject(key: file.key)
+            info = try client.headObject(key: file.key, checksumMode: target.sendsCRC32C)
         } catch {
             throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
+        }
+        if let expected = expectedCRC, let stored = info.header("x-amz-checksum-crc32c").flatMap(CRC32C.parseHeader), stored != expected {
+            throw AgentError(
+                .verifyMismatch, "\(file.key): the stored object's CRC-32C \(CRC32C.hex(stored)) does not match the \(CRC32C.hex(expected)) of what was sent",
+                hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
         }
         if info.size != storedSize {
             throw AgentError(

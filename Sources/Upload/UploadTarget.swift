@@ -70,6 +70,22 @@ public struct UploadTarget: Sendable {
         integrity.preferred == .contentMD5 || objectLock != nil
     }
 
+    /// Whether bodies sent to this vault carry `x-amz-checksum-crc32c` under `UNSIGNED-PAYLOAD`
+    /// instead of a signed SHA-256 (issue 17): where the profile says the provider verifies CRC-32C
+    /// and accepts an unsigned payload, and the endpoint is HTTPS (TLS authenticates the body on
+    /// the way; over plain HTTP the signature must cover it). A multipart upload then asks for a
+    /// full-object CRC-32C. An Object Lock vault keeps its signed payload and Content-MD5.
+    public var sendsCRC32C: Bool {
+        integrity.verifies(.checksumCRC32C) && integrity.unsignedPayload && location.scheme == "https" && objectLock == nil
+    }
+
+    /// The digests every body of this vault needs.
+    public var payloadDigests: DigestKinds {
+        var kinds: DigestKinds = sendsCRC32C ? [.crc32c] : [.sha256]
+        if needsMD5 { kinds.insert(.md5) }
+        return kinds
+    }
+
     /// Targets that send the same file in the same parts, so each part is read and hashed once
     /// for all of them (SPEC 5.1): one part size and threshold every vault accepts. When the
     /// providers' rules leave no common part size, each keeps its own plan.

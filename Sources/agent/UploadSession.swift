@@ -61,7 +61,7 @@ final class UploadSession {
             if let only = targets.first { run(backup: backup, target: only, force: force) }
             return
         }
-        let cache = DigestCache(alwaysMD5: targets.contains(where: \.needsMD5))
+        let cache = DigestCache(always: targets.reduce(DigestKinds()) { $0.union($1.payloadDigests) })
         let shared = UploadTarget.sharingParts(targets)
         let results = ResultBox(count: shared.count)
         var workers: [WorkerThread] = []
