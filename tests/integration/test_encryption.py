@@ -318,3 +318,32 @@ def test_config_check_and_test_connection_show_encryption(env, rclone):
     assert r.code == 0, r
     check = [c for c in r.json["checks"] if c["id"] == "encryption"][0]
     assert check["status"] == "warn" and str(identity) in check["explanation"], check
+
+
+def test_two_vaults_in_one_pass_each_get_their_own_encryption(env, rclone, rclone2):
+    a_identity, a = keygen(env, "a.txt")
+    b_identity, b = keygen(env, "b.txt")
+    va = env.add_vault("enc-a", rclone, encrypt_to=[a], part_size="5MiB", multipart_threshold="5MiB")
+    vb = env.add_vault("enc-b", rclone2, encrypt_to=[b], part_size="5MiB", multipart_threshold="5MiB")
+    vp = env.add_vault("plain", rclone, part_size="5MiB", multipart_threshold="5MiB")
+    env.write_config()
+    content = pattern(12 * MiB + 1, 6)
+    env.make_backup("three", {"db.tar": content})
+    r = env.run("upload", "three", "--vault", "enc-a", "--vault", "enc-b", "--vault", "plain", "--json")
+    assert r.code == 0, r
+    sa = get_bytes(rclone.client(), va["bucket"], "host-a/three/db.tar.age")
+    sb = get_bytes(rclone2.client(), vb["bucket"], "host-a/three/db.tar.age")
+    assert get_bytes(rclone.client(), vp["bucket"], "host-a/three/db.tar") == content
+    # Each vault its own header and key: neither identity opens the other's copy.
+    assert sa[:200] != sb[:200]
+    assert age_decrypt(a_identity, sa, env.tmp) == content
+    assert age_decrypt(b_identity, sb, env.tmp) == content
+    src = env.tmp / "x.age"
+    src.write_bytes(sa)
+    assert subprocess.run([AGE, "-d", "-i", str(b_identity), str(src)], capture_output=True).returncode != 0
+    # Each manifest records its own stored bytes' hashes.
+    ma, mb = manifest(rclone.client(), va["bucket"], "three"), manifest(rclone2.client(), vb["bucket"], "three")
+    fa = [f for f in ma["files"] if f["path"] == "db.tar"][0]
+    fb = [f for f in mb["files"] if f["path"] == "db.tar"][0]
+    assert fa["sha256_parts"][0] == hashlib.sha256(sa[:fa["part_size"]]).hexdigest()
+    assert fb["sha256_parts"][0] == hashlib.sha256(sb[:fb["part_size"]]).hexdigest()
