@@ -191,7 +191,13 @@ extension Doctor {
             let skew = metrics[name]?.clockSkew ?? 0
             findings.append(
                 "the last skew seen against vault \(name) was \(ClockSkew.describe(skew)) \(skew > 0 ? "ahead" : "behind") (offsite_agent_clock_skew_seconds; runs correct it with the server's time)")
+            // Without a live answer from the vault, the recorded skew is the best evidence there is.
+            if !measured, abs(skew) > ClockSkew.warnAfter {
+                code = ErrorCode.clockSkew.rawValue
+                if abs(skew) > ClockSkew.failAfter { status = .fail } else if status == .pass { status = .warn }
+            }
         }
+        if !measured, code == ErrorCode.clockSkew.rawValue { measured = true }
         if synchronised == nil, !measured { return DoctorCheck("clock", .skip, findings.joined(separator: "; "), fix: "check `timedatectl status`") }
         if status == .pass { return DoctorCheck("clock", .pass, findings.joined(separator: "; ")) }
         return DoctorCheck(

@@ -116,4 +116,30 @@ import Testing
         #expect(check.code == "CLOCK_SKEW")
         #expect(check.explanation.contains("20 min"))
     }
+
+    @Test func aRecordedSkewCountsWhenTheVaultCannotBeAsked() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path + "/state", withIntermediateDirectories: true)
+        try dir.write("state/metrics.json", #"{"vaults": {"primary": {"clock_skew_seconds": 1200}}}"#)
+        let path = try dir.write(
+            "agent.toml",
+            """
+            backup_dir = "\(dir.path)"
+            state_dir = "\(dir.path)/state"
+            metrics_file = "\(dir.path)/agent.prom"
+            [vaults.primary]
+            provider = "minio"
+            endpoint = "http://127.0.0.1:9"
+            bucket = "b"
+            access_key_id = "AKIAEXAMPLE"
+            secret_access_key = "secret"
+            """)
+        var options = Doctor.Options()
+        options.systemRoot = "/nonexistent"
+        let doctor = Doctor(config: try AgentConfig.load(path: path, environment: [:]), options: options)
+        let check = try #require(doctor.run().checks.first { $0.id == "clock" })
+        #expect(check.status == .fail)
+        #expect(check.code == "CLOCK_SKEW")
+        #expect(check.explanation.contains("20 min 0 s ahead"))
+    }
 }
