@@ -1,6 +1,23 @@
 // toml++ behind a C interface; see include/CTOMLShim.h.
 #include "CTOMLShim.h"
 
+#include <exception>
+
+// toml++ 3.3 checks its own invariants with TOML_ASSERT / TOML_ASSERT_ASSUME, and some of those
+// checks are reachable from malformed input (`make fuzz` found a table header `[[:rr]]` in
+// parse_key and a time `T'''32:00Z` in parse_time): with assert() they abort the agent, with
+// NDEBUG they become compiler assumptions (undefined behaviour). Here a failed check throws
+// instead; the parse is abandoned, caught in ctoml_parse and reported as malformed TOML. NDEBUG
+// is cleared so that TOML_ASSERT_ASSUME means this check, never an assumption.
+namespace {
+struct toml_check_failed : std::exception {
+    const char *what() const noexcept override { return "toml++ check failed"; }
+};
+[[noreturn]] void toml_check_failure() { throw toml_check_failed(); }
+}  // namespace
+#undef NDEBUG
+#define TOML_ASSERT(expr) ((expr) ? static_cast<void>(0) : toml_check_failure())
+
 #define TOML_EXCEPTIONS 0
 #define TOML_HEADER_ONLY 1
 #define TOML_ENABLE_FORMATTERS 0
@@ -240,6 +257,15 @@ ctoml_document *ctoml_parse(const char *text, size_t length) {
         }
         doc->root = std::move(result).table();
         append(*doc, doc->root, nullptr);
+    } catch (const toml_check_failed &) {
+        doc->nodes.clear();
+        doc->failed = true;
+        doc->error_line = 0;
+        doc->error_column = 0;
+        try {
+            doc->error = "the TOML parser could not make sense of the document (check every table header, date and time)";
+        } catch (...) {
+        }
     } catch (...) {
         // Out of memory, or anything else C++ might throw: never let it reach Swift.
         doc->nodes.clear();

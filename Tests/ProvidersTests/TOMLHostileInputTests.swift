@@ -15,6 +15,12 @@ struct TOMLHostileInputTests {
         }
     }
 
+    /// toml++'s own checks that malformed input can reach (a time cut by quotes) are parse errors too.
+    @Test(arguments: ["d = 1979-05-27T\u{27}\u{27}\u{27}32:00Z\n", "a = 1\nd = 1979-05-27T'32:00Z\n"])
+    func anInternalCheckOfTheParserIsAnErrorNotAnAbort(text: String) {
+        #expect(throws: TOMLParseError.self) { _ = try TOMLTable.parse(text) }
+    }
+
     @Test func valuesThatLookLikeHeadersAreStillRead() throws {
         // A '[' first on a line inside a multi-line string or a value array is no header.
         let text = """
