@@ -73,14 +73,27 @@ extension ConnectionTest {
             }
         }
         lockProbe.ms = Self.millis(since: start)
-        if vault.objectLock != nil, lockProbe.config?.enabled == true { contentMD5Required = true }
+        if lockedProbe { contentMD5Required = true }
     }
 
-    /// Object Lock headers for the probe object: a locked vault's probe carries a GOVERNANCE
-    /// retention of a few seconds, so the bypass can be tried and the probe still removed.
+    /// The probe is written with its own short retention when the vault locks its objects, and
+    /// when the bucket has a default retention: without one the probe would get the default
+    /// (perhaps COMPLIANCE for years) and stay, billed, behind a delete marker.
+    var lockedProbe: Bool {
+        lockProbe.config?.enabled == true && (vault.objectLock != nil || lockProbe.config?.hasDefaultRetention == true)
+    }
+
+    /// The storage server's time now: the local clock corrected by the skew the `clock` check
+    /// measured. The probe's retention is judged by the server's clock: from a local clock behind
+    /// it, a few seconds' retention would already be past (refused); ahead, waited out too early.
+    func serverNow() -> Int64 { Int64(wallClock()) - (report.clockSkew ?? 0) }
+
+    /// Object Lock headers for the probe object: a locked vault's probe (or one on a bucket with a
+    /// default retention) carries a GOVERNANCE retention of a few seconds, so the bypass can be
+    /// tried and the probe still removed.
     func lockProbeHeaders() -> [(name: String, value: String)] {
-        guard vault.objectLock != nil, lockProbe.config?.enabled == true else { return [] }
-        let until = Int64(wallClock()) + Self.probeLockSeconds
+        guard lockedProbe else { return [] }
+        let until = serverNow() + Self.probeLockSeconds
         lockProbe.probeRetainUntil = until
         return S3Client.objectLockHeaders(mode: ObjectLockMode.governance.rawValue, retainUntil: until)
     }
@@ -197,7 +210,7 @@ extension ConnectionTest {
         for key in keys {
             guard let versions = try? client.listObjectVersions(prefix: key) else { continue }
             for version in versions where version.key == key {
-                let lockedProbe = !version.isDeleteMarker && lockProbe.probeRetainUntil.map { Int64(wallClock()) < $0 } == true
+                let lockedProbe = !version.isDeleteMarker && lockProbe.probeRetainUntil.map { serverNow() < $0 } == true
                 if lockedProbe {
                     do {
                         try client.deleteObject(key: key, versionID: version.versionID, bypassGovernance: true)
@@ -206,7 +219,7 @@ extension ConnectionTest {
                     } catch {
                         outcome.bypass = .denied
                         // Wait out the probe's few seconds of retention, then delete it.
-                        let wait = Double(max(0, (lockProbe.probeRetainUntil ?? 0) - Int64(wallClock()) + 1))
+                        let wait = Double(max(0, (lockProbe.probeRetainUntil ?? 0) - serverNow() + 1))
                         http.after(wait) {}
                         let deadline = monotonicSeconds() + wait
                         http.run(until: { monotonicSeconds() >= deadline })

@@ -27,18 +27,24 @@ public final class Pruner {
         var backups = try VaultCatalog(session: session).backups()
         var pending = loadPending()
 
-        // Finish what an interrupted prune started (its manifests are gone already).
+        // Finish what an interrupted prune started (its manifests are gone already); one whose
+        // objects are still protected stays recorded for a later run.
         if !dryRun {
+            var unfinished: [String] = []
             for id in pending {
                 if let leftover = backups.first(where: { $0.id == id }), !leftover.isComplete {
-                    let byVersion = lockState(of: leftover).versioned ? try deleteVersions(of: leftover, into: &report, now: now) : false
-                    if !byVersion { try deleteObjects(of: leftover, into: &report) }
-                    report.finishedEarlier.append(id)
-                    session.logger.info("prune: finished deleting backup \(id), started by an interrupted prune")
+                    let byVersion = lockState(of: leftover).versioned ? try deleteVersions(of: leftover, into: &report, now: now) : .unsupported
+                    let done = byVersion == .unsupported ? try deleteObjects(of: leftover, into: &report) : byVersion == .deleted
+                    if done {
+                        report.finishedEarlier.append(id)
+                        session.logger.info("prune: finished deleting backup \(id), started by an interrupted prune")
+                    } else {
+                        unfinished.append(id)
+                    }
                 }
             }
             backups.removeAll { b in pending.contains(b.id) && !b.isComplete }
-            pending = []
+            pending = unfinished
             try savePending(pending)
         }
 
@@ -60,21 +66,27 @@ public final class Pruner {
             }
             pending.append(backup.id)
             try savePending(pending)
-            if lock.versioned, try deleteVersions(of: backup, into: &report, now: now) {
+            let byVersion = lock.versioned ? try deleteVersions(of: backup, into: &report, now: now) : .unsupported
+            switch byVersion {
+            case .deleted:
                 report.deleted.append(backup)
                 session.logger.info("prune: deleted backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files, every object version)")
-                pending.removeAll { $0 == backup.id }
-                try savePending(pending)
-                continue
-            }
-            let manifestKey = session.manifestKey(backup.id)
-            if let held = try delete(key: manifestKey, backup: backup.id) {
-                // The manifest stays: the backup remains complete and intact.
-                report.held.append(held)
+            case .kept:
                 report.kept.append(backup)
-            } else {
-                try deleteObjects(of: backup, into: &report)
-                report.deleted.append(backup)
+            case .partlyHeld:
+                // Incomplete now; stays recorded so a prune after the retention finishes it.
+                continue
+            case .unsupported:
+                let manifestKey = session.manifestKey(backup.id)
+                if let held = try delete(key: manifestKey, backup: backup.id) {
+                    // The manifest stays: the backup remains complete and intact.
+                    report.held.append(held)
+                    report.kept.append(backup)
+                } else if try deleteObjects(of: backup, into: &report) {
+                    report.deleted.append(backup)
+                } else {
+                    continue
+                }
             }
             pending.removeAll { $0 == backup.id }
             try savePending(pending)
@@ -82,14 +94,18 @@ public final class Pruner {
         return report
     }
 
-    /// Every object of a backup but the manifest (already gone or never there).
-    private func deleteObjects(of backup: OffsiteBackup, into report: inout PruneReport) throws(AgentError) {
+    /// Every object of a backup but the manifest (already gone or never there); false when
+    /// some are protected and stay.
+    private func deleteObjects(of backup: OffsiteBackup, into report: inout PruneReport) throws(AgentError) -> Bool {
         let manifestKey = session.manifestKey(backup.id)
+        var all = true
         for object in backup.objects where object.key != manifestKey {
             if let held = try delete(key: object.key, backup: backup.id) {
                 report.held.append(held)
+                all = false
             }
         }
+        return all
     }
 
     /// Deletes one object; a refusal because of retention or a legal hold is returned, not thrown.

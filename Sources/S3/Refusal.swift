@@ -10,7 +10,10 @@ import SigV4
 ///   difference between the request time and the server's time exceeds the maximum allowed";
 /// - KMS: `AccessDenied` naming `kms:GenerateDataKey`/`kms:Decrypt`, or `KMS.*` codes;
 /// - Object Lock: `AccessDenied` "... object is WORM protected" / retention, `ObjectLocked`,
-///   `InvalidRequest` about Object Lock or retention.
+///   `InvalidRequest` about Object Lock or retention; a bucket without it: `InvalidRequest` "Bucket
+///   is missing Object Lock Configuration", `ObjectLockConfigurationNotFoundError`.
+/// A denial that names its action ("not authorized to perform: s3:PutObjectRetention") is a
+/// missing permission whatever other words it holds.
 public enum Refusal: Equatable, Sendable {
     case invalidAccessKey
     case signatureMismatch
@@ -26,6 +29,8 @@ public enum Refusal: Equatable, Sendable {
     case kms(action: String?)
     /// Retention or a legal hold protects the object, or the bucket's lock settings refuse the request.
     case objectLock
+    /// The bucket has no Object Lock, so a locked write or a retention request cannot be honoured.
+    case objectLockDisabled
     case quota
     /// A missing permission; the action when the server names it.
     case permission(action: String?)
@@ -48,21 +53,27 @@ public enum Refusal: Equatable, Sendable {
         case "InvalidBucketName": return .invalidBucketName
         case "QuotaExceeded", "StorageQuotaExceeded", "InsufficientStorage", "XMinioAdminBucketQuotaExceeded", "XMinioStorageFull", "StorageFull":
             return .quota
-        case "ObjectLocked", "ObjectLockConfigurationNotFoundError", "InvalidRetentionPeriod": return .objectLock
+        case "ObjectLocked", "InvalidRetentionPeriod": return .objectLock
+        case "ObjectLockConfigurationNotFoundError": return .objectLockDisabled
         default: break
         }
         if code.hasPrefix("KMS.") || code.hasPrefix("KMS") { return .kms(action: namedAction(in: e.message)) }
         if message.contains("the region is wrong") { return .wrongRegion }
         if e.status == 507 || message.contains("cap exceeded") || message.contains("quota exceeded") { return .quota }
         let denied = code == "AccessDenied" || (code.isEmpty && e.status == 403)
-        if code == "InvalidRequest", message.contains("object lock") || message.contains("retention") || message.contains("legal hold") {
+        if code == "InvalidRequest", message.contains("object lock") || message.contains("objectlock") || message.contains("retention") || message.contains("legal hold") {
+            if message.contains("missing object lock configuration") || message.contains("missing objectlockconfiguration")
+                || message.contains("object lock configuration does not exist")
+            {
+                return .objectLockDisabled
+            }
             // Content-MD5 demanded by a lock bucket is a request to comply with, not a refusal.
             if !(message.contains("content-md5") || message.contains("x-amz-checksum")) { return .objectLock }
         }
         guard denied else { return nil }
         let action = namedAction(in: e.message)
-        if let action, action.hasPrefix("kms:") { return .kms(action: action) }
-        if message.contains("kms") && !message.contains("perform: s3:") { return .kms(action: nil) }
+        if let action { return action.hasPrefix("kms:") ? .kms(action: action) : .permission(action: action) }
+        if message.contains("kms") { return .kms(action: nil) }
         if message.contains("worm") || message.contains("object lock") || message.contains("retention") || message.contains("legal hold") {
             return .objectLock
         }

@@ -58,34 +58,54 @@ extension S3Client {
         return ObjectRetention(mode: mode.uppercased(), retainUntilText: until)
     }
 
-    /// Every object version and delete marker under `prefix`, following the markers.
+    /// Every object version and delete marker under `prefix`, following the markers. A listing
+    /// that cannot be followed to its end is an error, never a silently partial list: prune
+    /// would report a backup deleted with versions left behind.
     public func listObjectVersions(prefix: String) throws(S3Error) -> [ObjectVersion] {
         var versions: [ObjectVersion] = []
-        var keyMarker: String?
-        var versionMarker: String?
-        for _ in 0..<100_000 {
+        var marker: (key: String?, version: String?) = (nil, nil)
+        for _ in 0..<Self.maxVersionPages {
             var query: [(name: String, value: String?)] = [("versions", nil), ("prefix", prefix)]
-            if let keyMarker { query.append(("key-marker", keyMarker)) }
-            if let versionMarker { query.append(("version-id-marker", versionMarker)) }
+            if let key = marker.key { query.append(("key-marker", key)) }
+            if let version = marker.version { query.append(("version-id-marker", version)) }
             let r = try run(Operation(name: "ListObjectVersions", method: "GET", query: query))
-            guard let root = XMLElement.parse(r.body), root.name == "ListVersionsResult" else {
-                throw S3Error(failure: .invalidResponse(operation: "ListObjectVersions", detail: "no <ListVersionsResult> in the answer"), attempts: [])
-            }
-            for child in root.children where child.name == "Version" || child.name == "DeleteMarker" {
-                guard let key = child.value("Key"), let id = child.value("VersionId"), !id.isEmpty else { continue }
-                versions.append(
-                    ObjectVersion(
-                        key: key, versionID: id, isLatest: child.value("IsLatest")?.lowercased() == "true", isDeleteMarker: child.name == "DeleteMarker",
-                        size: Int64(child.value("Size") ?? "") ?? 0, lastModified: child.value("LastModified") ?? ""))
-            }
-            let truncated = root.value("IsTruncated")?.lowercased() == "true"
-            let nextKey = root.value("NextKeyMarker")
-            let nextVersion = root.value("NextVersionIdMarker")
-            guard truncated, let nextKey, !nextKey.isEmpty, (nextKey, nextVersion) != (keyMarker, versionMarker) else { break }
-            keyMarker = nextKey
-            versionMarker = nextVersion
+            let page = try Self.versionsPage(XMLElement.parse(r.body), after: marker)
+            versions += page.versions
+            guard let next = page.next else { return versions }
+            marker = (next.key, next.version)
         }
-        return versions
+        throw S3Error(
+            failure: .invalidResponse(operation: "ListObjectVersions", detail: "still truncated after \(Self.maxVersionPages) pages under \(prefix)"), attempts: [])
+    }
+
+    static let maxVersionPages = 100_000
+
+    /// One page of ListObjectVersions: its versions and delete markers, and the markers of the
+    /// next page (nil on the last). A page that says it is truncated but gives no next key
+    /// marker, or repeats the markers it was asked with, cannot be followed: an error.
+    static func versionsPage(_ root: XMLElement?, after marker: (key: String?, version: String?)) throws(S3Error) -> (
+        versions: [ObjectVersion], next: (key: String, version: String?)?
+    ) {
+        guard let root, root.name == "ListVersionsResult" else {
+            throw S3Error(failure: .invalidResponse(operation: "ListObjectVersions", detail: "no <ListVersionsResult> in the answer"), attempts: [])
+        }
+        var versions: [ObjectVersion] = []
+        for child in root.children where child.name == "Version" || child.name == "DeleteMarker" {
+            guard let key = child.value("Key"), let id = child.value("VersionId"), !id.isEmpty else { continue }
+            versions.append(
+                ObjectVersion(
+                    key: key, versionID: id, isLatest: child.value("IsLatest")?.lowercased() == "true", isDeleteMarker: child.name == "DeleteMarker",
+                    size: Int64(child.value("Size") ?? "") ?? 0, lastModified: child.value("LastModified") ?? ""))
+        }
+        guard root.value("IsTruncated")?.lowercased() == "true" else { return (versions, nil) }
+        guard let nextKey = root.value("NextKeyMarker"), !nextKey.isEmpty else {
+            throw S3Error(failure: .invalidResponse(operation: "ListObjectVersions", detail: "truncated listing without a NextKeyMarker"), attempts: [])
+        }
+        let nextVersion = root.value("NextVersionIdMarker").flatMap { $0.isEmpty ? nil : $0 }
+        if nextKey == marker.key && nextVersion == marker.version {
+            throw S3Error(failure: .invalidResponse(operation: "ListObjectVersions", detail: "truncated listing repeats its markers (\(nextKey))"), attempts: [])
+        }
+        return (versions, (nextKey, nextVersion))
     }
 
     /// DeleteObject of one version (or delete marker): removes it for good, unlike a plain

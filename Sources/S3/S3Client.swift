@@ -103,15 +103,16 @@ public final class S3Client {
     }
 
     /// What one answer means: a 2xx is success, except a 2xx whose body is an `<Error>`
-    /// (CompleteMultipartUpload, CopyObject); anything else an S3 error, or a transport failure.
-    static func outcome(of transfer: Result<HTTPResponse, TransportError>, _ op: Operation) -> Result<HTTPResponse, S3Failure> {
+    /// (CompleteMultipartUpload, CopyObject); anything else an S3 error (the access key id masked
+    /// where the server quotes it), or a transport failure.
+    static func outcome(of transfer: Result<HTTPResponse, TransportError>, _ op: Operation, accessKeyID: String) -> Result<HTTPResponse, S3Failure> {
         switch transfer {
         case .failure(let t):
             return .failure(.transport(t))
         case .success(let response):
             let errorBody = op.method == "POST" && !response.body.isEmpty && XMLElement.parse(response.body)?.name == "Error"
             if (200..<300).contains(response.status) && !errorBody { return .success(response) }
-            return .failure(.service(S3ServiceError.from(response: response, operation: op.name)))
+            return .failure(.service(S3ServiceError.from(response: response, operation: op.name).redacting(accessKeyID: accessKeyID)))
         }
     }
 
@@ -147,7 +148,7 @@ public final class S3Client {
         let request = signedRequest(op).request
         http.start(request) { [self] transfer in
             let failure: S3Failure
-            switch S3Client.outcome(of: transfer, op) {
+            switch S3Client.outcome(of: transfer, op, accessKeyID: signer.credentials.accessKeyID) {
             case .success(let response):
                 completion(.success(response), history)
                 return
@@ -188,6 +189,6 @@ public final class S3Client {
     /// One attempt, no retries: for diagnostics, which must never repeat a failed authentication.
     public func performOnce(_ op: Operation) -> (result: Result<HTTPResponse, S3Failure>, stringToSign: String) {
         let signed = signedRequest(op)
-        return (S3Client.outcome(of: http.execute(signed.request), op), signed.stringToSign)
+        return (S3Client.outcome(of: http.execute(signed.request), op, accessKeyID: signer.credentials.accessKeyID), signed.stringToSign)
     }
 }

@@ -50,6 +50,16 @@ public struct S3ServiceError: Error, Sendable, CustomStringConvertible {
             operation: operation)
     }
 
+    /// The same answer with `accessKeyID` masked in its message: some servers quote the key id
+    /// back (B2's "Invalid accessKeyId: 005..."), and the message reaches errors, attempt
+    /// histories and agent.log.
+    public func redacting(accessKeyID id: String) -> S3ServiceError {
+        guard id.count > 4, message.contains(id) else { return self }
+        var redacted = self
+        redacted.message = message.replacingAll(id, with: Redaction.accessKeyID(id))
+        return redacted
+    }
+
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first(where: { $0.name.lowercased() == lower })?.value

@@ -41,11 +41,12 @@ public struct ObjectLockPolicy: Sendable {
         do {
             config = try client.getObjectLockConfiguration()
         } catch {
-            if let s = error.failure.serviceError, s.status == 403 || s.code == "AccessDenied" {
-                throw AgentError(
-                    .permissionDenied,
-                    "vault \(vault) asks for Object Lock, but this key may not read bucket \(bucket)'s Object Lock configuration (\(s.code.isEmpty ? "HTTP 403" : s.code)); nothing was sent",
+            if let refused = refusal(error, action: "s3:GetBucketObjectLockConfiguration", denied: { said in
+                AgentError(
+                    .permissionDenied, "vault \(vault) asks for Object Lock, but this key may not read bucket \(bucket)'s Object Lock configuration (\(said)); nothing was sent",
                     hint: "grant s3:GetBucketObjectLockConfiguration: \(terms.permission("s3:GetBucketObjectLockConfiguration"))")
+            }) {
+                throw refused
             }
             if let s = error.failure.serviceError, s.status == 501 || s.code == "NotImplemented" {
                 throw disabled("the server does not implement GetObjectLockConfiguration (\(s.code.isEmpty ? "HTTP \(s.status)" : s.code))")
@@ -91,13 +92,14 @@ public struct ObjectLockPolicy: Sendable {
         do {
             stored = try client.getObjectRetention(key: key)
         } catch {
-            if let s = error.failure.serviceError, s.status == 403 || s.code == "AccessDenied" {
-                throw AgentError(
-                    .permissionDenied,
-                    "vault \(vault): \(key) was stored, but this key may not read its retention (GetObjectRetention denied: \(s.code.isEmpty ? "HTTP 403" : s.code)), so its lock cannot be checked",
+            if let refused = refusal(error, action: "s3:GetObjectRetention", denied: { said in
+                AgentError(
+                    .permissionDenied, "vault \(vault): \(key) was stored, but this key may not read its retention (GetObjectRetention denied: \(said)), so its lock cannot be checked",
                     hint: "grant s3:GetObjectRetention: \(terms.permission("s3:GetObjectRetention")); then run `agent upload --force` for this backup")
+            }) {
+                throw refused
             }
-            throw notApplied(key, retainUntil, what: before, because: putFailure.map { "PutObjectRetention failed: \($0.failure)" } ?? "its retention cannot be read back (\(error.failure))", denied: putFailure?.failure.serviceError?.status == 403)
+            throw notApplied(key, retainUntil, what: before, because: putFailure.map { "PutObjectRetention failed: \($0.failure)" } ?? "its retention cannot be read back (\(error.failure))", denied: Self.isMissingPermission(putFailure))
         }
         if let stored, satisfies(stored, retainUntil) {
             if putFailure == nil { logger.info("\(key): retention set with PutObjectRetention (\(stored.mode) until \(stored.retainUntilText))") }
@@ -107,7 +109,23 @@ public struct ObjectLockPolicy: Sendable {
         throw notApplied(
             key, retainUntil, what: what,
             because: putFailure.map { "PutObjectRetention failed: \($0.failure)" } ?? "the server accepted PutObjectRetention but does not keep it",
-            denied: putFailure?.failure.serviceError?.status == 403)
+            denied: Self.isMissingPermission(putFailure))
+    }
+
+    /// A refused read of the lock settings or of a retention: `denied` (PERMISSION_DENIED naming
+    /// the permission, given the server's code) only when the answer means a missing permission;
+    /// any other refusal — a request time the server will not accept, a bad key, a wrong region —
+    /// as every transfer command names it (issue 20: a time refusal is never a permission); nil
+    /// when the answer is no refusal.
+    func refusal(_ error: S3Error, action: String, denied: (_ said: String) -> AgentError) -> AgentError? {
+        guard let s = error.failure.serviceError, let refusal = Refusal.of(s) else { return nil }
+        if case .permission = refusal { return denied(s.code.isEmpty ? "HTTP \(s.status)" : s.code) }
+        return StorageErrors.agentError(error, vault: vault, bucket: bucket, action: action)
+    }
+
+    static func isMissingPermission(_ error: S3Error?) -> Bool {
+        guard let s = error?.failure.serviceError, case .permission = Refusal.of(s) else { return false }
+        return true
     }
 
     /// Whether a stored retention is at least what was asked: the mode (COMPLIANCE covers

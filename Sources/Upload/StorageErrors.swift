@@ -1,4 +1,5 @@
 import AgentSupport
+import Config
 import HTTPTransport
 import S3
 import SigV4
@@ -90,6 +91,11 @@ public enum StorageErrors {
                 return AgentError(
                     .objectLocked, "vault \(vault) refused \(s.operation) because of Object Lock (retention or a legal hold): \(said)",
                     hint: "objects under retention cannot be changed or deleted until it passes; check the bucket's Object Lock settings and object_lock_mode/object_lock_days for vault \(vault)",
+                    attempts: attempts)
+            case .objectLockDisabled:
+                return AgentError(
+                    .objectLockDisabled, "vault \(vault) refused \(s.operation) because bucket \(bucket) does not have Object Lock enabled: \(said)",
+                    hint: "enable Object Lock on bucket \(bucket), or remove object_lock_mode/object_lock_days from vault \(vault); \(check) shows the provider's way to enable it",
                     attempts: attempts)
             case .permission(let named):
                 let denied = named ?? action

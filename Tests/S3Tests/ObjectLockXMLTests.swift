@@ -43,4 +43,25 @@ struct ObjectLockXMLTests {
         #expect(headers.map(\.name) == ["x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date"])
         #expect(headers.map(\.value) == ["COMPLIANCE", "2026-12-01T10:00:00Z"])
     }
+
+    /// Review finding 13: a version listing that cannot be followed to its end fails instead of
+    /// returning part of the versions (API_ListObjectVersions.html response syntax).
+    @Test func aVersionListingThatCannotBeFollowedIsAnError() throws {
+        func page(_ truncated: Bool, next: String?, version: String? = nil) -> XMLElement? {
+            var xml = "<ListVersionsResult><IsTruncated>\(truncated)</IsTruncated>"
+            if let next { xml += "<NextKeyMarker>\(next)</NextKeyMarker>" }
+            if let version { xml += "<NextVersionIdMarker>\(version)</NextVersionIdMarker>" }
+            xml += "<Version><Key>h/b0/a.tar</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest><Size>3</Size></Version>"
+            xml += "<DeleteMarker><Key>h/b0/b.tar</Key><VersionId>v2</VersionId><IsLatest>true</IsLatest></DeleteMarker></ListVersionsResult>"
+            return XMLElement.parse(xml)
+        }
+        let last = try S3Client.versionsPage(page(false, next: nil), after: (nil, nil))
+        #expect(last.versions.map(\.versionID) == ["v1", "v2"] && last.versions[1].isDeleteMarker && last.next == nil)
+        let more = try S3Client.versionsPage(page(true, next: "h/b0/b.tar", version: "v2"), after: (nil, nil))
+        #expect(more.next?.key == "h/b0/b.tar" && more.next?.version == "v2")
+        #expect(throws: S3Error.self) { try S3Client.versionsPage(page(true, next: nil), after: (nil, nil)) }
+        #expect(throws: S3Error.self) { try S3Client.versionsPage(page(true, next: ""), after: (nil, nil)) }
+        #expect(throws: S3Error.self) { try S3Client.versionsPage(page(true, next: "h/b0/b.tar", version: "v2"), after: ("h/b0/b.tar", "v2")) }
+        #expect(throws: S3Error.self) { try S3Client.versionsPage(XMLElement.parse("<ListBucketResult/>"), after: (nil, nil)) }
+    }
 }

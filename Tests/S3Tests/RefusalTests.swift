@@ -44,7 +44,12 @@ struct RefusalTests {
         Case(status: 400, code: "KMS.DisabledException", message: "arn:aws:kms:... is disabled.", expected: .kms(action: nil)),
         Case(status: 403, code: "AccessDenied", message: "Access Denied because object protected by object lock.", expected: .objectLock),
         Case(status: 400, code: "InvalidRequest", message: "Object is WORM protected and cannot be overwritten", expected: nil),
-        Case(status: 400, code: "InvalidRequest", message: "Bucket is missing Object Lock Configuration", expected: .objectLock),
+        // A bucket without Object Lock is not a locked object (AWS; MinIO's wording and code).
+        Case(status: 400, code: "InvalidRequest", message: "Bucket is missing Object Lock Configuration", expected: .objectLockDisabled),
+        Case(status: 400, code: "InvalidRequest", message: "Bucket is missing ObjectLockConfiguration", expected: .objectLockDisabled),
+        Case(
+            status: 404, code: "ObjectLockConfigurationNotFoundError", message: "Object Lock configuration does not exist for this bucket",
+            expected: .objectLockDisabled),
         Case(
             status: 400, code: "InvalidRequest", message: "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
             expected: nil),
@@ -56,6 +61,23 @@ struct RefusalTests {
             status: 403, code: "AccessDenied",
             message: "User: arn:aws:iam::1:user/b is not authorized to perform: s3:PutObject on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:PutObject action",
             expected: .permission(action: "s3:PutObject")),
+        // The retention actions name "retention": still a missing permission, never a locked object.
+        Case(
+            status: 403, code: "AccessDenied",
+            message: "User: arn:aws:iam::1:user/b is not authorized to perform: s3:PutObjectRetention on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:PutObjectRetention action",
+            expected: .permission(action: "s3:PutObjectRetention")),
+        Case(
+            status: 403, code: "AccessDenied",
+            message: "User: arn:aws:iam::1:user/b is not authorized to perform: s3:GetObjectRetention on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:GetObjectRetention action",
+            expected: .permission(action: "s3:GetObjectRetention")),
+        Case(
+            status: 403, code: "AccessDenied",
+            message: "User: arn:aws:iam::1:user/b is not authorized to perform: s3:BypassGovernanceRetention on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:BypassGovernanceRetention action",
+            expected: .permission(action: "s3:BypassGovernanceRetention")),
+        Case(
+            status: 403, code: "AccessDenied",
+            message: "User: arn:aws:iam::1:user/b is not authorized to perform: s3:PutObjectLegalHold on resource: \"arn:aws:s3:::b/k\" with an explicit deny in an identity-based policy",
+            expected: .permission(action: "s3:PutObjectLegalHold")),
         Case(status: 403, code: "AccessDenied", message: "Access Denied", expected: .permission(action: nil)),
         Case(status: 403, code: "", message: "", expected: .permission(action: nil)),
         // not refusals

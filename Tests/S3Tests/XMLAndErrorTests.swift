@@ -73,7 +73,7 @@ import Testing
     let body = Array("<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>".utf8)
     let ok200 = HTTPResponse(status: 200, headers: [], body: body, bodyLength: Int64(body.count), totalTime: 0)
     let complete = S3Client.Operation(name: "CompleteMultipartUpload", method: "POST", key: "k")
-    guard case .failure(let f) = S3Client.outcome(of: .success(ok200), complete) else {
+    guard case .failure(let f) = S3Client.outcome(of: .success(ok200), complete, accessKeyID: "AKIDEXAMPLE") else {
         Issue.record("a 200 with <Error> must fail")
         return
     }
@@ -81,10 +81,25 @@ import Testing
     #expect(f.isTransient)
     let get = S3Client.Operation(name: "GetObject", method: "GET", key: "k")
     // A GET of an object that happens to contain an <Error> document is data, not a failure.
-    guard case .success = S3Client.outcome(of: .success(ok200), get) else {
+    guard case .success = S3Client.outcome(of: .success(ok200), get, accessKeyID: "AKIDEXAMPLE") else {
         Issue.record("GET bodies are data")
         return
     }
+}
+
+/// Review finding 10: a server that quotes the key id back (B2: "Invalid accessKeyId: ...") never
+/// gets it into an error, an attempt history or agent.log.
+@Test func aQuotedAccessKeyIdIsMaskedInTheServersMessage() {
+    let id = "0051a2b3c4d5e6f0000000042"
+    let body = Array("<Error><Code>InvalidAccessKeyId</Code><Message>Invalid accessKeyId: \(id)</Message></Error>".utf8)
+    let denied = HTTPResponse(status: 403, headers: [], body: body, bodyLength: Int64(body.count), totalTime: 0)
+    guard case .failure(.service(let s)) = S3Client.outcome(of: .success(denied), S3Client.Operation(name: "PutObject", method: "PUT", key: "k"), accessKeyID: id) else {
+        Issue.record("a 403 is a failure")
+        return
+    }
+    #expect(!s.message.contains(id) && !s.description.contains(id) && !S3Failure.service(s).description.contains(id))
+    #expect(s.message == "Invalid accessKeyId: ****0042")
+    #expect(s.code == "InvalidAccessKeyId")
 }
 
 @Test func cephRGWAnswersForAnUnknownUploadAreRecognised() {

@@ -1,3 +1,4 @@
+import AgentSupport
 import Config
 import Providers
 import S3
@@ -46,5 +47,36 @@ struct ObjectLockPolicyTests {
         #expect(!target.needsMD5)
         target.objectLock = Self.policy(.governance)
         #expect(target.needsMD5)
+    }
+
+    /// Review finding 5: reading the lock settings or a retention refused for the request's time is
+    /// CLOCK_SKEW (issue 20), a named missing permission is PERMISSION_DENIED with the grant.
+    @Test func aRefusedLockReadIsNamedByTheSharedMapping() {
+        func failure(_ code: String, _ message: String) -> S3Error {
+            S3Error(
+                failure: .service(S3ServiceError(status: 403, code: code, message: message, requestID: "", details: [:], headers: [], operation: "GetObjectRetention")),
+                attempts: [])
+        }
+        let policy = Self.policy(.governance)
+        let denied: (String) -> AgentError = { AgentError(.permissionDenied, "denied (\($0))", hint: "grant s3:GetObjectRetention") }
+        for time in [
+            failure("RequestTimeTooSkewed", "The difference between the request time and the current time is too large."),
+            failure("AccessDenied", "The difference between the request time and the server's time exceeds the maximum allowed"),
+        ] {
+            let mapped = policy.refusal(time, action: "s3:GetObjectRetention", denied: denied)
+            #expect(mapped?.code == .clockSkew)
+            #expect(mapped?.hint.contains("timedatectl") == true)
+            #expect(!ObjectLockPolicy.isMissingPermission(time))
+        }
+        let missing = failure(
+            "AccessDenied", "User: arn:aws:iam::1:user/b is not authorized to perform: s3:GetObjectRetention on resource: \"arn:aws:s3:::b/k\"")
+        #expect(policy.refusal(missing, action: "s3:GetObjectRetention", denied: denied)?.code == .permissionDenied)
+        #expect(policy.refusal(missing, action: "s3:GetObjectRetention", denied: denied)?.message == "denied (AccessDenied)")
+        #expect(ObjectLockPolicy.isMissingPermission(missing))
+        #expect(policy.refusal(failure("InvalidAccessKeyId", ""), action: "s3:GetObjectRetention", denied: denied)?.code == .invalidAccessKey)
+        let slow = S3Error(
+            failure: .service(S3ServiceError(status: 503, code: "SlowDown", message: "", requestID: "", details: [:], headers: [], operation: "GetObjectRetention")),
+            attempts: [])
+        #expect(policy.refusal(slow, action: "s3:GetObjectRetention", denied: denied) == nil)
     }
 }

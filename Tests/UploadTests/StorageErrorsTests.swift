@@ -1,4 +1,5 @@
 import AgentSupport
+import Config
 import HTTPTransport
 import S3
 import Testing
@@ -36,5 +37,24 @@ struct StorageErrorsTests {
             #expect(mapped.exitStatus == .storage)
             #expect(mapped.hint.contains("timedatectl set-ntp true"))
         }
+    }
+
+    /// Review finding 3: a denial naming a retention action asks for that grant; a bucket without
+    /// Object Lock is OBJECT_LOCK_DISABLED, not a locked object.
+    @Test func retentionPermissionsAndAMissingLockAreNamedForWhatTheyAre() {
+        func mapped(_ status: Int, _ code: String, _ message: String) -> AgentError {
+            let s = S3ServiceError(status: status, code: code, message: message, requestID: "", details: [:], headers: [], operation: "PutObjectRetention")
+            return StorageErrors.agentError(S3Error(failure: .service(s), attempts: []), vault: "main", bucket: "b", action: "s3:PutObject")
+        }
+        let denied = mapped(
+            403, "AccessDenied",
+            "User: arn:aws:iam::1:user/b is not authorized to perform: s3:PutObjectRetention on resource: \"arn:aws:s3:::b/k\" because no identity-based policy allows the s3:PutObjectRetention action")
+        #expect(denied.code == .permissionDenied)
+        #expect(denied.hint.contains("grant s3:PutObjectRetention"))
+        let disabled = mapped(400, "InvalidRequest", "Bucket is missing Object Lock Configuration")
+        #expect(disabled.code == .objectLockDisabled)
+        #expect(disabled.exitStatus == .storage)
+        #expect(disabled.hint.contains("enable Object Lock on bucket b"))
+        #expect(mapped(403, "AccessDenied", "Access Denied because object protected by object lock.").code == .objectLocked)
     }
 }

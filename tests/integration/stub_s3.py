@@ -188,6 +188,34 @@ def object_lock_ignored(req, stub):
     return _lock_bucket_basics(req, stub)
 
 
+def object_lock_manifest_held(req, stub):
+    # A versioned lock bucket seen by a key without s3:GetObjectRetention (HEAD shows no retention,
+    # GetObjectRetention refused: object-lock-hidden) whose offsite manifests are still protected
+    # (a legal hold, or a retention that outlasts the data's): AWS refuses the version's DELETE with
+    # AccessDenied "Access Denied because object protected by object lock." (the words moto and the
+    # AWS re:Post answers quote). Listings are complete here; versions as ListObjectVersions gives them
+    # (API_ListObjectVersions.html), one per key.
+    q = req.query
+    if req.key is None and req.method == "GET" and "object-lock" not in q:
+        prefix = q.get("prefix", [""])[0]
+        keys = sorted(k for k in stub.objects if k.startswith(prefix))
+        stamp = "<LastModified>2026-11-20T03:00:00.000Z</LastModified>"
+        if "versions" in q:
+            rows = "".join(f"<Version><Key>{k}</Key><VersionId>v-{hashlib.md5(k.encode()).hexdigest()[:12]}</VersionId><IsLatest>true</IsLatest>"
+                           f"{stamp}<Size>{len(stub.objects[k])}</Size></Version>" for k in keys)
+            return Answer(200, f"{XML_HEAD}<ListVersionsResult><Name>{stub.bucket}</Name><Prefix>{prefix}</Prefix>"
+                               f"<IsTruncated>false</IsTruncated>{rows}</ListVersionsResult>")
+        rows = "".join(f"<Contents><Key>{k}</Key>{stamp}<Size>{len(stub.objects[k])}</Size></Contents>" for k in keys)
+        return Answer(200, f"{XML_HEAD}<ListBucketResult><Name>{stub.bucket}</Name><Prefix>{prefix}</Prefix>"
+                           f"<KeyCount>{len(keys)}</KeyCount><IsTruncated>false</IsTruncated>{rows}</ListBucketResult>")
+    if req.method == "DELETE" and req.key and "versionId" in q:
+        if req.key.endswith("/offsite-manifest.json"):
+            return Answer(403, error_xml("AccessDenied", "Access Denied because object protected by object lock."))
+        stub.objects.pop(req.key, None)
+        return Answer(204)
+    return object_lock_hidden(req, stub)
+
+
 def healthy(req, stub):
     return None
 
@@ -205,6 +233,7 @@ SCENARIOS = {
     "object-lock": object_lock,
     "object-lock-hidden": object_lock_hidden,
     "object-lock-ignored": object_lock_ignored,
+    "object-lock-manifest-held": object_lock_manifest_held,
 }
 
 

@@ -241,6 +241,31 @@ def test_prune_keeps_locked_backups_and_deletes_versions_once_retention_passed(e
     assert "Object Lock retention until" in env.run("verify", "b1").stdout
 
 
+def test_a_protected_manifest_keeps_the_whole_backup(env):
+    # Review finding 1: the prune key cannot see retention (no s3:GetObjectRetention), so prune tries
+    # the backup; its manifest version is refused as protected. Nothing else may be deleted: data
+    # gone under a manifest that still stands would look like a restorable backup.
+    from stub_s3 import StubS3
+    stub = StubS3("object-lock-manifest-held")
+    try:
+        env.add_vault("primary", provider="aws", endpoint=stub.endpoint, bucket=stub.bucket, path_style=True,
+                      access_key_id="AKIDEXAMPLE", secret_access_key=conftest.new_secret())
+        env.write_config()
+        upload_dated(env, "b0", "2026-11-01T03:00:00Z", {"a.tar": b"0" * 100})
+        upload_dated(env, "b1", "2026-11-20T03:00:00Z", {"a.tar": b"1" * 100})
+        env.vaults["primary"].update(object_lock_mode="GOVERNANCE", object_lock_days=1)
+        env.write_config()
+        before = sorted(stub.objects)
+        r = env.run("prune", "--keep-last", "1", "--json")
+        assert r.code == 0, r
+        assert r.json["deleted"] == [] and "b0" in [b["id"] for b in r.json["kept"]], r
+        assert [h["key"].split(" ")[0] for h in r.json["held"]] == ["host-a/b0/offsite-manifest.json"], r
+        assert sorted(stub.objects) == before, "data deleted under a protected manifest"
+        assert not [q for q in stub.requests if q.method == "DELETE" and not q.key.endswith("offsite-manifest.json")], stub.requests
+    finally:
+        stub.close()
+
+
 # ---------------------------------------------------------------- test-connection: lock and blast radius
 
 
@@ -307,7 +332,10 @@ def test_no_write_leaves_the_blast_radius_unknown(env, rclone):
     assert r.json["blast_radius"]["can_delete"] is None, r
 
 
-def test_bucket_default_retention_keeps_the_probe_version_and_says_so(env, rgw):
+def test_bucket_default_retention_is_reported_and_the_probe_still_removed(env, rgw):
+    # Review finding 12: a probe written without its own retention would get the bucket's default
+    # (here GOVERNANCE for 1 day; COMPLIANCE for years elsewhere) and stay, billed, behind a delete
+    # marker after every run. It is written with a few seconds of GOVERNANCE instead and removed.
     bucket = rgw.new_bucket(object_lock=True)
     rgw.client().put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration={
         "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
@@ -315,10 +343,10 @@ def test_bucket_default_retention_keeps_the_probe_version_and_says_so(env, rgw):
     env.write_config()
     r, checks = connection(env)
     lock = checks["lock"]
-    assert r.code == 0 and checks["delete"]["status"] == "pass", r
-    assert lock["status"] == "warn" and "GOVERNANCE for 1 day" in lock["explanation"], lock
+    assert r.code == 0 and checks["delete"]["status"] == "pass" and checks["write"]["status"] == "pass", r
+    assert "GOVERNANCE for 1 day" in lock["explanation"] and "delete marker" in lock["explanation"], lock
     assert r.json["blast_radius"]["default_retention"] == "GOVERNANCE for 1 day", r
-    assert "delete marker" in lock["explanation"], lock
+    assert probe_versions(rgw.client(), bucket) == [], "the probe version was left behind"
 
 
 # ---------------------------------------------------------------- recorded AWS answers
