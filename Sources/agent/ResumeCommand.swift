@@ -41,10 +41,15 @@ struct ResumeCommand: ParsableCommand {
         for corrupt in listing.corrupt {
             Output.diagnostic("warning: the journal file \(corrupt.path) was damaged (\(corrupt.reason)); it was moved to \(corrupt.movedTo)")
         }
-        // A newer agent's entry is neither resumed nor touched; the run says so and fails.
-        if let first = listing.newer.first { throw first }
+        // A newer agent's entry is neither resumed nor touched: every other entry is still resumed
+        // (one such file must not stop the timer's runs for good), and the run fails at the end.
+        var tooNew: [AgentError] = []
         var entries: [JournalEntry]
         if let uploadID {
+            // all() has set damaged files aside already: what load finds is an entry, a newer one or nothing.
+            if !uploadID.contains("/"), case .newer(let path, let version) = session.journal.load(uploadID) {
+                throw Journal.tooNew(path: path, version: version)
+            }
             guard let entry = listing.entries.first(where: { $0.id == uploadID }) else {
                 throw AgentError(.notFound, "no journal entry \(uploadID)", hint: "`agent status` lists the upload ids")
             }
@@ -54,6 +59,12 @@ struct ResumeCommand: ParsableCommand {
             entries = [entry]
         } else {
             entries = listing.entries.filter(\.isResumable)
+            tooNew = listing.newer
+            for error in tooNew {
+                Output.diagnostic("error: \(error.code): \(error.message)")
+                Output.diagnostic("hint: \(error.hint)")
+                Output.logFailure(error, context: "")
+            }
         }
         let host = Runtime.hostname()
         var vaultNames: [String] = []
@@ -81,7 +92,7 @@ struct ResumeCommand: ParsableCommand {
                 }
             }
         }
-        session.report(emptyMessage: "nothing to resume: every upload in the journal is finished")
+        session.report(emptyMessage: "nothing to resume: every upload in the journal is finished", unreadable: tooNew)
         session.recordMetrics()
         if !entries.isEmpty { RunPings.finish(pings, outcomes: session.outcomes, exitStatus: Output.exitStatus) }
     }

@@ -121,12 +121,14 @@ final class UploadSession {
     }
 
     /// Prints the results and sets the exit status: the most serious outcome (1, then 5, then 75).
-    func report(emptyMessage: String) {
+    /// `unreadable`: journal files this run could not take up (said on stderr already); they fail
+    /// the run too and are listed under `journal_errors` with `--json`.
+    func report(emptyMessage: String, unreadable: [AgentError] = []) {
         let statuses = outcomes.map { o -> ExitStatus in
             if case .failure(let e) = o.result { return e.exitStatus }
             return .success
         }
-        Output.exitStatus = ExitStatus.worst(statuses)
+        Output.exitStatus = ExitStatus.worst(statuses + unreadable.map(\.exitStatus))
         if Runtime.interrupted && Output.exitStatus == .success { Output.exitStatus = .tempFail }
         if global.json {
             let documents = outcomes.map { o -> JSON in
@@ -135,14 +137,16 @@ final class UploadSession {
                 case .failure(let e): return Output.errorDocument(e, extra: [("backup", .string(o.backup)), ("vault", .string(o.vault))])
                 }
             }
-            if documents.count == 1 {
+            if documents.count == 1 && unreadable.isEmpty {
                 Output.emit(documents[0])
             } else {
-                Output.emit(.object([("ok", .bool(Output.exitStatus == .success)), ("results", .array(documents))]))
+                var fields: [(String, JSON)] = [("ok", .bool(Output.exitStatus == .success)), ("results", .array(documents))]
+                if !unreadable.isEmpty { fields.append(("journal_errors", .array(unreadable.map { Output.errorDocument($0) }))) }
+                Output.emit(.object(fields))
             }
             return
         }
-        if outcomes.isEmpty { Output.result(emptyMessage) }
+        if outcomes.isEmpty && unreadable.isEmpty { Output.result(emptyMessage) }
         for o in outcomes {
             switch o.result {
             case .success(let r) where r.alreadyOffsite:

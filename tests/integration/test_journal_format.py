@@ -14,9 +14,9 @@ def entry_id(backup, vault):
     return hashlib.sha256(f"{vault}\0{backup}".encode()).hexdigest()[:16]
 
 
-def test_format_1_journal_is_resumed(env, rclone):
-    env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="8MiB")
-    env.write_config()
+def older_agents_entry(env, rclone):
+    """An unfinished upload as an older agent left it: a format 1 entry (the fixture's fields), the
+    multipart upload begun and part 1 sent. Returns (entry path, s3 client, bucket, key, data, part 1's etag)."""
     # A finished upload tells what this vault's entries record as endpoint and prefix.
     env.make_backup("warmup", {"a.txt": b"warm"})
     assert env.run("upload", "warmup").code == 0
@@ -49,6 +49,13 @@ def test_format_1_journal_is_resumed(env, rclone):
     path = env.state_dir / "journal" / f"{entry['id']}.json"
     path.write_text(json.dumps(entry, indent=2))
     os.chmod(path, 0o600)
+    return path, s3, bucket, key, data, etag
+
+
+def test_format_1_journal_is_resumed(env, rclone):
+    env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="8MiB")
+    env.write_config()
+    path, s3, bucket, key, data, etag = older_agents_entry(env, rclone)
 
     r = env.run("resume", "--all", "--json")
     assert r.code == 0, r
@@ -76,3 +83,33 @@ def test_newer_journal_is_refused_by_name_and_kept(env, rclone):
         assert "JOURNAL_TOO_NEW" in r.stderr and str(path) in r.stderr, r
     assert path.read_text() == text, "the newer agent's entry must be left as it was"
     assert not list(journal.glob("*.corrupt-*"))
+
+
+def test_a_newer_entry_does_not_stop_resume_all_from_finishing_the_others(env, rclone):
+    """One newer agent's file must not make every timer run fail before it resumes anything
+    (review finding 4): the readable entries are finished, the newer file is named, exit 3 at the end."""
+    env.add_vault("primary", rclone, part_size="5MiB", multipart_threshold="8MiB")
+    env.write_config()
+    path, s3, bucket, key, data, _ = older_agents_entry(env, rclone)
+    newer = json.loads(FIXTURE.read_text())
+    newer["version"] = 99
+    newer_path = env.state_dir / "journal" / "00000000000000aa.json"
+    text = json.dumps(newer, indent=2)
+    newer_path.write_text(text)
+
+    r = env.run("resume", "--all", "--json")
+    assert r.code == 3, r
+    assert "JOURNAL_TOO_NEW" in r.stderr and str(newer_path) in r.stderr, r
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is False and [e["error"]["code"] for e in doc["journal_errors"]] == ["JOURNAL_TOO_NEW"], doc
+    assert [res["ok"] for res in doc["results"]] == [True], doc
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    assert json.loads(path.read_text())["state"] == "completed"
+    assert newer_path.read_text() == text, "the newer agent's entry must be left as it was"
+
+    # Asked for by id, the newer entry is refused by name; the next timer run has nothing else to do.
+    r = env.run("resume", "00000000000000aa")
+    assert r.code == 3 and "JOURNAL_TOO_NEW" in r.stderr and str(newer_path) in r.stderr, r
+    r = env.run("resume", "--all")
+    assert r.code == 3 and "nothing to resume" not in r.stdout, r
+    assert newer_path.read_text() == text
