@@ -99,3 +99,29 @@ private func sampleEntry(id: String) -> JournalEntry {
     let damaged = JSON.object(fields.map { $0.0 == "concurrency" ? ("concurrency", .int(0)) : $0 })
     #expect(JournalEntry(json: damaged)?.concurrency == nil)
 }
+
+/// `created`/`updated` from disk feed `now - updated` (prune, doctor) and the calendar conversion:
+/// a value no agent writes makes the file damaged (set aside), never a trap.
+@Test func journalWithImpossibleTimesIsSetAside() throws {
+    guard case .object(let fields) = sampleEntry(id: "t").json() else {
+        Issue.record("an entry is a JSON object")
+        return
+    }
+    func with(_ key: String, _ value: Int64) -> JSON { .object(fields.map { $0.0 == key ? (key, .int(value)) : $0 }) }
+    for key in ["created", "updated"] {
+        for bad in [Int64.min, -1, JournalEntry.latestTime + 1, Int64.max] { #expect(JournalEntry(json: with(key, bad)) == nil, "\(key) = \(bad)") }
+        #expect(JournalEntry(json: with(key, JournalEntry.latestTime)) != nil)
+        #expect(JournalEntry(json: with(key, 0)) != nil)
+    }
+
+    let journal = Journal(stateDir: tempDir())
+    try journal.prepare()
+    var finished = sampleEntry(id: "old")
+    finished.state = .completed
+    try journal.save(finished)
+    let text = AtomicFile.read(journal.path(of: "old"))!
+    try AtomicFile.write(text.replacingAll("\"updated\": 1", with: "\"updated\": -9223372036854775807"), to: journal.path(of: "old"))
+    journal.prune(olderThan: 30 * 86400, now: Timestamp.now())
+    #expect(access(journal.path(of: "old"), F_OK) != 0)
+    #expect(journal.all().entries.isEmpty)
+}
