@@ -38,8 +38,9 @@ extension Doctor {
         var failed: [String] = []
         var openMultipart = 0
         var vaults: Set<String> = []
+        let holders = Self.flockHolders(root: options.systemRoot)
         for e in journal.entries where !e.isFinished {
-            if e.state == .uploading, journal.isLocked(e.id) { continue }  // running right now
+            if e.state == .uploading, journal.lockHolder(e.id, holders: holders) != nil { continue }  // running right now
             let open = e.files.filter { $0.uploadID != nil && $0.state != .done }.count
             openMultipart += open
             vaults.insert(e.vault)
@@ -77,11 +78,10 @@ extension Doctor {
         var hung: [String] = []
         var busy: [String] = []
         let holders = Self.flockHolders(root: options.systemRoot)
-        for e in journal.entries where journal.isLocked(e.id) {
+        for e in journal.entries {
+            guard let pid = journal.lockHolder(e.id, holders: holders) else { continue }
             let idle = options.now - e.updated
-            var st = stat()
-            let pid = stat(journal.lockPath(e.id), &st) == 0 ? holders[UInt64(st.st_ino)] : nil
-            let who = pid.map { "agent process \($0)" } ?? "an agent process"
+            let who = "agent process \(pid)"
             if idle > options.lockIdleAfter {
                 hung.append("\(who) holds the lock of upload \(e.id) (\(e.backup) -> \(e.vault)) with no progress for \(Doctor.age(idle))")
             } else {

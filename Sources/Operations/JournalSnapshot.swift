@@ -27,16 +27,12 @@ struct JournalSnapshot {
 
     func lockPath(_ id: String) -> String { "\(directory)/\(id).lock" }
 
-    /// Whether another process holds the entry's lock (a shared lock is taken and dropped at
-    /// once; a missing lock file means nobody does).
-    func isLocked(_ id: String) -> Bool {
-        let fd = open(lockPath(id), O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return errno == EWOULDBLOCK
+    /// The pid holding the entry's lock, from `holders` (`Doctor.flockHolders`, /proc/locks by
+    /// inode); nil when nobody does or the lock file is missing. No lock is taken, not even a
+    /// shared one for an instant: that would make a starting upload's `LOCK_EX|LOCK_NB` fail.
+    func lockHolder(_ id: String, holders: [UInt64: Int]) -> Int? {
+        var st = stat()
+        guard stat(lockPath(id), &st) == 0 else { return nil }
+        return holders[UInt64(st.st_ino)]
     }
 }
