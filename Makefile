@@ -104,7 +104,7 @@ install: $(INSTALL_DEPS)
 	@if [ -e $(ETC)/agent.toml ] || [ -L $(ETC)/agent.toml ]; then \
 	  echo "kept existing $(ETC)/agent.toml"; \
 	else \
-	  install -m 0600 samples/agent.toml $(ETC)/agent.toml; \
+	  (umask 077 && packaging/config-template.sh samples/agent.toml > $(ETC)/agent.toml) && chmod 0600 $(ETC)/agent.toml; \
 	  echo "installed $(ETC)/agent.toml (edit it, then: agent config check)"; \
 	fi
 	install -d -m 0700 $(DESTDIR)$(STATEDIR)

@@ -54,8 +54,10 @@ for unit in offsite-agent-resume.service offsite-agent-resume.timer; do
     to_usr "$root/samples/$unit" > "$pkg/lib/systemd/system/$unit"
 done
 
-# The config: the commented sample, 0600 (it will hold a key), a conffile dpkg never overwrites once edited.
-install -m 0600 "$root/samples/agent.toml" "$pkg/etc/offsite-agent/agent.toml"
+# The config: the commented sample with its host-specific placeholders (prefix, backup_dir) commented
+# out, 0600 (it will hold a key), a conffile dpkg never overwrites once edited.
+"$here/config-template.sh" "$root/samples/agent.toml" > "$pkg/etc/offsite-agent/agent.toml" || die "cannot make the config template"
+chmod 0600 "$pkg/etc/offsite-agent/agent.toml"
 
 # Documentation: README, examples, copyright, changelog, man page (compressed as Debian does).
 to_usr "$root/README.md" | gzip -9n > "$doc/README.md.gz"

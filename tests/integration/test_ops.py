@@ -8,6 +8,7 @@ import os
 import pathlib
 import re
 import shutil
+import socket
 import stat
 import subprocess
 import threading
@@ -48,7 +49,7 @@ def test_make_install_lays_out_files_with_modes_and_keeps_an_edited_config(tmp_p
     assert zsh.startswith("#compdef agent")
     config = dest / "etc/offsite-agent/agent.toml"
     assert mode(config) == 0o600
-    assert config.read_text() == (SAMPLES / "agent.toml").read_text()
+    assert config.read_text() == installed_config_template()
     assert mode(dest / "var/lib/offsite-agent") == 0o700
     units = prefix / "lib/systemd/system"
     assert "ExecStart=-/usr/local/bin/agent resume --all" in (units / "offsite-agent-resume.service").read_text()
@@ -288,6 +289,42 @@ def test_metrics_file_parses_and_matches_what_was_uploaded(env, rclone, tmp_path
 
 # ---------------------------------------------------------------------------------------------
 # the sample config and config check
+
+
+def installed_config_template():
+    """What `make install` and the .deb put in /etc/offsite-agent/agent.toml."""
+    return subprocess.run([ROOT / "packaging/config-template.sh", SAMPLES / "agent.toml"], capture_output=True, text=True, check=True).stdout
+
+
+def test_installed_config_leaves_prefix_and_backup_dir_to_their_defaults(env, tmp_path):
+    """The installed config is the sample with its host-specific placeholders commented out: hosts that
+    only fill in bucket and key must not share the sample's `web-01/` prefix (review finding 2)."""
+    sample = (SAMPLES / "agent.toml").read_text()
+    assert re.search(r'^prefix *= "web-01/"', sample, re.M) and re.search(r"^backup_dir *=", sample, re.M)
+    template = installed_config_template()
+    assert not re.search(r"^(prefix|backup_dir) *=", template, re.M), template
+    assert re.search(r'^#prefix *= "web-01/" .*"<hostname>/"', template, re.M)
+    assert re.search(r'^#backup_dir *= "/tmp/cloudpilot-backups" .*default', template, re.M)
+    # Only those two lines differ from the sample.
+    changed = [(a, b) for a, b in zip(sample.splitlines(), template.splitlines()) if a != b]
+    assert len(sample.splitlines()) == len(template.splitlines()) and len(changed) == 2, changed
+
+    config = tmp_path / "agent.toml"
+    config.write_text(template)
+    config.chmod(0o600)
+    creds = {"AWS_ACCESS_KEY_ID": "AKIASAMPLE0000000000", "AWS_SECRET_ACCESS_KEY": new_secret()}
+    r = env.run("config", "check", "--config", str(config), "--json", env=creds)
+    assert r.code == 0, r
+    hostname = socket.gethostname()
+    assert [v["prefix"] for v in r.json["vaults"]] == [f"{hostname}/"], r.json
+    r = env.run("config", "check", "--config", str(config), env=creds)
+    assert r.code == 0 and "backup_dir  /tmp/cloudpilot-backups" in r.stdout, r
+
+    # A sample whose placeholders the patterns no longer find fails the build instead of shipping them.
+    changed_sample = tmp_path / "sample.toml"
+    changed_sample.write_text(re.sub(r"^prefix .*$", 'prefix = "web-01/"', sample, flags=re.M))
+    proc = subprocess.run([ROOT / "packaging/config-template.sh", changed_sample], capture_output=True, text=True)
+    assert proc.returncode != 0 and "still sets backup_dir or prefix" in proc.stderr, proc
 
 
 def uncomment_settings(text):

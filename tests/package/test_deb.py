@@ -91,6 +91,11 @@ def test_control_and_contents(deb, tmp_path):
     # The packaged binary is the stripped release binary and still needs nothing of Swift.
     run("dpkg-deb", "-x", deb, tmp_path / "data")
     assert not SWIFT_LIBS.search(run("ldd", tmp_path / "data/usr/bin/agent").stdout)
+    # The conffile is the sample with its host-specific placeholders commented out: hosts that fill in
+    # only bucket and key each upload under their own <hostname>/ (review finding 2).
+    installed = (tmp_path / "data/etc/offsite-agent/agent.toml").read_text()
+    assert not re.search(r"^(prefix|backup_dir) *=", installed, re.M), installed
+    assert installed == run(ROOT / "packaging/config-template.sh", ROOT / "samples/agent.toml").stdout
     # The installed units point at the installed binary.
     service = (tmp_path / "data/lib/systemd/system/offsite-agent-resume.service").read_text()
     assert "/usr/local" not in service and "ExecStart=-/usr/bin/agent resume --all" in service
