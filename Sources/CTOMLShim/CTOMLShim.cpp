@@ -47,7 +47,9 @@ struct ctoml_document {
 
 namespace {
 
-uint32_t clamp(tomlpp::source_index index) { return static_cast<uint32_t>(index); }
+// toml++'s lines and columns are uint32_t already: handed over as they are.
+static_assert(sizeof(tomlpp::source_index) <= sizeof(uint32_t), "toml++ source positions no longer fit ctoml_node's uint32_t");
+uint32_t position(tomlpp::source_index index) { return index; }
 
 std::string two(unsigned value) {
     char buffer[8];
@@ -85,13 +87,13 @@ std::string format(const tomlpp::date_time &dt) {
 
 void append(ctoml_document &doc, const tomlpp::node &node, const tomlpp::key *key) {
     ctoml_node out{};
-    out.line = clamp(node.source().begin.line);
-    out.column = clamp(node.source().begin.column);
+    out.line = position(node.source().begin.line);
+    out.column = position(node.source().begin.column);
     if (key) {
         out.key = key->str().data();
         out.key_length = key->str().size();
-        out.key_line = clamp(key->source().begin.line);
-        out.key_column = clamp(key->source().begin.column);
+        out.key_line = position(key->source().begin.line);
+        out.key_column = position(key->source().begin.column);
     }
     switch (node.type()) {
     case tomlpp::node_type::table: {
@@ -142,8 +144,15 @@ void append(ctoml_document &doc, const tomlpp::node &node, const tomlpp::key *ke
         doc.texts.push_back(format(node.as_date_time()->get()));
         break;
     default:
-        out.kind = CTOML_STRING;
-        break;
+        // A value type this shim does not know (none in TOML 1.0; a later toml++ might add one):
+        // the document is refused, never handed to Swift as an empty string.
+        if (!doc.failed) {
+            doc.failed = true;
+            doc.error = "a value of a type this agent does not read";
+            doc.error_line = out.line;
+            doc.error_column = out.column;
+        }
+        return;
     }
     if (out.kind == CTOML_DATE || out.kind == CTOML_TIME || out.kind == CTOML_DATE_TIME) {
         out.text = doc.texts.back().data();
@@ -251,12 +260,13 @@ ctoml_document *ctoml_parse(const char *text, size_t length) {
             const auto &error = result.error();
             doc->failed = true;
             doc->error = std::string(error.description());
-            doc->error_line = clamp(error.source().begin.line);
-            doc->error_column = clamp(error.source().begin.column);
+            doc->error_line = position(error.source().begin.line);
+            doc->error_column = position(error.source().begin.column);
             return doc;
         }
         doc->root = std::move(result).table();
         append(*doc, doc->root, nullptr);
+        if (doc->failed) doc->nodes.clear();
     } catch (const toml_check_failed &) {
         doc->nodes.clear();
         doc->failed = true;
