@@ -30,7 +30,7 @@ SHARE        := $(DESTDIR)$(PREFIX)/share/offsite-agent
 UNITDIR      := $(DESTDIR)$(PREFIX)/lib/systemd/system
 ETC          := $(DESTDIR)$(SYSCONFDIR)/offsite-agent
 
-.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench fuzz install uninstall clean profiles deb package-test
+.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench bench-many fuzz install uninstall clean profiles deb package-test
 
 setup: setup-apt setup-pip
 
@@ -78,6 +78,11 @@ fuzz: setup profiles
 
 bench: deb
 	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench.py
+	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench_manyfiles.py
+
+# The many-files row of `make bench` alone (issue 19).
+bench-many: release
+	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench_manyfiles.py
 
 # Installs the binary, its shell completions, profiles, samples and README, the systemd units (not
 # enabled), /etc/offsite-agent/agent.toml (0600, only when there is none: an edited config is never

@@ -14,10 +14,11 @@ struct JournalSnapshot {
 
     init(stateDir: String) {
         directory = stateDir.hasSuffix("/") ? stateDir + "journal" : stateDir + "/journal"
+        let journal = Journal(stateDir: stateDir)
         for name in (DirectoryListing.names(in: directory) ?? []) where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
             if let text = AtomicFile.read(path), let json = JSON.parse(text), let entry = JournalEntry(json: json) {
-                entries.append(entry)
+                entries.append(journal.withLog(entry))
             } else {
                 damaged.append(path)
             }

@@ -182,6 +182,7 @@ public final class RestoreEngine {
         var failure: AgentError?
         var downloaded: Int64 = 0
         var lastSave = monotonicSeconds()
+        var summary = ManyFilesLog(verb: "restored", total: works.filter { $0.chunks.count <= 1 }.count, logger: session.logger)
         // The closures below outlive this call's inout access: they work on a copy.
         var working = journal
 
@@ -263,10 +264,17 @@ public final class RestoreEngine {
                 w.finished = true
                 working.files[w.index].done = true
                 working.files[w.index].chunks = []
-                save(force: true)
+                // Large files are recorded at once; small ones with the next save (at most a second
+                // later, issue 19): a crash before it only fetches them again.
+                save(force: w.chunks.count > 1)
                 let final = "\(target)/\(w.file.path)"
                 if rename(w.partial, final) != 0 { throw writeFailure("cannot move the restored file into place at \(final)", errno) }
-                session.logger.info("restored \(w.file.path) (\(Units.formatSize(w.file.plaintextSize))\(w.file.encryption != nil ? ", decrypted" : ""))")
+                let line = "\(w.file.path) (\(Units.formatSize(w.file.plaintextSize))\(w.file.encryption != nil ? ", decrypted" : ""))"
+                if w.chunks.count > 1 {
+                    session.logger.info("restored \(line)")
+                } else {
+                    summary.add(bytes: w.file.plaintextSize, detail: line)
+                }
                 return
             }
             let what = w.verifier.segments.count == 1 ? (w.verifier.segments[0].crc32c != nil ? "its CRC-32C" : "its SHA-256") : "the SHA-256 of part(s) \(mismatched.map { String($0 + 1) }.joined(separator: ", "))"
@@ -357,6 +365,7 @@ public final class RestoreEngine {
         session.http.run(until: { inFlight == 0 && (queue.isEmpty || failure != nil) })
         // Saved (after flushing the `.partial` files) before their descriptors close.
         save(force: true)
+        summary.finish()
         for w in works where w.fd >= 0 {
             close(w.fd)
             w.fd = -1

@@ -78,8 +78,13 @@ extension S3Client {
     /// `headers` carries Content-MD5 / x-amz-checksum-* / storage class as the caller chose.
     @discardableResult
     public func putObject(key: String, body: RequestBody, payloadHash: String, headers: [(name: String, value: String)] = []) throws(S3Error) -> String {
-        let r = try run(Operation(name: "PutObject", method: "PUT", key: key, headers: headers, body: body, payloadHash: payloadHash))
+        let r = try run(putObjectOperation(key: key, body: body, payloadHash: payloadHash, headers: headers))
         return unquoteETag(r.header("ETag") ?? "")
+    }
+
+    /// The PutObject operation, to be sent concurrently with `send` (many small files at once).
+    public func putObjectOperation(key: String, body: RequestBody, payloadHash: String, headers: [(name: String, value: String)] = []) -> Operation {
+        Operation(name: "PutObject", method: "PUT", key: key, headers: headers, body: body, payloadHash: payloadHash)
     }
 
     /// `checksumMode`: ask for the stored full-object checksum (`x-amz-checksum-mode: ENABLED`);

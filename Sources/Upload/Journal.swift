@@ -31,12 +31,20 @@ public struct Journal: Sendable {
         }
     }
 
-    public func save(_ entry: JournalEntry) throws(AgentError) {
+    /// Writes the entry's snapshot (its log replayed into it) under a new log token, then removes
+    /// the old log: a crash in between leaves a log whose records name the old token, ignored.
+    /// Returns the token later records must carry.
+    @discardableResult
+    public func save(_ entry: JournalEntry) throws(AgentError) -> String {
+        var snapshot = entry
+        snapshot.logToken = Journal.newLogToken()
         do {
-            try AtomicFile.write(entry.json().serialized(pretty: true) + "\n", to: path(of: entry.id), mode: 0o600)
+            try AtomicFile.write(snapshot.json().serialized(pretty: true) + "\n", to: path(of: entry.id), mode: 0o600)
         } catch {
             throw AgentError(.invalidConfig, "cannot write the journal: \(error)", hint: "check free space and permissions of state_dir")
         }
+        unlink(logPath(of: entry.id))
+        return snapshot.logToken ?? ""
     }
 
     public enum LoadResult {
@@ -83,7 +91,7 @@ public struct Journal: Sendable {
                     let json = try JSON.decode(text)
                     if let entry = JournalEntry(json: json) {
                         // The id names the entry's files (lock, saves): it must be the file's own.
-                        if entry.id == id { return .success(.entry(entry)) }
+                        if entry.id == id { return .success(.entry(withLog(entry))) }
                         reason = "its id does not match its file name"
                     } else if let version = json["version"]?.intValue, version > JournalEntry.newestFormat {
                         return .success(.newer(path: p, version: Int(clamping: version)))
@@ -128,7 +136,7 @@ public struct Journal: Sendable {
         entry.state = .failed
         entry.lastError = reason
         entry.updated = Timestamp.now()
-        try? save(entry)
+        _ = try? save(entry)
         withExtendedLifetime(held) {}
     }
 
@@ -140,6 +148,7 @@ public struct Journal: Sendable {
             guard let held = lock(entry.id) else { continue }
             if case .entry(let current) = load(entry.id), current.isFinished, now - current.updated > maxAge {
                 unlink(path(of: entry.id))
+                unlink(logPath(of: entry.id))
             }
             withExtendedLifetime(held) {}
         }

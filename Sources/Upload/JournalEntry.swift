@@ -87,6 +87,8 @@ public struct JournalEntry: Sendable {
     /// `--concurrency`); nil: the vault's config. `resume` applies them unless told otherwise.
     public var bandwidthLimit: Int64?
     public var concurrency: Int?
+    /// Names the log (`<id>.log`) whose records belong to this snapshot (format 3, issue 19).
+    public var logToken: String?
 
     public var bytesTotal: Int64 { files.saturatingSum(\.storedSize) }
     public var bytesDone: Int64 { files.saturatingSum(\.bytesDone) }
@@ -96,8 +98,9 @@ public struct JournalEntry: Sendable {
 
     public func json() -> JSON {
         .object([
-            // Version 2 marks an entry with encrypted files: an agent that cannot encrypt sets it aside.
-            ("version", .int(files.contains { $0.encryption != nil } ? 2 : 1)),
+            // 1: the first format; 2: with encrypted files (an agent that cannot encrypt sets it aside);
+            // 3: progress may also be in the append-only log `<id>.log` named by `log` (issue 19).
+            ("version", .int(Int64(JournalEntry.newestFormat))),
             ("id", .string(id)),
             ("backup", .string(backup)),
             ("backup_directory", .string(backupDirectory)),
@@ -113,12 +116,15 @@ public struct JournalEntry: Sendable {
             ("files", .array(files.map { $0.json() })),
             ("bandwidth_limit", bandwidthLimit.map { .int($0) } ?? .null),
             ("concurrency", concurrency.map { .int(Int64($0)) } ?? .null),
+            ("log", logToken.map { .string($0) } ?? .null),
         ])
     }
 
-    /// The journal formats this agent reads: 1 (plain uploads) and 2 (with encryption state). A file
-    /// with a higher `version` was written by a newer agent: it is refused, never misread or moved aside.
-    public static let newestFormat = 2
+    /// The journal formats this agent reads: 1 (plain uploads), 2 (with encryption state) and 3 (the
+    /// progress may also be in the append-only log `<id>.log`, issue 19; the format it writes). A
+    /// file with a higher `version` was written by a newer agent: it is refused, never misread or
+    /// moved aside.
+    public static let newestFormat = 3
 
     public init?(json: JSON) {
         guard let version = json["version"]?.intValue, (1...Int64(Self.newestFormat)).contains(version), let id = json["id"]?.stringValue, let backup = json["backup"]?.stringValue,
@@ -151,6 +157,7 @@ public struct JournalEntry: Sendable {
         // Values no agent writes are ignored (the vault's config applies), never trusted.
         if let limit = json["bandwidth_limit"]?.intValue, limit > 0 { self.bandwidthLimit = limit }
         if let c = json["concurrency"]?.intValue, (1...64).contains(c) { self.concurrency = Int(c) }
+        self.logToken = version >= 3 ? json["log"]?.stringValue : nil
     }
 
     public init(

@@ -43,9 +43,8 @@ extension UploadEngine {
             let header = AgeHeader.seal(fileKey: fileKey, to: target.recipients)
         else { throw encryptionUnavailable("making the file key or the age header failed") }
         let storedSize = Int64(header.encoded.count) + AgeStream.payloadSize(plaintext: file.identity.size)
-        entry.files[index].encryption = JournalEntry.Encryption(
-            recipients: recipients, storedSize: storedSize, fileKey: fileKey, header: header.encoded, nonce: nonce)
-        try save(&entry)
+        let encryption = JournalEntry.Encryption(recipients: recipients, storedSize: storedSize, fileKey: fileKey, header: header.encoded, nonce: nonce)
+        try record(&entry, index, .encryption(path: file.path, encryption))
     }
 
     private func encryptionUnavailable(_ why: String) -> AgentError {

@@ -30,6 +30,9 @@ public final class UploadEngine {
     var lockedUntil: (mode: String, retainUntil: Int64)?
     var warnings: [String] = []
     var bytesSent: Int64 = 0
+    /// The entry's append-only log while this engine works on it; records since the last snapshot.
+    var log: JournalLogWriter?
+    var recordsSinceSnapshot = 0
     /// Requests retried and stalls cut in this run (metrics).
     public private(set) var retries = 0
     public private(set) var stalls = 0
@@ -141,9 +144,7 @@ public final class UploadEngine {
         }
 
         do {
-            for index in entry.files.indices where entry.files[index].state != .done {
-                try sendFile(&entry, index)
-            }
+            try sendFiles(&entry)
             try putOffsiteManifest(entry: entry, backup: backup)
         } catch {
             if let replaced, !entry.files.contains(where: { $0.state != .pending || $0.uploadID != nil }) {
@@ -199,9 +200,12 @@ public final class UploadEngine {
     /// aborted); files that appeared are added, files that vanished are dropped.
     private func reconcileSources(_ entry: inout JournalEntry, with backup: Backup) throws(AgentError) {
         var files: [JournalEntry.File] = []
+        var recorded: [String: JournalEntry.File] = [:]
+        recorded.reserveCapacity(entry.files.count)
+        for f in entry.files { recorded[f.path] = f }
         for f in backup.allFiles {
             let key = target.objectKey(backup: backup.id, relativePath: f.relativePath)
-            guard var old = entry.files.first(where: { $0.path == f.relativePath }) else {
+            guard var old = recorded.removeValue(forKey: f.relativePath) else {
                 files.append(JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity))
                 continue
             }
@@ -218,7 +222,7 @@ public final class UploadEngine {
             old.sourcePath = f.absolutePath
             files.append(old)
         }
-        for old in entry.files where !files.contains(where: { $0.path == old.path }) {
+        for old in entry.files where recorded[old.path] != nil {
             if let uploadID = old.uploadID, old.state != .done { abortQuietly(key: old.key, uploadID: uploadID) }
         }
         entry.files = files
@@ -238,9 +242,7 @@ public final class UploadEngine {
         let sentBefore = bytesSent
         let stored = try storedBytes(&entry, index, fd: fd)
         let size = stored.size
-        if entry.files[index].uploadID == nil && size <= min(target.multipartThreshold, target.limits.maxSinglePut) {
-            try sendSingle(&entry, index, stored)
-        } else {
+        do {
             var restarts = 0
             while true {
                 do {
@@ -335,45 +337,189 @@ public final class UploadEngine {
         return s.message.contains("Content-MD5") || s.message.contains("x-amz-checksum")
     }
 
-    private func sendSingle(_ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes) throws(AgentError) {
-        let file = entry.files[index]
-        let fd = stored.fd
-        let size = stored.size
-        var withMD5 = wantsMD5
-        while true {
-            let tags = stored.isEncrypted ? AgeTagBook() : nil
-            let digests = try digest(stored, offset: 0, length: size, withMD5: withMD5, file: file, tags: tags)
-            let lock = lockHeaders()
-            let etag: String
-            do {
-                etag = try client.putObject(
-                    key: file.key, body: stored.body(offset: 0, length: size, tags: tags), payloadHash: payloadHash(digests),
-                    headers: objectHeaders + lock.headers + integrityHeaders(digests))
-            } catch {
-                if !withMD5 && isObjectLockDemand(error) {
-                    warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on")
-                    forceContentMD5 = true
-                    withMD5 = true
-                    continue
-                }
-                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
-            }
-            do {
-                try checkUnchanged(fd: fd, file: file)
-                let head = try verify(
-                    file: file, storedSize: size, expectedETag: digests.md5.map { $0.hexString }, reportedETag: etag,
-                    expectedCRC: target.sendsCRC32C ? digests.crc32c : nil)
-                try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
-                entry.files[index].etag = etag
-                entry.files[index].checksum = fileChecksum(digests)
-                entry.files[index].state = .done
-                entry.files[index].dropSecrets()
-                bytesSent += size
-                onProgress?(size)
-                try save(&entry)
-                return
+    // MARK: small files
+
+    /// Sends every unfinished file: the small ones first, up to `concurrency` single PUTs at once,
+    /// then the large ones one after another (each with its parts in flight).
+    private func sendFiles(_ entry: inout JournalEntry) throws(AgentError) {
+        let limit = min(target.multipartThreshold, target.limits.maxSinglePut)
+        var small: [Int] = []
+        var large: [Int] = []
+        for index in entry.files.indices where entry.files[index].state != .done {
+            if entry.files[index].uploadID == nil && entry.files[index].identity.size <= limit {
+                small.append(index)
+            } else {
+                large.append(index)
             }
         }
+        if !small.isEmpty { large += try sendSmallFiles(&entry, small) }
+        for index in large.sorted() { try sendFile(&entry, index) }
+    }
+
+    /// The callbacks' mailbox: PUTs in flight and answers waiting to be looked at.
+    private final class SmallBatch {
+        var inFlight = 0
+        var arrived: [SmallPut] = []
+    }
+
+    /// One small file's PUT: its open descriptor (closed when the PUT is done with), what was sent.
+    private final class SmallPut {
+        let index: Int
+        let stored: StoredBytes
+        let digests: PayloadDigests
+        let retainUntil: Int64?
+        var result: Result<HTTPResponse, S3Error>?
+
+        init(index: Int, stored: StoredBytes, digests: PayloadDigests, retainUntil: Int64?) {
+            self.index = index
+            self.stored = stored
+            self.digests = digests
+            self.retainUntil = retainUntil
+        }
+
+        deinit { close(stored.fd) }
+    }
+
+    /// Single PUTs, up to `concurrency` in flight through the one multi loop (connections reused).
+    /// Each answer is looked at outside the transfer callbacks: verified (a HEAD only where the PUT's
+    /// answer does not prove the stored bytes, or to check an Object Lock), then recorded in the
+    /// journal's log. Returns the files too large for one PUT once encrypted: sent as multipart.
+    private func sendSmallFiles(_ entry: inout JournalEntry, _ indices: [Int]) throws(AgentError) -> [Int] {
+        let batch = SmallBatch()
+        let concurrency = max(1, target.concurrency)
+        var pending = indices[...]
+        var again: [Int] = []
+        var tooLarge: [Int] = []
+        var firstError: AgentError?
+        var summary = ManyFilesLog(verb: "uploaded", total: indices.count, logger: logger)
+        while true {
+            while firstError == nil, !http.shouldCancel(), batch.inFlight < concurrency, let index = again.popLast() ?? pending.popFirst() {
+                do {
+                    if try !launchSmall(&entry, index, batch) { tooLarge.append(index) }
+                } catch {
+                    firstError = error
+                }
+            }
+            if batch.arrived.isEmpty {
+                if batch.inFlight == 0 || http.shouldCancel() { break }
+                http.run(until: { !batch.arrived.isEmpty || batch.inFlight == 0 })
+            }
+            let answers = batch.arrived
+            batch.arrived = []
+            for put in answers {
+                do {
+                    if try finishSmall(&entry, put) {
+                        let f = entry.files[put.index]
+                        summary.add(bytes: put.stored.size, detail: "\(f.path) -> \(f.key) (\(Units.formatSize(put.stored.size)), 1 request)")
+                    } else {
+                        again.append(put.index)
+                    }
+                } catch {
+                    firstError = firstError ?? error
+                }
+            }
+            if http.shouldCancel() { break }
+        }
+        summary.finish()
+        if http.shouldCancel() {
+            throw AgentError(
+                .interrupted, "interrupted while sending small files; the journal keeps the \(summary.done) stored so far", hint: "run `agent resume --all` to finish",
+                exit: .tempFail)
+        }
+        if let firstError { throw firstError }
+        return tooLarge
+    }
+
+    /// Opens, hashes and starts the PUT of one small file; false when its stored bytes are too
+    /// large for one PUT.
+    private func launchSmall(_ entry: inout JournalEntry, _ index: Int, _ batch: SmallBatch) throws(AgentError) -> Bool {
+        let file = entry.files[index]
+        let fd = open(file.sourcePath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw AgentError(.unreadable, "cannot read \(file.sourcePath): \(String(cString: strerror(errno)))", hint: "let the agent's user read the backup files (check owner and mode)")
+        }
+        let stored: StoredBytes
+        let digests: PayloadDigests
+        var tags: AgeTagBook?
+        do {
+            try checkUnchanged(fd: fd, file: file)
+            stored = try storedBytes(&entry, index, fd: fd)
+            guard stored.size <= min(target.multipartThreshold, target.limits.maxSinglePut) else {
+                close(fd)
+                return false
+            }
+            // An encrypted body's tags, recorded while it is hashed, re-create it as it is sent.
+            tags = stored.isEncrypted ? AgeTagBook() : nil
+            digests = try digest(stored, offset: 0, length: stored.size, withMD5: wantsMD5, file: entry.files[index], tags: tags)
+        } catch {
+            close(fd)
+            throw error
+        }
+        let lock = lockHeaders()
+        let put = SmallPut(index: index, stored: stored, digests: digests, retainUntil: lock.retainUntil)
+        let op = client.putObjectOperation(
+            key: file.key, body: stored.body(offset: 0, length: stored.size, tags: tags), payloadHash: payloadHash(digests),
+            headers: objectHeaders + lock.headers + integrityHeaders(digests))
+        batch.inFlight += 1
+        client.send(op) { [batch] result, attempts in
+            batch.inFlight -= 1
+            put.result = result.mapError { S3Error(failure: $0, attempts: attempts) }
+            batch.arrived.append(put)
+        }
+        return true
+    }
+
+    /// Looks at one PUT's answer: true when the file is stored, verified and recorded; false when
+    /// it must be sent again (the bucket demanded Content-MD5).
+    private func finishSmall(_ entry: inout JournalEntry, _ put: SmallPut) throws(AgentError) -> Bool {
+        let index = put.index
+        let file = entry.files[index]
+        let response: HTTPResponse
+        switch put.result {
+        case .success(let r)?:
+            response = r
+        case .failure(let error)?:
+            if put.digests.md5 == nil && isObjectLockDemand(error) {
+                if !forceContentMD5 { warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on") }
+                forceContentMD5 = true
+                return false
+            }
+            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+        case nil:
+            throw AgentError(.interrupted, "the upload of \(file.path) ended without an answer", hint: "run `agent resume --all` to finish", exit: .tempFail)
+        }
+        let etag = unquoteETag(response.header("ETag") ?? "")
+        let size = put.stored.size
+        try checkUnchanged(fd: put.stored.fd, file: file)
+        var head: ObjectInfo?
+        if put.retainUntil != nil || !putProves(put.digests, etag: etag, response: response) {
+            head = try verify(
+                file: file, storedSize: size, expectedETag: put.digests.md5.map { $0.hexString }, reportedETag: etag,
+                expectedCRC: target.sendsCRC32C ? put.digests.crc32c : nil)
+        }
+        try confirmLock(key: file.key, head: head, retainUntil: put.retainUntil)
+        try record(&entry, index, .done(path: file.path, etag: etag, checksum: fileChecksum(put.digests)))
+        bytesSent += size
+        onProgress?(size)
+        return true
+    }
+
+    /// Whether a PUT's own answer proves the stored bytes are ours, so no HEAD is needed (SPEC 5,
+    /// issue 19): its ETag is the MD5 sent as Content-MD5 (the server hashed what it stored), or
+    /// the provider verifies the signed SHA-256 payload we sent or the x-amz-checksum-sha256 it
+    /// echoes back. Then a 200 means exactly our bytes, and so our size, are stored. A CRC-32C
+    /// upload (issue 17) keeps its HEAD: it compares the server's stored full-object CRC.
+    private func putProves(_ digests: PayloadDigests, etag: String, response: HTTPResponse) -> Bool {
+        if target.sendsCRC32C && digests.crc32c != nil { return false }
+        if let md5 = digests.md5, etag.count == 32, etag.lowercased() == md5.hexString { return true }
+        guard let sha = digests.sha256 else { return false }
+        if target.integrity.verifies(.signedPayload), payloadHash(digests) == sha.hexString { return true }
+        if target.integrity.preferred == .checksumSHA256, target.integrity.verifies(.checksumSHA256),
+            response.header("x-amz-checksum-sha256") == sha.base64String
+        {
+            return true
+        }
+        return false
     }
 
     struct RestartFile: Error { var reason: String }
@@ -452,14 +598,13 @@ public final class UploadEngine {
                         firstError = AgentError(.rejected, "the server answered part \(number) of \(file.path) without an ETag", hint: "the endpoint may not be S3-compatible", exit: .failed)
                         break
                     }
-                    working.files[index].parts.append(
-                        JournalEntry.Part(
-                            number: number, etag: etag, size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
-                            crc32c: digests.crc32c.map(CRC32C.hex)))
+                    let part = JournalEntry.Part(
+                        number: number, etag: etag, size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
+                        crc32c: digests.crc32c.map(CRC32C.hex))
                     bytesSent += length
                     onProgress?(length)
                     do throws(AgentError) {
-                        try save(&working)
+                        try record(&working, index, .part(path: file.path, part))
                         try checkUnchanged(fd: fd, file: file)
                     } catch {
                         firstError = firstError ?? error
@@ -566,11 +711,8 @@ public final class UploadEngine {
     }
 
     private func finishMultipart(_ entry: inout JournalEntry, _ index: Int, parts: [JournalEntry.Part], etag: String, fullCRC: UInt32?) throws(AgentError) {
-        entry.files[index].etag = etag
-        entry.files[index].checksum = fullCRC.map { "crc32c:" + CRC32C.hex($0) } ?? "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
-        entry.files[index].state = .done
-        entry.files[index].dropSecrets()
-        try save(&entry)
+        let checksum = fullCRC.map { "crc32c:" + CRC32C.hex($0) } ?? "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
+        try record(&entry, index, .done(path: entry.files[index].path, etag: etag, checksum: checksum))
     }
 
     /// Parts the server holds that we can trust: recorded in the journal with the same ETag and
@@ -741,9 +883,27 @@ public final class UploadEngine {
         }
     }
 
+    /// Writes the entry's snapshot (and starts a new log).
     func save(_ entry: inout JournalEntry) throws(AgentError) {
         entry.updated = Timestamp.now()
-        try journal.save(entry)
+        log?.close()
+        log = nil
+        recordsSinceSnapshot = 0
+        entry.logToken = try journal.save(entry)
+    }
+
+    /// Applies one step to the entry and appends it to the entry's log: the cost does not grow with
+    /// what was recorded before. Every `max(1024, files)` records the log is folded into a new
+    /// snapshot, so replaying stays short and the total work linear.
+    func record(_ entry: inout JournalEntry, _ index: Int, _ step: JournalRecord) throws(AgentError) {
+        step.apply(to: &entry.files[index])
+        let now = Timestamp.now()
+        entry.updated = now
+        guard let token = entry.logToken else { return try save(&entry) }
+        if log == nil || log?.token != token { log = JournalLogWriter(path: journal.logPath(of: entry.id), token: token) }
+        try log?.append(step, time: now)
+        recordsSinceSnapshot += 1
+        if recordsSinceSnapshot >= max(1024, entry.files.count) { try save(&entry) }
     }
 
     func warn(_ text: String) {
