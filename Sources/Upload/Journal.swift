@@ -31,20 +31,22 @@ public struct Journal: Sendable {
         }
     }
 
-    /// Writes the entry's snapshot (its log replayed into it) under a new log token, then removes
-    /// the old log: a crash in between leaves a log whose records name the old token, ignored.
-    /// Returns the token later records must carry.
+    /// Writes the entry's snapshot (its log replayed into it), then removes the old log. With
+    /// `startingLog` the snapshot gets a new log token (format 3) that later records must carry and
+    /// is returned; a crash between the rename and the removal leaves a log of the old token,
+    /// ignored. Without, the snapshot is complete on its own and keeps the oldest format that
+    /// describes it (1, or 2 with encrypted files), readable by earlier agents.
     @discardableResult
-    public func save(_ entry: JournalEntry) throws(AgentError) -> String {
+    public func save(_ entry: JournalEntry, startingLog: Bool = false) throws(AgentError) -> String? {
         var snapshot = entry
-        snapshot.logToken = Journal.newLogToken()
+        snapshot.logToken = startingLog ? Journal.newLogToken() : nil
         do {
             try AtomicFile.write(snapshot.json().serialized(pretty: true) + "\n", to: path(of: entry.id), mode: 0o600)
         } catch {
             throw AgentError(.invalidConfig, "cannot write the journal: \(error)", hint: "check free space and permissions of state_dir")
         }
         unlink(logPath(of: entry.id))
-        return snapshot.logToken ?? ""
+        return snapshot.logToken
     }
 
     public enum LoadResult {

@@ -100,7 +100,7 @@ public struct JournalEntry: Sendable {
         .object([
             // 1: the first format; 2: with encrypted files (an agent that cannot encrypt sets it aside);
             // 3: progress may also be in the append-only log `<id>.log` named by `log` (issue 19).
-            ("version", .int(Int64(JournalEntry.newestFormat))),
+            ("version", .int(logToken != nil ? 3 : files.contains { $0.encryption != nil } ? 2 : 1)),
             ("id", .string(id)),
             ("backup", .string(backup)),
             ("backup_directory", .string(backupDirectory)),

@@ -154,11 +154,11 @@ public final class UploadEngine {
             }
             entry.state = error.exitStatus == .tempFail ? .interrupted : .failed
             entry.lastError = "\(error.code): \(error.message)"
-            try? save(&entry)
+            try? save(&entry, final: true)
             throw error
         }
         entry.state = .completed
-        try save(&entry)
+        try save(&entry, final: true)
         let seconds = monotonicSeconds() - started
         let total = entry.bytesTotal
         let rate = seconds > 0 ? Int64(Double(bytesSent) / seconds) : 0
@@ -883,13 +883,14 @@ public final class UploadEngine {
         }
     }
 
-    /// Writes the entry's snapshot (and starts a new log).
-    func save(_ entry: inout JournalEntry) throws(AgentError) {
+    /// Writes the entry's snapshot and starts a new log; `final`: the upload ends here, the
+    /// snapshot is complete on its own (no log, the oldest format that describes it).
+    func save(_ entry: inout JournalEntry, final: Bool = false) throws(AgentError) {
         entry.updated = Timestamp.now()
         log?.close()
         log = nil
         recordsSinceSnapshot = 0
-        entry.logToken = try journal.save(entry)
+        entry.logToken = try journal.save(entry, startingLog: !final)
     }
 
     /// Applies one step to the entry and appends it to the entry's log: the cost does not grow with
