@@ -340,13 +340,17 @@ public final class UploadEngine {
     // MARK: small files
 
     /// Sends every unfinished file: the small ones first, up to `concurrency` single PUTs at once,
-    /// then the large ones one after another (each with its parts in flight).
+    /// then the large ones one after another (each with its parts in flight), and the backup's own
+    /// `backup.json` after all its archives (SPEC 5).
     private func sendFiles(_ entry: inout JournalEntry) throws(AgentError) {
         let limit = min(target.multipartThreshold, target.limits.maxSinglePut)
         var small: [Int] = []
         var large: [Int] = []
+        var last: [Int] = []
         for index in entry.files.indices where entry.files[index].state != .done {
-            if entry.files[index].uploadID == nil && entry.files[index].identity.size <= limit {
+            if entry.files[index].path == Backup.manifestName && !entry.singleFile {
+                last.append(index)
+            } else if entry.files[index].uploadID == nil && entry.files[index].identity.size <= limit {
                 small.append(index)
             } else {
                 large.append(index)
@@ -354,6 +358,7 @@ public final class UploadEngine {
         }
         if !small.isEmpty { large += try sendSmallFiles(&entry, small) }
         for index in large.sorted() { try sendFile(&entry, index) }
+        for index in last where try !sendSmallFiles(&entry, [index]).isEmpty { try sendFile(&entry, index) }
     }
 
     /// The callbacks' mailbox: PUTs in flight and answers waiting to be looked at.
