@@ -124,13 +124,18 @@ public final class Pruner {
         }
     }
 
-    /// A DELETE refused because Object Lock retention or a legal hold protects the object
-    /// (`AccessDenied` or `InvalidRequest` whose message speaks of retention).
+    /// A DELETE refused because Object Lock retention or a legal hold protects the object: the
+    /// shared mapping's `objectLock`, or a DELETE-specific answer that says only "locked" or
+    /// "protected" (`InvalidObjectState` included). A denial naming its action is a permission.
     public static func isRetentionRefusal(_ error: S3ServiceError) -> Bool {
-        guard ["AccessDenied", "InvalidRequest", "ObjectLocked", "InvalidObjectState"].contains(error.code) else { return false }
-        if error.code == "ObjectLocked" { return true }
+        switch Refusal.of(error) {
+        case .objectLock: return true
+        case .permission(let action?) where !action.isEmpty: return false
+        default: break
+        }
+        guard ["AccessDenied", "InvalidRequest", "InvalidObjectState"].contains(error.code) else { return false }
         let text = error.message.lowercased()
-        return ["retention", "legal hold", "object lock", "objectlock", "worm", "locked", "protected"].contains { text.contains($0) }
+        return text.contains("locked") || text.contains("protected")
     }
 
     // MARK: the record of backups being deleted

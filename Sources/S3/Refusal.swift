@@ -61,7 +61,7 @@ public enum Refusal: Equatable, Sendable {
         if message.contains("the region is wrong") { return .wrongRegion }
         if e.status == 507 || message.contains("cap exceeded") || message.contains("quota exceeded") { return .quota }
         let denied = code == "AccessDenied" || (code.isEmpty && e.status == 403)
-        if code == "InvalidRequest", message.contains("object lock") || message.contains("objectlock") || message.contains("retention") || message.contains("legal hold") {
+        if code == "InvalidRequest", speaksOfObjectLock(message) {
             if message.contains("missing object lock configuration") || message.contains("missing objectlockconfiguration")
                 || message.contains("object lock configuration does not exist")
             {
@@ -74,10 +74,13 @@ public enum Refusal: Equatable, Sendable {
         let action = namedAction(in: e.message)
         if let action { return action.hasPrefix("kms:") ? .kms(action: action) : .permission(action: action) }
         if message.contains("kms") { return .kms(action: nil) }
-        if message.contains("worm") || message.contains("object lock") || message.contains("retention") || message.contains("legal hold") {
-            return .objectLock
-        }
+        if speaksOfObjectLock(message) { return .objectLock }
         return .permission(action: action)
+    }
+
+    /// Whether a (lowercased) refusal speaks of Object Lock: retention, a legal hold, WORM.
+    static func speaksOfObjectLock(_ message: String) -> Bool {
+        ["object lock", "objectlock", "retention", "legal hold", "worm"].contains { message.contains($0) }
     }
 
     /// Whether the server refused the request because of its time, by code or by its words.

@@ -64,6 +64,10 @@ import Testing
         #expect(Pruner.isRetentionRefusal(error("AccessDenied", "The object is under legal hold")))
         #expect(!Pruner.isRetentionRefusal(error("AccessDenied", "Access Denied")))
         #expect(!Pruner.isRetentionRefusal(error("NoSuchKey", "retention")))
+        // Review finding 14: the shared mapping decides first; a denial naming its action is a permission.
+        #expect(Pruner.isRetentionRefusal(error("ObjectLocked", "")))
+        #expect(Pruner.isRetentionRefusal(error("InvalidObjectState", "The object is locked", status: 400)))
+        #expect(!Pruner.isRetentionRefusal(error("AccessDenied", "User: arn:aws:iam::1:user/b is not authorized to perform: s3:DeleteObjectVersion on resource: \"arn:aws:s3:::b/k\" because it is protected by an explicit deny")))
     }
 
     @Test func hugeKeepDaysKeepsEverythingInsteadOfTrapping() {

@@ -43,7 +43,7 @@ struct RefusalTests {
             expected: .kms(action: "kms:GenerateDataKey")),
         Case(status: 400, code: "KMS.DisabledException", message: "arn:aws:kms:... is disabled.", expected: .kms(action: nil)),
         Case(status: 403, code: "AccessDenied", message: "Access Denied because object protected by object lock.", expected: .objectLock),
-        Case(status: 400, code: "InvalidRequest", message: "Object is WORM protected and cannot be overwritten", expected: nil),
+        Case(status: 400, code: "InvalidRequest", message: "Object is WORM protected and cannot be overwritten", expected: .objectLock),
         // A bucket without Object Lock is not a locked object (AWS; MinIO's wording and code).
         Case(status: 400, code: "InvalidRequest", message: "Bucket is missing Object Lock Configuration", expected: .objectLockDisabled),
         Case(status: 400, code: "InvalidRequest", message: "Bucket is missing ObjectLockConfiguration", expected: .objectLockDisabled),
