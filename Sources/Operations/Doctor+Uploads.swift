@@ -52,6 +52,9 @@ extension Doctor {
         let cleanup = vaults.sorted().map { "`agent cleanup --vault \($0)`" }.joined(separator: ", ")
         var notes: [String] = []
         if !journal.damaged.isEmpty { notes.append("damaged journal file(s): \(journal.damaged.joined(separator: ", "))") }
+        if !journal.newer.isEmpty {
+            notes.append("journal file(s) written by a newer agent, which this one leaves untouched: \(journal.newer.joined(separator: ", "))")
+        }
         if !failed.isEmpty {
             return DoctorCheck(
                 "uploads", .fail, code: "UPLOAD_FAILED",
@@ -63,11 +66,15 @@ extension Doctor {
         }
         if !unfinished.isEmpty || !notes.isEmpty {
             return DoctorCheck(
-                "uploads", .warn, code: unfinished.isEmpty ? "JOURNAL_DAMAGED" : "UPLOAD_INTERRUPTED",
+                "uploads", .warn, code: !unfinished.isEmpty ? "UPLOAD_INTERRUPTED" : journal.damaged.isEmpty ? "JOURNAL_TOO_NEW" : "JOURNAL_DAMAGED",
                 (unfinished.isEmpty ? "" : "\(unfinished.count) upload(s) interrupted: \(unfinished.joined(separator: "; "))\(held)")
                     + (notes.isEmpty ? "" : (unfinished.isEmpty ? "" : "; ") + notes.joined(separator: "; ")),
                 fix: unfinished.isEmpty
-                    ? "run any agent command that reads the journal (`agent status`): it sets damaged files aside"
+                    ? [
+                        journal.damaged.isEmpty ? nil : "run any agent command that reads the journal (`agent status`): it sets damaged files aside",
+                        journal.newer.isEmpty
+                            ? nil : "a newer agent's file: install that agent again (its unfinished upload resumes there), or remove the file to give up that upload",
+                    ].compactMap { $0 }.joined(separator: "; ")
                     : "`agent resume --all` finishes them without re-sending what arrived (the resume timer runs it every 15 minutes; `systemctl status offsite-agent-resume.timer`)")
         }
         return DoctorCheck("uploads", .pass, "no interrupted or failed upload in the journal (\(journal.entries.count) entries)")

@@ -11,17 +11,25 @@ struct JournalSnapshot {
     let directory: String
     private(set) var entries: [JournalEntry] = []
     private(set) var damaged: [String] = []
+    /// Files in a journal format newer than this agent reads: neither damaged nor set aside by any command.
+    private(set) var newer: [String] = []
 
     init(stateDir: String) {
         directory = stateDir.hasSuffix("/") ? stateDir + "journal" : stateDir + "/journal"
         let journal = Journal(stateDir: stateDir)
         for name in (DirectoryListing.names(in: directory) ?? []) where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
-            if let text = AtomicFile.read(path), let json = JSON.parse(text), let entry = JournalEntry(json: json) {
-                entries.append(journal.withLog(entry))
-            } else {
-                damaged.append(path)
+            if let text = AtomicFile.read(path), let json = JSON.parse(text) {
+                if let entry = JournalEntry(json: json) {
+                    entries.append(journal.withLog(entry))
+                    continue
+                }
+                if let version = json["version"]?.intValue, version > JournalEntry.newestFormat {
+                    newer.append(path)
+                    continue
+                }
             }
+            damaged.append(path)
         }
         entries.sort { $0.created < $1.created }
     }

@@ -40,3 +40,19 @@ import Upload
         #expect(again.uploadsCheck().code == "UPLOAD_INTERRUPTED")
     }
 }
+
+/// A journal file in a newer format is not "damaged": no command sets it aside, and the fix says so.
+@Suite struct DoctorNewerJournalTests {
+    @Test func aNewerAgentsJournalFileIsNamedAsSuchNotAsDamaged() throws {
+        let (base, _) = try DoctorTests.doctor(root: "/nonexistent")
+        let journal = Journal(stateDir: base.config.stateDir)
+        try journal.prepare()
+        let path = journal.path(of: "00000000000000aa")
+        try AtomicFile.write("{\"version\": 99, \"id\": \"00000000000000aa\"}\n", to: path)
+        let check = Doctor(config: base.config, options: base.options).uploadsCheck()
+        #expect(check.status == .warn && check.code == "JOURNAL_TOO_NEW")
+        #expect(check.explanation.contains("written by a newer agent") && check.explanation.contains(path))
+        #expect(!check.explanation.contains("damaged") && !check.fix.contains("sets damaged files aside"))
+        #expect(check.fix.contains("install that agent again"))
+    }
+}
