@@ -20,20 +20,25 @@ public enum AtomicFile {
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Failure(path: temp, reason: String(cString: strerror(errno)), code: errno) }
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                close(fd)
-                unlink(temp)
-                throw Failure(path: temp, reason: String(cString: strerror(code)), code: code)
+        // Written from the string's own UTF-8 storage: no copy of a large journal or manifest.
+        var text = text
+        let failed: Int32? = text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
             }
-            offset += n
+            return nil
         }
-        bytes.removeAll()
+        if let failed {
+            close(fd)
+            unlink(temp)
+            throw Failure(path: temp, reason: String(cString: strerror(failed)), code: failed)
+        }
         fchmod(fd, mode)
         if fsync(fd) != 0 {
             let code = errno

@@ -96,7 +96,29 @@ public struct JournalEntry: Sendable {
 
     // MARK: JSON
 
-    public func json() -> JSON {
+    public func json() -> JSON { json(files: .array(files.map { $0.json() })) }
+
+    /// The snapshot's text. A large entry is written compact, one file per line, without building
+    /// the whole JSON tree first: memory stays near the entry's own size (issue 19).
+    func snapshotText() -> String {
+        guard files.count > 1000 else { return json().serialized(pretty: true) + "\n" }
+        let head = json(files: .array([])).serialized()
+        guard let slot = head.firstRange(of: "\"files\":[]") else { return json().serialized() + "\n" }
+        var out = ""
+        out.reserveCapacity(head.utf8.count + files.count * 480)
+        out += head[..<slot.lowerBound]
+        out += "\"files\":[\n"
+        for (i, f) in files.enumerated() {
+            if i > 0 { out += ",\n" }
+            out += f.json().serialized()
+        }
+        out += "\n]"
+        out += head[slot.upperBound...]
+        out += "\n"
+        return out
+    }
+
+    private func json(files filesJSON: JSON) -> JSON {
         .object([
             // 1: the first format; 2: with encrypted files (an agent that cannot encrypt sets it aside);
             // 3: progress may also be in the append-only log `<id>.log` named by `log` (issue 19).
@@ -113,7 +135,7 @@ public struct JournalEntry: Sendable {
             ("created", .int(created)),
             ("updated", .int(updated)),
             ("last_error", lastError.map { .string($0) } ?? .null),
-            ("files", .array(files.map { $0.json() })),
+            ("files", filesJSON),
             ("bandwidth_limit", bandwidthLimit.map { .int($0) } ?? .null),
             ("concurrency", concurrency.map { .int(Int64($0)) } ?? .null),
             ("log", logToken.map { .string($0) } ?? .null),

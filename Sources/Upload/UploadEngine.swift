@@ -149,7 +149,7 @@ public final class UploadEngine {
         } catch {
             if let replaced, !entry.files.contains(where: { $0.state != .pending || $0.uploadID != nil }) {
                 // Nothing of this attempt reached the vault: the finished upload stays finished.
-                try? journal.save(replaced)
+                _ = try? journal.save(replaced)
                 throw error
             }
             entry.state = error.exitStatus == .tempFail ? .interrupted : .failed
@@ -967,7 +967,8 @@ public final class UploadEngine {
         let manifest = OffsiteManifestDocument.make(
             files: entry.files, keeping: files, backupID: backup.id, host: target.host, type: backup.manifest?.type, createdAt: createdAt,
             agentVersion: agentVersion, uploadedAt: Timestamp.now())
-        let bytes = Array((manifest.serialized(pretty: true) + "\n").utf8)
+        // Compact for a backup of many files: a third smaller, and less memory (issue 19).
+        let bytes = Array((manifest.serialized(pretty: entry.files.count <= 1000) + "\n").utf8)
         let sha = Digest.sha256(bytes)
         let lock = lockHeaders()
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")] + lock.headers
