@@ -5,6 +5,7 @@ corrects the skew the way the AWS SDKs do (sign again with the server's time, on
 in one CLOCK_SKEW warning; a skew that cannot be corrected is CLOCK_SKEW, never a permission."""
 import json
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -32,9 +33,21 @@ def skewed(offset):
     return {"FAKETIME_DONT_FAKE_MONOTONIC": "1", "OFFSITE_AGENT_TEST_WRAPPER": f"{faketime}\t-f\t{offset}"}
 
 
+def remove_stale_faketime_state():
+    """The faketime wrapper names its shared memory and semaphore after its own pid and removes them
+    when it exits; a wrapper killed with kill -9 leaves them in /dev/shm, and a later wrapper that
+    gets the same pid then fails with "sem_open: File exists". Remove those of processes gone."""
+    for entry in pathlib.Path("/dev/shm").glob("*faketime_s*_*"):
+        pid = entry.name.rsplit("_", 1)[-1]
+        if pid.isdigit() and not pathlib.Path(f"/proc/{pid}").exists():
+            entry.unlink(missing_ok=True)
+
+
 def wrapped(env, args, extra):
     extra = dict(extra or {})
     wrapper = extra.pop("OFFSITE_AGENT_TEST_WRAPPER", "")
+    if wrapper:
+        remove_stale_faketime_state()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     full_env["OFFSITE_AGENT_CONFIG"] = str(env.config_path)
     full_env.setdefault("OFFSITE_AGENT_RETRY_BASE", "0.2")
