@@ -63,7 +63,8 @@ public final class MonitorPings {
                 send(monitor.url, .success, body: body)
             } else {
                 let worst = ExitStatus.worst(failures.map(\.exitStatus))
-                send(monitor.url, .failure, body: "exit status \(worst.rawValue)\n" + body)
+                send(monitor.url, .failure, body: "exit status \(worst.rawValue)\n" + body,
+                     summary: "offsite upload failed: exit status \(worst.rawValue)")
             }
         }
     }
@@ -75,13 +76,16 @@ public final class MonitorPings {
         start()
         for monitor in monitors {
             let body = "exit status \(error.exitStatus.rawValue)\nerror: \(error.code): \(error.message)\nhint: \(error.hint)\n"
-            send(monitor.url, .failure, body: body)
+            send(monitor.url, .failure, body: body,
+                 summary: "offsite upload failed: exit status \(error.exitStatus.rawValue), \(error.code)")
         }
     }
 
     /// One ping: at most `timeout` seconds, any failure a warning naming only the monitor's host.
-    private func send(_ base: String, _ kind: PingKind, body: String?) {
-        let url = PingURL.make(base, kind: kind, runID: runID)
+    private func send(_ base: String, _ kind: PingKind, body: String?, summary: String = "") {
+        guard let url = PingURL.make(base, kind: kind, runID: runID, failureMessage: summary) else { return }
+        // An Uptime Kuma push takes its status in the query of a GET; it has no use for a body.
+        let body = PingURL.isUptimeKumaPush(base) ? nil : body
         var options = TransferOptions()
         options.connectTimeout = min(timeout, 10)
         options.totalTimeout = timeout

@@ -15,17 +15,69 @@ public enum PingKind: Sendable, Equatable {
 }
 
 public enum PingURL {
-    /// `base` with the kind's path suffix and the run id.
-    public static func make(_ base: String, kind: PingKind, runID: String) -> String {
+    /// `base` with the kind's path suffix and the run id; nil when the monitor has no such ping
+    /// (an Uptime Kuma push monitor has no start ping).
+    ///
+    /// An Uptime Kuma push URL (`…/api/push/<token>`) speaks Kuma's protocol instead of
+    /// Healthchecks': one path, `status=up` on success and `status=down` with a short `msg` on
+    /// failure (Kuma answers `/start` and `/fail` with 404).
+    public static func make(_ base: String, kind: PingKind, runID: String, failureMessage: String = "") -> String? {
         var path = Substring(base)
         var query: Substring = ""
         if let q = base.firstIndex(of: "?") {
             path = base[..<q]
             query = base[base.index(after: q)...]
         }
+        if isUptimeKumaPush(base) {
+            switch kind {
+            case .start:
+                return nil
+            case .success:
+                return path + "?" + replacing(["status": "up"], in: query)
+            case .failure:
+                return path + "?" + replacing(["status": "down", "msg": percentEncoded(failureMessage)], in: query)
+            }
+        }
         while path.hasSuffix("/"), !path.hasSuffix("://") { path = path.dropLast() }
         let params = (query.isEmpty ? "" : query + "&") + "rid=" + runID
         return path + kind.suffix + "?" + params
+    }
+
+    /// True for an Uptime Kuma push monitor's URL (its path holds `/api/push/`).
+    public static func isUptimeKumaPush(_ base: String) -> Bool {
+        let path = base.split(separator: "?", maxSplits: 1).first ?? ""
+        return path.contains("/api/push/")
+    }
+
+    /// `query` with the given parameters set (replaced where present, appended otherwise; an
+    /// empty value drops the parameter).
+    private static func replacing(_ values: [String: String], in query: Substring) -> String {
+        var pairs: [String] = []
+        for pair in query.split(separator: "&") where !pair.isEmpty {
+            let name = String(pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0])
+            if values[name] == nil { pairs.append(String(pair)) }
+        }
+        for name in values.keys.sorted() where !(values[name] ?? "").isEmpty {
+            pairs.append(name + "=" + (values[name] ?? ""))
+        }
+        return pairs.joined(separator: "&")
+    }
+
+    /// `text` percent-encoded for a query value (RFC 3986 unreserved characters kept).
+    private static func percentEncoded(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                 UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return out
     }
 
     /// A random (version 4) UUID for `rid`.

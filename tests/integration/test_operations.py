@@ -180,6 +180,32 @@ def test_a_failed_upload_pings_fail_with_code_message_and_hint_and_the_vaults_ow
     assert "exit status 5\n" in monitor.pings[1]["body"] and "error: SIGNATURE_MISMATCH:" in monitor.pings[1]["body"]
 
 
+def test_an_uptime_kuma_push_monitor_hears_up_and_down_on_its_one_url_and_no_warning(env, rclone, monitor):
+    token = "kuma" + uuid.uuid4().hex
+    SECRETS.add(token)
+    path = "/api/push/" + token
+    env.add_vault("primary", rclone)
+    env.write_config(ping_url=f"http://127.0.0.1:{monitor.port}{path}?status=up&msg=OK&ping=")
+    env.make_backup("b1", {"a.tar": b"a" * 100})
+    r = env.run("upload", "b1")
+    assert r.code == 0, r
+    # No start ping (Kuma has none); the success ping is a GET with status=up.
+    assert [(p["method"], p["path"]) for p in monitor.pings] == [("GET", path)]
+    query = dict(q.split("=", 1) for q in monitor.pings[0]["query"].split("&"))
+    assert query["status"] == "up" and query["msg"] == "OK"
+    assert "monitor ping" not in r.stderr
+
+    monitor.pings.clear()
+    env.make_backup("running", {"a.tar": b"a"}, status="running")
+    r = env.run("upload", "running")
+    assert r.code == 4, r
+    assert [(p["method"], p["path"]) for p in monitor.pings] == [("GET", path)]
+    query = dict(q.split("=", 1) for q in monitor.pings[0]["query"].split("&"))
+    assert query["status"] == "down"
+    assert "exit%20status%204" in query["msg"] and "NOT_COMPLETED" in query["msg"]
+    assert token not in r.stdout + r.stderr
+
+
 def test_a_dead_or_failing_monitor_is_only_a_warning(env, rclone):
     dead = f"http://127.0.0.1:{free_port()}/dead/ping{uuid.uuid4().hex}"
     SECRETS.add(dead.rsplit("/", 1)[1])
