@@ -30,6 +30,9 @@ public struct Fleet {
     public let session: VaultSession
     /// Manifests read per host, newest first by their LastModified, to find the newest upload.
     public var manifestsPerHost = 10
+    /// Folders under the parent that are not hosts (`shared/`, `acme/shared/`): left out. A folder
+    /// without any offsite manifest is otherwise a host whose uploads never finished, and overdue.
+    public var excluded: [String] = []
 
     public init(session: VaultSession) { self.session = session }
 
@@ -50,7 +53,7 @@ public struct Fleet {
             prefixes = [session.prefix]  // keys at the bucket's top level: this vault is the whole fleet
         }
         var hosts: [Host] = []
-        for prefix in prefixes {
+        for prefix in prefixes where !isExcluded(prefix) {
             var host = try newest(under: prefix)
             host.isThisVault = prefix == session.prefix
             if let uploaded = host.uploadedAt {
@@ -116,6 +119,16 @@ public struct Fleet {
             if !manifest.host.isEmpty { best.host = manifest.host }
         }
         return best
+    }
+
+    /// True when `prefix` is one of `excluded`, given as a full prefix ("acme/shared/") or as a
+    /// folder name under the parent ("shared", "shared/"). The vault's own prefix is never left out.
+    func isExcluded(_ prefix: String) -> Bool {
+        guard prefix != session.prefix else { return false }
+        return excluded.contains { item in
+            let folder = item.hasSuffix("/") ? item : item + "/"
+            return prefix == folder || Self.name(prefix) + "/" == folder
+        }
     }
 
     static func name(_ prefix: String) -> String {

@@ -464,7 +464,15 @@ def test_fleet_lists_every_host_prefix_from_the_manifests_and_flags_the_overdue_
     assert r.code == 1, r
     assert "OVERDUE" in r.stdout and "db-01.example" in r.stdout and "(this vault)" in r.stdout
     assert "half-01" in r.stderr
+    # A folder that is not a host is left out by name or by full prefix; this vault never is.
+    s3.put_object(Bucket=bucket, Key="fleet/shared/keys.txt", Body=b"not a host")
+    r = env.run("fleet", "--max-age", "5d", "--json", "--exclude", "half-01", "--exclude", "fleet/shared/", "--exclude", "web-01")
+    assert r.code == 0, r
+    assert {h["prefix"] for h in r.json["hosts"]} == {"fleet/db-01/", "fleet/web-01/"}
+    r = env.run("fleet", "--max-age", "5d", "--exclude", "half-01")
+    assert r.code == 1 and "shared" in r.stderr and "--exclude" in r.stderr, r
     s3.delete_object(Bucket=bucket, Key="fleet/half-01/b1/data.tar")
+    s3.delete_object(Bucket=bucket, Key="fleet/shared/keys.txt")
     r = env.run("fleet", "--max-age", "5d", "--json")
     assert r.code == 0, r
     assert not any(h["overdue"] for h in r.json["hosts"])
