@@ -68,6 +68,12 @@ public enum Units {
     }
 
     /// `12.3s`, `4m05s`, `1h02m`.
+    /// The summary line of a transfer, as rclone prints it:
+    /// "Transferred: 3 files, 5300 bytes (5.2 KiB) in 1.2s (4.3 KiB/s)". `rate` is bytes per second.
+    public static func transferredLine(files: Int, bytes: Int64, seconds: Double, rate: Int64) -> String {
+        "Transferred: \(files) files, \(bytes) bytes (\(formatSize(bytes))) in \(formatDuration(seconds)) (\(formatSize(rate))/s)"
+    }
+
     public static func formatDuration(_ seconds: Double) -> String {
         if seconds < 60 { return "\(formatFixed(seconds, digits: 1))s" }
         let total = Int(seconds.rounded())

@@ -97,7 +97,7 @@ extension AgentConfig {
         resolved.keepMonthly = v.keepMonthly
         resolved.keepYearly = v.keepYearly
         resolved.bandwidthTimetable = v.bandwidthTimetable
-        resolved.pingURL = v.pingURL ?? pingURL
+        resolved.pingURL = pingURL(forVault: name)
         resolved.recipients = try encryptionRecipients(v, fail: fail)
         resolved.identityFile = v.identityFile
         return resolved

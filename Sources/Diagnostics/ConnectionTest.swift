@@ -32,6 +32,9 @@ public final class ConnectionTest {
     public var wallClock: () -> Double = wallClockSeconds
 
     var results: [CheckID: CheckResult] = [:]
+    /// The configuration as the `config` check loaded it (nil when it did not load), for the
+    /// caller's log and metrics: read once per test.
+    public private(set) var config: AgentConfig?
     var stopReason: String?
     var report = ConnectionReport(vault: "", provider: "", endpoint: "", region: "", bucket: "", checks: [])
 
@@ -104,6 +107,7 @@ public final class ConnectionTest {
         let start = monotonicSeconds()
         do {
             let config = try AgentConfig.load(path: options.configPath, environment: options.environment)
+            self.config = config
             report.vault = options.vault ?? config.defaultVault ?? config.defaultVaults.first ?? ""
             let v = try config.vault(named: options.vault)
             vault = v

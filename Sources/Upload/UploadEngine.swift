@@ -162,7 +162,7 @@ public final class UploadEngine {
         let seconds = monotonicSeconds() - started
         let total = entry.bytesTotal
         let rate = seconds > 0 ? Int64(Double(bytesSent) / seconds) : 0
-        logger.info("Transferred: \(entry.files.count) files, \(total) bytes (\(Units.formatSize(total))) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)")
+        logger.info("\(Units.transferredLine(files: entry.files.count, bytes: total, seconds: seconds, rate: rate))")
         var result = UploadResult(
             backup: backup.id, vault: target.vault, entryID: id,
             files: entry.files.map { f in

@@ -57,7 +57,7 @@ enum RunPings {
             let bytes = mine.reduce(Int64(0)) { $0 + $1.bytes }
             let seconds = mine.reduce(0.0) { $0 + $1.seconds }
             let rate = seconds > 0 ? Int64(Double(bytes) / seconds) : bytes
-            return "Transferred: \(files) files, \(bytes) bytes (\(Units.formatSize(bytes))) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)"
+            return Units.transferredLine(files: files, bytes: bytes, seconds: seconds, rate: rate)
         }
     }
 }

@@ -41,7 +41,7 @@ struct TestConnectionCommand: ParsableCommand {
             Output.diagnostic("hint: \(failure.fix)")
         }
         Output.exitStatus = report.exitStatus
-        let config = try? Runtime.loadConfig(global)
+        let config = test.config
         if let failure = report.firstFailure, let config {
             // A failed test leaves its ERROR line in agent.log like any failed run.
             AgentLogHandler.openLogFile(stateDir: config.stateDir)
