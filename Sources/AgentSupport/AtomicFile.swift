@@ -14,27 +14,26 @@ public enum AtomicFile {
     }
 
     public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws(Failure) {
+        try write(to: path, mode: mode) { (out: inout Writer) in
+            // Written from the string's own UTF-8 storage: no copy of a large journal or manifest.
+            var text = text
+            text.withUTF8 { out.write($0) }
+        }
+    }
+
+    /// Writes what `produce` hands its writer, through a 64 KiB buffer: a large journal or restore
+    /// state never exists as one string (issue 19). Same guarantees as `write(_:to:mode:)`.
+    public static func write(to path: String, mode: mode_t = 0o600, _ produce: (inout Writer) -> Void) throws(Failure) {
         let dir = directory(of: path)
         let temp = "\(path).tmp.\(getpid())"
         // A leftover of a crashed run with our pid, or a planted symlink: removed, never followed.
         unlink(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Failure(path: temp, reason: String(cString: strerror(errno)), code: errno) }
-        // Written from the string's own UTF-8 storage: no copy of a large journal or manifest.
-        var text = text
-        let failed: Int32? = text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
-            }
-            return nil
-        }
-        if let failed {
+        var writer = Writer(fd: fd)
+        produce(&writer)
+        writer.flush()
+        if let failed = writer.failed {
             close(fd)
             unlink(temp)
             throw Failure(path: temp, reason: String(cString: strerror(failed)), code: failed)
@@ -56,6 +55,55 @@ public enum AtomicFile {
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)
+        }
+    }
+
+    /// The buffered sink of `write(to:mode:_:)`: the first failed write is kept (its `errno`) and
+    /// later ones are skipped.
+    public struct Writer {
+        let fd: Int32
+        private var buffer: [UInt8] = []
+        private(set) var failed: Int32?
+        static let bufferSize = 64 << 10
+
+        init(fd: Int32) {
+            self.fd = fd
+            buffer.reserveCapacity(Writer.bufferSize)
+        }
+
+        public mutating func write(_ text: String) {
+            var text = text
+            text.withUTF8 { write($0) }
+        }
+
+        public mutating func write(_ bytes: UnsafeBufferPointer<UInt8>) {
+            if buffer.count + bytes.count > Writer.bufferSize { flush() }
+            if bytes.count >= Writer.bufferSize {
+                if failed == nil { failed = Writer.writeAll(fd, bytes) }
+            } else {
+                buffer.append(contentsOf: bytes)
+            }
+        }
+
+        mutating func flush() {
+            guard !buffer.isEmpty else { return }
+            if failed == nil { failed = buffer.withUnsafeBufferPointer { Writer.writeAll(fd, $0) } }
+            buffer.removeAll(keepingCapacity: true)
+        }
+
+        /// Writes every byte; the `errno` of a failure, nil when all went out.
+        private static func writeAll(_ fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
+            guard let base = bytes.baseAddress else { return nil }
+            var offset = 0
+            while offset < bytes.count {
+                let n = Glibc.write(fd, base + offset, bytes.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                offset += n
+            }
+            return nil
         }
     }
 

@@ -41,7 +41,7 @@ public struct Journal: Sendable {
         var snapshot = entry
         snapshot.logToken = startingLog ? Journal.newLogToken() : nil
         do {
-            try AtomicFile.write(snapshot.snapshotText(), to: path(of: entry.id), mode: 0o600)
+            try AtomicFile.write(to: path(of: entry.id), mode: 0o600) { snapshot.writeSnapshot(to: &$0) }
         } catch {
             throw AgentError(.invalidConfig, "cannot write the journal: \(error)", hint: "check free space and permissions of state_dir")
         }

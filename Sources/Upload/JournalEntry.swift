@@ -98,25 +98,28 @@ public struct JournalEntry: Sendable {
 
     public func json() -> JSON { json(files: .array(files.map { $0.json() })) }
 
-    /// The snapshot's text. A large entry is written compact, one file per line, without building
-    /// the whole JSON tree first: memory stays near the entry's own size (issue 19).
-    func snapshotText() -> String {
-        guard files.count > 1000 else { return json().serialized(pretty: true) + "\n" }
-        let head = json(files: .array([])).serialized()
-        guard let slot = head.firstRange(of: "\"files\":[]") else { return json().serialized() + "\n" }
-        var out = ""
-        out.reserveCapacity(head.utf8.count + files.count * 480)
-        out += head[..<slot.lowerBound]
-        out += "\"files\":[\n"
-        for (i, f) in files.enumerated() {
-            if i > 0 { out += ",\n" }
-            out += f.json().serialized()
+    /// Writes the snapshot. A large entry is written compact, one file per line, straight to the
+    /// file: neither its JSON tree nor its text exists whole in memory (issue 19).
+    func writeSnapshot(to out: inout AtomicFile.Writer) {
+        guard files.count > JournalEntry.compactAbove, case .object(let pairs) = json(files: .null) else {
+            return out.write(json().serialized(pretty: true) + "\n")
         }
-        out += "\n]"
-        out += head[slot.upperBound...]
-        out += "\n"
-        return out
+        out.write("{")
+        for (i, (key, value)) in pairs.enumerated() {
+            out.write((i > 0 ? ", " : "") + JSON.string(key).serialized() + ": ")
+            guard key == "files" else {
+                out.write(value.serialized())
+                continue
+            }
+            out.write("[\n")
+            for (j, f) in files.enumerated() { out.write((j > 0 ? ",\n" : "") + f.json().serialized()) }
+            out.write("\n]")
+        }
+        out.write("}\n")
     }
+
+    /// Entries of more files are written compact, one file per line.
+    static let compactAbove = 1000
 
     private func json(files filesJSON: JSON) -> JSON {
         .object([

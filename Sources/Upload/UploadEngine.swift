@@ -964,11 +964,9 @@ public final class UploadEngine {
             }
         }
         createdAt = createdAt ?? backup.createdAt
-        let manifest = OffsiteManifestDocument.make(
+        let bytes = OffsiteManifestDocument.bytes(
             files: entry.files, keeping: files, backupID: backup.id, host: target.host, type: backup.manifest?.type, createdAt: createdAt,
             agentVersion: agentVersion, uploadedAt: Timestamp.now())
-        // Compact for a backup of many files: a third smaller, and less memory (issue 19).
-        let bytes = Array((manifest.serialized(pretty: entry.files.count <= 1000) + "\n").utf8)
         let sha = Digest.sha256(bytes)
         let lock = lockHeaders()
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")] + lock.headers

@@ -12,7 +12,7 @@ import Testing
         JournalEntry.File(path: path, sourcePath: "/srv/b/\(path)", key: "host-a/b1/\(path)", identity: FileIdentity(size: size, mtimeNanos: 1, inode: 2))
     }
 
-    static func written(encrypted: Bool = false) -> (files: [JournalEntry.File], text: String) {
+    static func written(encrypted: Bool = false, compactAbove: Int = 1000) -> (files: [JournalEntry.File], text: String) {
         var single = file("a.tar", size: 3)
         single.etag = "e1"
         single.checksum = "sha256:" + String(repeating: "ab", count: 32)
@@ -33,14 +33,15 @@ import Testing
             .object([("path", .string("old.tar")), ("key", .string("k")), ("size", .int(7)), ("etag", .string(""))]),
             .object([("path", .string("a.tar")), ("key", .string("stale")), ("size", .int(99)), ("etag", .string("x"))]),
         ]
-        let json = OffsiteManifestDocument.make(
+        let bytes = OffsiteManifestDocument.bytes(
             files: files, keeping: keeping, backupID: "b1", host: "web-01", type: "files", createdAt: "2026-11-21T03:00:00Z",
-            agentVersion: "9.9.9", uploadedAt: 1_795_230_600)
-        return (files, json.serialized(pretty: true) + "\n")
+            agentVersion: "9.9.9", uploadedAt: 1_795_230_600, compactAbove: compactAbove)
+        return (files, String(decoding: bytes, as: UTF8.self))
     }
 
-    @Test func theReaderReadsEverythingTheWriterWrites() throws {
-        let (_, text) = Self.written()
+    /// Both layouts: indented, and compact one file per line as written for many files (issue 19).
+    @Test(arguments: [1000, 0]) func theReaderReadsEverythingTheWriterWrites(compactAbove: Int) throws {
+        let (_, text) = Self.written(compactAbove: compactAbove)
         let m = try OffsiteManifest.decode(text)
         #expect(m.backup == "b1")
         #expect(m.host == "web-01")
@@ -61,11 +62,16 @@ import Testing
         #expect(byPath["old.tar"]?.size == 7)
         #expect(m.totalBytes == 3 + 0 + 25 + 7)
         #expect(m.date == Timestamp.parseISO8601("2026-11-21T03:00:00Z"))
-        #expect(text.hasPrefix("{\n  \"format\": 1,\n  \"backup\": \"b1\",\n  \"host\": \"web-01\""))
+        if compactAbove > 0 {
+            #expect(text.hasPrefix("{\n  \"format\": 1,\n  \"backup\": \"b1\",\n  \"host\": \"web-01\""))
+        } else {
+            #expect(text.hasPrefix("{\"format\": 1, \"backup\": \"b1\", \"host\": \"web-01\""))
+            #expect(text.split(separator: "\n").count == 1 + 4 + 1)
+        }
     }
 
-    @Test func encryptedFilesMakeFormatTwoAndKeepBothSizes() throws {
-        let (_, text) = Self.written(encrypted: true)
+    @Test(arguments: [1000, 0]) func encryptedFilesMakeFormatTwoAndKeepBothSizes(compactAbove: Int) throws {
+        let (_, text) = Self.written(encrypted: true, compactAbove: compactAbove)
         let m = try OffsiteManifest.decode(text)
         #expect(text.contains("\"format\": 2"))
         let a = try #require(m.files.first { $0.path == "a.tar" })

@@ -133,3 +133,21 @@ private func loaded(_ journal: Journal, _ id: String) -> JournalEntry? {
         return
     }
 }
+
+@Test func aLargeSnapshotIsWrittenCompactOneFilePerLineAndReadsBack() throws {
+    let journal = try tempJournal()
+    var entry = manyFiles(id: "large", count: JournalEntry.compactAbove + 1)
+    entry.files[7].state = .done
+    entry.files[7].etag = "e\"7"
+    entry.files[7].checksum = "sha256:7"
+    try journal.save(entry, startingLog: true)
+    let text = try #require(AtomicFile.read(journal.path(of: "large")))
+    // The head line, one line per file, the tail.
+    #expect(text.split(separator: "\n").count == 1 + entry.files.count + 1)
+    #expect(text.hasPrefix("{\"version\": 3, \"id\": \"large\""))
+    let back = try #require(loaded(journal, "large"))
+    #expect(back.files.count == entry.files.count)
+    #expect(back.files.map(\.path) == entry.files.map(\.path))
+    #expect(back.files[7].state == .done && back.files[7].etag == "e\"7" && back.files[7].checksum == "sha256:7")
+    #expect(back.prefix == "host/" && back.logToken != nil)
+}
