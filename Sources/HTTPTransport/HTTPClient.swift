@@ -48,18 +48,25 @@ public final class HTTPClient {
     /// 4 parts at once: peak RSS 24.8 -> 23.5 MiB, issue 12); 128 KiB saved nothing more.
     /// 0 keeps libcurl's default.
     public var uploadBufferSize = 256 << 10
+    /// Where other threads hand this thread their results (the digest pool's, issue 17).
+    public let inbox: Inbox
+    /// Posts to `inbox` the owner still waits for (set by the owner as it hands out work, on
+    /// this thread): `run…` keeps going while any is due, even with no request in flight.
+    public var awaitedPosts = 0
 
     public init() {
         HTTPClient.globalInit
         // curl_multi_init only fails when out of memory.
         guard let m = curl_multi_init() else { fatalError("curl_multi_init failed: out of memory") }
         multi = m
+        inbox = Inbox(multi: m)
         // Up to 8 connections per host are kept warm for reuse across parts.
         _ = ccurl_multi_setopt_long(m, CURLMOPT_MAX_HOST_CONNECTIONS, 0)
         _ = ccurl_multi_setopt_long(m, CURLMOPT_MAXCONNECTS, 16)
     }
 
     deinit {
+        inbox.close()
         for (_, t) in transfers {
             curl_multi_remove_handle(multi, t.handle)
             curl_easy_cleanup(t.handle)
@@ -92,7 +99,7 @@ public final class HTTPClient {
     public var bytesReceived: Int64 { finishedBytesReceived + transfers.values.reduce(0) { $0 + $1.responseLength } }
 
     /// Whether anything is left to drive: requests in flight or timers pending.
-    public var isBusy: Bool { !transfers.isEmpty || !timers.isEmpty }
+    public var isBusy: Bool { !transfers.isEmpty || !timers.isEmpty || awaitedPosts > 0 }
 
     /// Runs `action` on this thread, from within `run…`, once `seconds` have passed (retry backoff).
     public func after(_ seconds: Double, _ action: @escaping () -> Void) {
@@ -195,7 +202,9 @@ public final class HTTPClient {
     /// Drives transfers until none is left or `condition` holds.
     public func run(until condition: () -> Bool) {
         var lastTick = monotonicSeconds()
-        while isBusy, !condition() {
+        while true {
+            runPosts()
+            guard isBusy, !condition() else { break }
             if shouldCancel() {
                 cancelAll()
                 break
@@ -205,11 +214,13 @@ public final class HTTPClient {
             var running: Int32 = 0
             curl_multi_perform(multi, &running)
             drain()
+            runPosts()
             if !isBusy || condition() { break }
             var wait = 200
             if let next = timers.map(\.due).min() {
                 wait = max(0, min(wait, Int((next - monotonicSeconds()) * 1000) + 1))
             }
+            // Returns early on network activity and on `inbox.post` (curl_multi_wakeup).
             var numfds: Int32 = 0
             curl_multi_poll(multi, nil, 0, Int32(wait), &numfds)
             if let tick = onTick {
@@ -220,6 +231,24 @@ public final class HTTPClient {
                 }
             }
         }
+    }
+
+    /// Runs posted actions, and nothing else, until `condition` holds: the owner waits for work
+    /// it handed to other threads after its requests are done or cancelled (SIGTERM included).
+    public func waitForPosts(until condition: () -> Bool) {
+        while !condition() {
+            if !runPosts() { inbox.wait(milliseconds: 200) }
+        }
+    }
+
+    /// Runs what other threads posted; true when there was something.
+    @discardableResult
+    private func runPosts() -> Bool {
+        let actions = inbox.take()
+        guard !actions.isEmpty else { return false }
+        awaitedPosts = max(0, awaitedPosts - actions.count)
+        for action in actions { action() }
+        return true
     }
 
     /// Sends one request and waits for its answer (other requests in flight progress too).

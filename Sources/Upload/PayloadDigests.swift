@@ -44,8 +44,10 @@ public final class RegionHasher {
     private let sha = Digest(.sha256)
     private let md5 = Digest(.md5)
     private var buffer: UnsafeMutableRawBufferPointer
+    /// Asked before each buffer: true stops the digest with `Failure.cancelled` (the digest pool's cancel).
+    public var isCancelled: (() -> Bool)?
 
-    public init(bufferSize: Int = 1 << 20) {
+    public init(bufferSize: Int = 256 << 10) {
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
     }
 
@@ -54,6 +56,7 @@ public final class RegionHasher {
     public enum Failure: Error {
         case read(errno: Int32)
         case shortFile
+        case cancelled
     }
 
     /// Hashes `length` bytes from `offset` of what `read` produces (an encrypted file's bytes).
@@ -63,6 +66,7 @@ public final class RegionHasher {
         var state = Running(kinds: kinds, sha: sha, md5: md5)
         var done: Int64 = 0
         while done < length {
+            if isCancelled?() == true { throw Failure.cancelled }
             let want = Int(min(Int64(buffer.count), length - done))
             let n = try read(offset + done, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
             if n <= 0 { throw Failure.shortFile }
@@ -77,6 +81,7 @@ public final class RegionHasher {
         var state = Running(kinds: kinds, sha: sha, md5: md5)
         var done: Int64 = 0
         while done < length {
+            if isCancelled?() == true { throw .cancelled }
             let want = Int(min(Int64(buffer.count), length - done))
             let n = pread(fd, buffer.baseAddress, want, off_t(offset + done))
             if n < 0 {

@@ -39,15 +39,17 @@ struct StoredBytes {
     /// The request body for `length` bytes from `offset`; `tags` (recorded when the region was
     /// hashed) spare Poly1305 a second pass.
     func body(offset: Int64, length: Int64, tags: AgeTagBook? = nil) -> RequestBody {
-        guard let encryptor = makeEncryptor() else { return .file(fd: fd, offset: offset, length: length) }
+        guard let encryptor = makeEncryptor(scratch: scratch) else { return .file(fd: fd, offset: offset, length: length) }
         encryptor.tagBook = tags
         encryptor.recordsTags = false
         return .source(EncryptedRegion(encryptor: encryptor, offset: offset, length: length))
     }
 
     /// A reader of the stored bytes from any offset (for hashing); an encrypted file's chunk tags go to `tags`.
-    func reader(recording tags: AgeTagBook? = nil) -> (Int64, UnsafeMutableRawBufferPointer) throws -> Int {
-        if let encryptor = makeEncryptor() {
+    /// `onAnotherThread`: the reader runs on a digest-pool worker, so it leaves the engine's
+    /// scratch buffer alone (each chunk is sealed in the encryptor's own 64 KiB buffer).
+    func reader(recording tags: AgeTagBook? = nil, onAnotherThread: Bool = false) -> (Int64, UnsafeMutableRawBufferPointer) throws -> Int {
+        if let encryptor = makeEncryptor(scratch: onAnotherThread ? nil : scratch) {
             encryptor.tagBook = tags
             encryptor.recordsTags = true
             return { offset, buffer in try encryptor.read(at: offset, into: buffer) }
@@ -56,7 +58,7 @@ struct StoredBytes {
         return { offset, buffer in try Self.pread(fd, offset, buffer) }
     }
 
-    private func makeEncryptor() -> AgeFileEncryptor? {
+    private func makeEncryptor(scratch: AgeScratch?) -> AgeFileEncryptor? {
         guard let age else { return nil }
         let fd = self.fd
         return AgeFileEncryptor(fileKey: age.fileKey, header: age.header, nonce: age.nonce, plaintextSize: age.plaintextSize, scratch: scratch) { offset, buffer in

@@ -21,7 +21,11 @@ public final class UploadEngine {
     let http: HTTPClient
     let journal: Journal
     let logger: Logger
-    let hasher = RegionHasher()
+    /// Hashes here, on the transfer thread, only what resuming needs (a part's MD5 or CRC
+    /// read again); every body's digests come from `digestPool`.
+    lazy var hasher = RegionHasher()
+    /// Computes each body's digests ahead of its send, off this thread (issue 17).
+    public var digestPool: DigestPool = .shared
     /// Plaintext buffer for sealing whole age chunks (encrypting vaults; allocated on first use).
     lazy var ageScratch = AgeScratch()
     /// Set when the bucket demanded Content-MD5 (Object Lock): every later PUT carries it.
@@ -361,34 +365,39 @@ public final class UploadEngine {
         for index in last where try !sendSmallFiles(&entry, [index]).isEmpty { try sendFile(&entry, index) }
     }
 
-    /// The callbacks' mailbox: PUTs in flight and answers waiting to be looked at.
+    /// The callbacks' mailbox: files being hashed or PUT, and answers waiting to be looked at.
     private final class SmallBatch {
         var inFlight = 0
         var arrived: [SmallPut] = []
+        /// Files being hashed on the digest pool (cancelled when the batch stops).
+        var hashing: [Int: DigestPool.Ticket] = [:]
+        var stopping = false
     }
 
     /// One small file's PUT: its open descriptor (closed when the PUT is done with), what was sent.
     private final class SmallPut {
         let index: Int
         let stored: StoredBytes
-        let digests: PayloadDigests
-        let retainUntil: Int64?
+        var digests = PayloadDigests()
+        /// The retain-until the PUT's Object Lock headers asked for.
+        var retainUntil: Int64?
         var result: Result<HTTPResponse, S3Error>?
+        /// Why it was not sent: its digests failed, or the batch stopped while it was hashed.
+        var notSent: AgentError?
 
-        init(index: Int, stored: StoredBytes, digests: PayloadDigests, retainUntil: Int64?) {
+        init(index: Int, stored: StoredBytes) {
             self.index = index
             self.stored = stored
-            self.digests = digests
-            self.retainUntil = retainUntil
         }
 
         deinit { close(stored.fd) }
     }
 
-    /// Single PUTs, up to `concurrency` in flight through the one multi loop (connections reused).
-    /// Each answer is looked at outside the transfer callbacks: verified (a HEAD only where the PUT's
-    /// answer does not prove the stored bytes, or to check an Object Lock), then recorded in the
-    /// journal's log. Returns the files too large for one PUT once encrypted: sent as multipart.
+    /// Single PUTs, up to `concurrency` in flight through the one multi loop (connections reused),
+    /// each hashed on the digest pool first. Each answer is looked at outside the transfer
+    /// callbacks: verified (a HEAD only where the PUT's answer does not prove the stored bytes, or
+    /// to check an Object Lock), then recorded in the journal's log. Returns the files too large
+    /// for one PUT once encrypted: sent as multipart.
     private func sendSmallFiles(_ entry: inout JournalEntry, _ indices: [Int]) throws(AgentError) -> [Int] {
         let batch = SmallBatch()
         let concurrency = max(1, target.concurrency)
@@ -405,6 +414,10 @@ public final class UploadEngine {
                     firstError = error
                 }
             }
+            if firstError != nil || http.shouldCancel() {
+                batch.stopping = true
+                for ticket in batch.hashing.values { ticket.cancel() }
+            }
             if batch.arrived.isEmpty {
                 if batch.inFlight == 0 || http.shouldCancel() { break }
                 http.run(until: { !batch.arrived.isEmpty || batch.inFlight == 0 })
@@ -412,6 +425,10 @@ public final class UploadEngine {
             let answers = batch.arrived
             batch.arrived = []
             for put in answers {
+                if let notSent = put.notSent {
+                    if notSent.code != .interrupted { firstError = firstError ?? notSent }
+                    continue
+                }
                 do {
                     if try finishSmall(&entry, put) {
                         let f = entry.files[put.index]
@@ -425,6 +442,10 @@ public final class UploadEngine {
             }
             if http.shouldCancel() { break }
         }
+        // No worker may still read a file when its descriptor is closed.
+        batch.stopping = true
+        for ticket in batch.hashing.values { ticket.cancel() }
+        http.waitForPosts(until: { batch.hashing.isEmpty })
         summary.finish()
         if http.shouldCancel() {
             throw AgentError(
@@ -435,8 +456,8 @@ public final class UploadEngine {
         return tooLarge
     }
 
-    /// Opens, hashes and starts the PUT of one small file; false when its stored bytes are too
-    /// large for one PUT.
+    /// Opens one small file and hands it to the digest pool; its PUT starts when its digests are
+    /// in. False when its stored bytes are too large for one PUT.
     private func launchSmall(_ entry: inout JournalEntry, _ index: Int, _ batch: SmallBatch) throws(AgentError) -> Bool {
         let file = entry.files[index]
         let fd = open(file.sourcePath, O_RDONLY | O_CLOEXEC)
@@ -444,8 +465,6 @@ public final class UploadEngine {
             throw AgentError(.unreadable, "cannot read \(file.sourcePath): \(String(cString: strerror(errno)))", hint: "let the agent's user read the backup files (check owner and mode)")
         }
         let stored: StoredBytes
-        let digests: PayloadDigests
-        var tags: AgeTagBook?
         do {
             try checkUnchanged(fd: fd, file: file)
             stored = try storedBytes(&entry, index, fd: fd)
@@ -453,23 +472,39 @@ public final class UploadEngine {
                 close(fd)
                 return false
             }
-            // An encrypted body's tags, recorded while it is hashed, re-create it as it is sent.
-            tags = stored.isEncrypted ? AgeTagBook() : nil
-            digests = try digest(stored, offset: 0, length: stored.size, withMD5: wantsMD5, file: entry.files[index], tags: tags)
         } catch {
             close(fd)
             throw error
         }
-        let lock = lockHeaders()
-        let put = SmallPut(index: index, stored: stored, digests: digests, retainUntil: lock.retainUntil)
-        let op = client.putObjectOperation(
-            key: file.key, body: stored.body(offset: 0, length: stored.size, tags: tags), payloadHash: payloadHash(digests),
-            headers: objectHeaders + lock.headers + integrityHeaders(digests))
+        // An encrypted body's tags, recorded while it is hashed, re-create it as it is sent.
+        let tags = stored.isEncrypted ? AgeTagBook() : nil
+        let put = SmallPut(index: index, stored: stored)
         batch.inFlight += 1
-        client.send(op) { [batch] result, attempts in
-            batch.inFlight -= 1
-            put.result = result.mapError { S3Error(failure: $0, attempts: attempts) }
-            batch.arrived.append(put)
+        batch.hashing[index] = digestAhead(stored, offset: 0, length: stored.size, withMD5: wantsMD5, file: file, tags: tags) { [self, batch] result in
+            batch.hashing[index] = nil
+            switch result {
+            case .success(let digests) where !batch.stopping:
+                put.digests = digests
+                // The lock headers of a write starting now (its retain-until is what is checked after).
+                let lock = lockHeaders()
+                put.retainUntil = lock.retainUntil
+                let op = client.putObjectOperation(
+                    key: file.key, body: stored.body(offset: 0, length: stored.size, tags: tags), payloadHash: payloadHash(digests),
+                    headers: objectHeaders + lock.headers + integrityHeaders(digests))
+                client.send(op) { [batch] result, attempts in
+                    batch.inFlight -= 1
+                    put.result = result.mapError { S3Error(failure: $0, attempts: attempts) }
+                    batch.arrived.append(put)
+                }
+            case .success:
+                batch.inFlight -= 1
+                put.notSent = AgentError(.interrupted, "\(file.path) was not sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
+                batch.arrived.append(put)
+            case .failure(let error):
+                batch.inFlight -= 1
+                put.notSent = error
+                batch.arrived.append(put)
+            }
         }
         return true
     }
@@ -578,18 +613,31 @@ public final class UploadEngine {
         var firstError: AgentError?
         var restart: String?
         let concurrency = max(1, target.concurrency)
+        // Parts hashed ahead on the digest pool, and parts hashed and waiting for a free slot:
+        // at most `concurrency + pool threads` parts are claimed at once (digests only, no bytes held).
+        var hashing: [Int: DigestPool.Ticket] = [:]
+        var ready: [(number: Int, digests: PayloadDigests, tags: AgeTagBook?)] = []
+        let lookahead = concurrency + digestPool.threads
+        var stopped: Bool { firstError != nil || restart != nil || http.shouldCancel() }
 
-        func launch(_ number: Int) {
+        func hashAhead(_ number: Int) {
             let (offset, length) = plan.range(of: number)
-            let withMD5 = wantsMD5
-            let digests: PayloadDigests
             let tags = stored.isEncrypted ? AgeTagBook() : nil
-            do {
-                digests = try digest(stored, offset: offset, length: length, withMD5: withMD5, file: file, tags: tags)
-            } catch {
-                firstError = error
-                return
+            hashing[number] = digestAhead(stored, offset: offset, length: length, withMD5: wantsMD5, file: file, tags: tags) { result in
+                hashing[number] = nil
+                switch result {
+                case .success(let digests):
+                    ready.append((number, digests, tags))
+                case .failure(let error):
+                    if error.code != .interrupted { firstError = firstError ?? error }
+                }
+                launchMore()
             }
+        }
+
+        func send(_ number: Int, _ digests: PayloadDigests, _ tags: AgeTagBook?) {
+            let (offset, length) = plan.range(of: number)
+            let withMD5 = digests.md5 != nil
             let op = client.uploadPartOperation(
                 key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length, tags: tags),
                 payloadHash: payloadHash(digests), headers: integrityHeaders(digests))
@@ -635,13 +683,29 @@ public final class UploadEngine {
         }
 
         func launchMore() {
-            while firstError == nil, restart == nil, inFlight < concurrency, !queue.isEmpty {
-                launch(queue.removeFirst())
+            if stopped {
+                for ticket in hashing.values { ticket.cancel() }
+                return
+            }
+            while inFlight < concurrency, !ready.isEmpty {
+                let next = ready.removeFirst()
+                if wantsMD5 && next.digests.md5 == nil {
+                    // Hashed before the bucket asked for Content-MD5: hashed again, with it.
+                    queue.insert(next.number, at: 0)
+                    continue
+                }
+                send(next.number, next.digests, next.tags)
+            }
+            while inFlight + hashing.count + ready.count < lookahead, !queue.isEmpty {
+                hashAhead(queue.removeFirst())
             }
         }
 
         launchMore()
-        http.run(until: { inFlight == 0 && (queue.isEmpty || firstError != nil || restart != nil) })
+        http.run(until: { inFlight == 0 && hashing.isEmpty && ((queue.isEmpty && ready.isEmpty) || stopped) })
+        // Interrupted, or stopped by an error: no worker may still read this file when it is closed.
+        for ticket in hashing.values { ticket.cancel() }
+        http.waitForPosts(until: { hashing.isEmpty })
         entry = working
         if http.shouldCancel() {
             throw AgentError(.interrupted, "interrupted while sending \(file.path); the journal keeps the \(entry.files[index].parts.count) parts sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
@@ -764,31 +828,71 @@ public final class UploadEngine {
     private func digest(
         _ stored: StoredBytes, offset: Int64, length: Int64, kinds: DigestKinds, file: JournalEntry.File, tags: AgeTagBook? = nil
     ) throws(AgentError) -> PayloadDigests {
-        let fd = stored.fd
         do {
-            if stored.isEncrypted {
-                // This vault's own ciphertext: hashed here, never shared with other vaults.
-                return try hasher.digest(length: length, offset: offset, kinds: kinds, read: stored.reader(recording: tags))
+            return try digestWork(stored, offset: offset, length: length, kinds: kinds, file: file, tags: tags, onAnotherThread: false)(hasher)
+        } catch {
+            throw digestFailure(error, file: file)
+        }
+    }
+
+    /// Hashes a region on the digest pool (issue 17) while this thread keeps driving transfers;
+    /// `then` runs on this thread, from within `http.run…`, with the digests or the error. The
+    /// caller keeps the file's descriptor open until `then` has run, cancelled or not.
+    func digestAhead(
+        _ stored: StoredBytes, offset: Int64, length: Int64, withMD5: Bool, file: JournalEntry.File, tags: AgeTagBook?,
+        then: @escaping (Result<PayloadDigests, AgentError>) -> Void
+    ) -> DigestPool.Ticket {
+        var kinds = target.payloadDigests
+        if withMD5 { kinds.insert(.md5) }
+        let work = Unchecked(digestWork(stored, offset: offset, length: length, kinds: kinds, file: file, tags: tags, onAnotherThread: true))
+        let deliver = Unchecked((then: then, file: file, engine: self))
+        let inbox = http.inbox
+        http.awaitedPosts += 1
+        return digestPool.submit({ hasher in try work.value(hasher) }) { result in
+            let outcome = Unchecked(result)
+            inbox.post {
+                let d = deliver.value
+                d.then(outcome.value.mapError { d.engine.digestFailure($0, file: d.file) })
             }
-            guard let cache = digestCache else {
-                return try hasher.digest(fd: fd, offset: offset, length: length, kinds: kinds)
-            }
-            return try cache.digests(
-                path: file.sourcePath, inode: file.identity.inode, mtime: file.identity.mtimeNanos, offset: offset, length: length, need: kinds
-            ) { (all: DigestKinds) throws(RegionHasher.Failure) -> PayloadDigests in
+        }
+    }
+
+    /// The hashing of one region, to run here or on a digest-pool worker (`onAnotherThread`:
+    /// touches nothing of this engine's but the shared digest cache, which is thread-safe).
+    private func digestWork(
+        _ stored: StoredBytes, offset: Int64, length: Int64, kinds: DigestKinds, file: JournalEntry.File, tags: AgeTagBook?, onAnotherThread: Bool
+    ) -> DigestPool.Work {
+        let fd = stored.fd
+        if stored.isEncrypted {
+            // This vault's own ciphertext: hashed here, never shared with other vaults.
+            let read = stored.reader(recording: tags, onAnotherThread: onAnotherThread)
+            return { hasher in try hasher.digest(length: length, offset: offset, kinds: kinds, read: read) }
+        }
+        guard let cache = digestCache else {
+            return { hasher in try hasher.digest(fd: fd, offset: offset, length: length, kinds: kinds) }
+        }
+        let path = file.sourcePath
+        let inode = file.identity.inode
+        let mtime = file.identity.mtimeNanos
+        return { hasher in
+            try cache.digests(path: path, inode: inode, mtime: mtime, offset: offset, length: length, need: kinds) {
+                (all: DigestKinds) throws(RegionHasher.Failure) -> PayloadDigests in
                 try hasher.digest(fd: fd, offset: offset, length: length, kinds: all)
             }
-        } catch let error as RegionHasher.Failure {
-            switch error {
-            case .shortFile:
-                throw AgentError(.sourceChanged, "\(file.path) became shorter while being uploaded", hint: "upload backups only after the backup job finished writing them; run the upload again")
-            case .read(let e):
-                throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(String(cString: strerror(e)))", hint: "check the disk and the file's permissions")
-            }
-        } catch is AgeFileEncryptor.ShortRead {
-            throw AgentError(.sourceChanged, "\(file.path) became shorter while being uploaded", hint: "upload backups only after the backup job finished writing them; run the upload again")
-        } catch {
-            throw AgentError(.unreadable, "reading \(file.sourcePath) failed: \(error)", hint: "check the disk and the file's permissions")
+        }
+    }
+
+    /// What a failed digest means to the admin.
+    func digestFailure(_ error: any Error, file: JournalEntry.File) -> AgentError {
+        switch error {
+        case RegionHasher.Failure.shortFile, is AgeFileEncryptor.ShortRead:
+            return AgentError(.sourceChanged, "\(file.path) became shorter while being uploaded", hint: "upload backups only after the backup job finished writing them; run the upload again")
+        case RegionHasher.Failure.read(let e):
+            return AgentError(.unreadable, "reading \(file.sourcePath) failed: \(String(cString: strerror(e)))", hint: "check the disk and the file's permissions")
+        case RegionHasher.Failure.cancelled, is DigestPool.Cancelled:
+            return AgentError(.interrupted, "hashing \(file.path) was cancelled", hint: "run `agent resume --all` to finish", exit: .tempFail)
+        default:
+            return AgentError(.unreadable, "reading \(file.sourcePath) failed: \(error)", hint: "check the disk and the file's permissions")
         }
     }
 
@@ -995,4 +1099,11 @@ public final class UploadEngine {
             }
         }
     }
+}
+
+/// A value handed to another thread by one owner at a time (the digest pool's jobs and results:
+/// the hand-over goes through a mutex, so the owner's writes are seen).
+struct Unchecked<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
