@@ -52,7 +52,10 @@ public final class DigestPool: @unchecked Sendable {
     /// The process-wide pool: one thread per core, at most 4.
     public static let shared = DigestPool(threads: DigestPool.defaultThreads)
 
+    /// One per core, at most 4; `OFFSITE_AGENT_DIGEST_THREADS=0` hashes on the submitting thread
+    /// instead (`make bench` compares the two; not a setting for production).
     public static var defaultThreads: Int {
+        if let text = getenv("OFFSITE_AGENT_DIGEST_THREADS").map({ String(cString: $0) }), let n = Int(text), n >= 0 { return min(n, 4) }
         let cores = sysconf(Int32(_SC_NPROCESSORS_ONLN))
         return max(1, min(4, cores > 0 ? cores : 1))
     }
@@ -68,8 +71,9 @@ public final class DigestPool: @unchecked Sendable {
 
     /// `bufferSize`: each worker's read buffer (256 KiB hashes at full speed: SHA-256 and MD5
     /// cost the same per byte from 64 KiB up, and it is one `pread` per 256 KiB).
+    /// `threads` 0: every job runs on the thread that submits it, before `submit` returns.
     public init(threads: Int, bufferSize: Int = 256 << 10) {
-        self.threads = max(1, threads)
+        self.threads = max(0, threads)
         self.bufferSize = bufferSize
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
@@ -84,6 +88,11 @@ public final class DigestPool: @unchecked Sendable {
     @discardableResult
     public func submit(_ work: @escaping Work, completion: @escaping Completion) -> Ticket {
         let ticket = Ticket(work: work, completion: completion, pool: self)
+        if threads == 0 {
+            ticket.state = .finished
+            completion(Result { try work(RegionHasher(bufferSize: bufferSize)) })
+            return ticket
+        }
         pthread_mutex_lock(&mutex)
         if stopping {
             pthread_mutex_unlock(&mutex)

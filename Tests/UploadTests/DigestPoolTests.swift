@@ -194,6 +194,20 @@ import Testing
         #expect(DigestPool.defaultThreads >= 1 && DigestPool.defaultThreads <= 4)
     }
 
+    /// No threads (the bench's comparison, `OFFSITE_AGENT_DIGEST_THREADS=0`): the job runs on the
+    /// submitting thread before `submit` returns.
+    @Test func withoutThreadsJobsRunInline() {
+        let pool = DigestPool(threads: 0)
+        let me = pthread_self()
+        var ranHere = false
+        var got: UInt32?
+        pool.submit({ _ in
+            ranHere = pthread_equal(pthread_self(), me) != 0
+            return PayloadDigests(crc32c: 3)
+        }) { got = (try? $0.get())?.crc32c }
+        #expect(ranHere && got == 3)
+    }
+
     /// The transfer thread's side: a result posted from a worker wakes `HTTPClient.run` (no
     /// request in flight, only an awaited post) and runs on the client's thread.
     @Test func resultsReachTheTransferThread() {
