@@ -33,7 +33,7 @@ public enum CRC32C {
     /// parallel give the whole object's CRC without reading it again. zlib's GF(2) matrix method
     /// (crc32_combine) over the CRC-32C polynomial.
     public static func combine(_ crcA: UInt32, _ crcB: UInt32, lengthB: Int64) -> UInt32 {
-        CRCCombine.combine32(crcA, crcB, length: lengthB, reflectedPolynomial: 0x82F6_3B78)
+        CRCCombine.combine(crcA, crcB, length: lengthB, reflectedPolynomial: UInt32(0x82F6_3B78))
     }
 
     /// The big-endian bytes of a CRC, base64-encoded: the form of the `x-amz-checksum-crc32c` header.
@@ -59,17 +59,19 @@ public enum CRC32C {
     }
 }
 
-/// GF(2) matrix arithmetic for combining reflected CRCs (after zlib's crc32_combine).
+/// GF(2) matrix arithmetic for combining reflected CRCs (after zlib's crc32_combine), for
+/// CRC-32C and CRC-64/NVME alike.
 enum CRCCombine {
     /// The reflected CRC of A‖B from crc(A), crc(B) and len(B) bytes.
-    static func combine32(_ crcA: UInt32, _ crcB: UInt32, length: Int64, reflectedPolynomial: UInt32) -> UInt32 {
+    static func combine<CRC: FixedWidthInteger & UnsignedInteger>(_ crcA: CRC, _ crcB: CRC, length: Int64, reflectedPolynomial: CRC) -> CRC {
         guard length > 0 else { return crcA }
+        let bits = CRC.bitWidth
         // odd: the operator for one zero bit; even: scratch.
-        var odd = [UInt32](repeating: 0, count: 32)
-        var even = [UInt32](repeating: 0, count: 32)
+        var odd = [CRC](repeating: 0, count: bits)
+        var even = [CRC](repeating: 0, count: bits)
         odd[0] = reflectedPolynomial
-        var row: UInt32 = 1
-        for n in 1..<32 {
+        var row: CRC = 1
+        for n in 1..<bits {
             odd[n] = row
             row <<= 1
         }
@@ -90,8 +92,8 @@ enum CRCCombine {
         return crc ^ crcB
     }
 
-    private static func times(_ matrix: [UInt32], _ vector: UInt32) -> UInt32 {
-        var sum: UInt32 = 0
+    private static func times<CRC: FixedWidthInteger & UnsignedInteger>(_ matrix: [CRC], _ vector: CRC) -> CRC {
+        var sum: CRC = 0
         var v = vector
         var i = 0
         while v != 0 {
@@ -102,13 +104,13 @@ enum CRCCombine {
         return sum
     }
 
-    private static func square(_ result: inout [UInt32], _ matrix: [UInt32]) {
-        for n in 0..<32 { result[n] = times(matrix, matrix[n]) }
+    private static func square<CRC: FixedWidthInteger & UnsignedInteger>(_ result: inout [CRC], _ matrix: [CRC]) {
+        for n in 0..<CRC.bitWidth { result[n] = times(matrix, matrix[n]) }
     }
 }
 
 extension String {
-    fileprivate var trimmingSpaces: String {
+    var trimmingSpaces: String {
         String(decoding: Array(utf8).drop(while: { $0 == 32 }).reversed().drop(while: { $0 == 32 }).reversed(), as: UTF8.self)
     }
 }
