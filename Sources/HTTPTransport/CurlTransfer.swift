@@ -205,6 +205,20 @@ final class CurlTransfer {
                 let take = min(room, count)
                 responseBody.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: take))
             }
+        case .stream(let stream):
+            var status = 0
+            ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            if (200..<300).contains(status) {
+                let code = stream.receive(UnsafeRawBufferPointer(start: buffer, count: count), at: responseLength)
+                if code != 0 {
+                    writeErrno = code
+                    writeFailure = "writing the download failed: \(String(cString: strerror(code)))"
+                    return 0  // makes curl fail with CURLE_WRITE_ERROR
+                }
+            } else {
+                let room = max(0, (64 << 10) - responseBody.count)
+                if room > 0 { responseBody.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(room, count))) }
+            }
         case .file(let fd, let offset):
             var done = 0
             while done < count {

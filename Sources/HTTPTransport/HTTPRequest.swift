@@ -43,6 +43,17 @@ public enum ResponseSink: Sendable {
     case memory(limit: Int)
     /// Written with `pwrite` to `fd` from `offset` (downloads).
     case file(fd: Int32, offset: Int64)
+    /// A successful (2xx) answer's body handed to `stream` as it arrives (an encrypted file
+    /// decrypted while it downloads); any other answer's body is kept in memory (up to 64 KiB)
+    /// so its error can be read.
+    case stream(any ResponseStream)
+}
+
+/// Takes a response body piece by piece, on the client's thread.
+public protocol ResponseStream: AnyObject, Sendable {
+    /// The next `bytes` of the body, from `offset` in it. Each attempt of a request starts again at
+    /// offset 0. Returns 0 to go on, or an `errno` to stop the transfer (a local write failed).
+    func receive(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int32
 }
 
 /// Per-request transfer settings.

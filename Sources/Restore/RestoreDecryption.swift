@@ -1,5 +1,6 @@
 import Age
 import AgentSupport
+import HTTPTransport
 import S3
 
 #if canImport(Glibc)
@@ -7,7 +8,8 @@ import S3
 #endif
 
 /// Reading an encrypted backup's content: the identities that open it, the checks made before
-/// anything is written, and the decryption of a downloaded file whose stored bytes matched the manifest.
+/// anything is written, and the decryption of each ranged GET as it arrives (`AgeRangePlan`,
+/// `AgeFileKeys`, `AgeRangeReceiver`).
 public enum RestoreDecryption {
     /// The identities in an age identity file (`agent keygen` / `age-keygen` output). Errors name
     /// the file and line, never a secret.
@@ -67,74 +69,236 @@ public enum RestoreDecryption {
             // A damaged file is found and reported by the download's checks.
         }
     }
+}
 
-    /// Decrypts the downloaded age file open at `fd` (its stored bytes already matched the manifest)
-    /// into a new file, which then replaces `partial`. Returns why the file cannot be put in place
-    /// (a chunk failed authentication, a wrong size), nil when it can.
-    static func decryptInPlace(
-        fd: Int32, partial: String, file: OffsiteManifest.File, identities: [AgeIdentity], manifest: OffsiteManifest, vault: String
-    ) throws(AgentError) -> String? {
-        let plainPath = partial + ".plain"
-        let out = open(plainPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard out >= 0 else { throw writeFailure("cannot create \(plainPath)", errno) }
-        var written: Int64 = 0
-        var writeErrno: Int32 = 0
-        let decryptor = AgeFileDecryptor(totalSize: file.size) { offset, buffer in
-            while true {
-                let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
-                if n >= 0 { return n }
-                if errno != EINTR { throw ReadBack(errno: errno) }
-            }
-        }
-        var problem: String?
-        do {
-            let size = try decryptor.decrypt(identities: identities) { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = pwrite(out, bytes.baseAddress! + done, bytes.count - done, off_t(written + Int64(done)))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        writeErrno = errno
-                        throw ReadBack(errno: errno)
-                    }
-                    done += n
-                }
-                written += Int64(bytes.count)
-            }
-            if size != file.plaintextSize {
-                problem = "it decrypts to \(size) bytes, the manifest says \(file.plaintextSize)"
-            }
-        } catch AgeError.noMatch {
-            close(out)
-            unlink(plainPath)
-            throw mismatch(manifest, path: file.path, vault: vault)
-        } catch let error as AgeError {
-            problem = "\(error)"
-        } catch let error as ReadBack {
-            close(out)
-            unlink(plainPath)
-            throw writeFailure(writeErrno != 0 ? "cannot write \(plainPath)" : "cannot read back \(partial)", error.errno)
-        } catch {
-            problem = "\(error)"
-        }
-        if let problem {
-            close(out)
-            unlink(plainPath)
-            return problem
-        }
-        let synced = fsync(out) == 0
-        close(out)
-        guard synced else { throw writeFailure("cannot flush \(plainPath)", errno) }
-        guard rename(plainPath, partial) == 0 else { throw writeFailure("cannot replace \(partial) with its decryption", errno) }
-        return nil
+/// How an encrypted file's object is cut into ranged GETs: every range holds whole sealed chunks
+/// (the first one also the header and the payload nonce), so each range decrypts on its own, in
+/// any order, straight into its place in the plaintext. Computed from the manifest's sizes alone
+/// (the header is what remains of the stored size once the payload is counted), so the same
+/// manifest always gives the same ranges: the restore journal's range numbers stay valid.
+struct AgeRangePlan: Sendable, Equatable {
+    let storedSize: Int64
+    let plaintextSize: Int64
+    /// Bytes of header and payload nonce: where sealed chunk 0 starts.
+    let payloadStart: Int64
+    let sealedCount: Int64
+    let chunksPerRange: Int64
+
+    /// nil when no age file of `storedSize` bytes holds `plaintextSize` bytes of plaintext.
+    init?(storedSize: Int64, plaintextSize: Int64, rangeSize: Int64) {
+        guard plaintextSize >= 0, storedSize > 0 else { return nil }
+        let headerLength = storedSize - AgeStream.payloadSize(plaintext: plaintextSize)
+        // The smallest header: the version line and the MAC line.
+        guard headerLength >= 22 + 48, headerLength <= Int64(AgeHeader.maxLength) else { return nil }
+        self.storedSize = storedSize
+        self.plaintextSize = plaintextSize
+        payloadStart = headerLength + Int64(AgeStream.nonceSize)
+        sealedCount = AgeStream.chunkCount(plaintext: plaintextSize)
+        chunksPerRange = max(1, rangeSize / Int64(AgeStream.sealedChunkSize))
     }
 
-    private struct ReadBack: Error { var errno: Int32 }
+    var rangeCount: Int { Int((sealedCount + chunksPerRange - 1) / chunksPerRange) }
 
-    private static func writeFailure(_ what: String, _ code: Int32) -> AgentError {
-        AgentError(
-            .restoreWriteFailed, "\(what): \(String(cString: strerror(code)))",
-            hint: "check free space (an encrypted file needs room for its download and its decryption at once) and permissions of the restore target",
-            exit: .failed)
+    func firstChunk(_ range: Int) -> Int64 { Int64(range) * chunksPerRange }
+    func endChunk(_ range: Int) -> Int64 { min(sealedCount, firstChunk(range + 1)) }
+    func storedOffset(chunk: Int64) -> Int64 { min(storedSize, payloadStart + chunk * Int64(AgeStream.sealedChunkSize)) }
+
+    /// The stored bytes a range's GET asks for.
+    func stored(_ range: Int) -> (offset: Int64, length: Int64) {
+        let start = range == 0 ? 0 : storedOffset(chunk: firstChunk(range))
+        return (start, storedOffset(chunk: endChunk(range)) - start)
+    }
+
+    /// Where a range's plaintext goes.
+    func plain(_ range: Int) -> (offset: Int64, length: Int64) {
+        let start = firstChunk(range) * Int64(AgeStream.chunkSize)
+        return (start, min(plaintextSize, endChunk(range) * Int64(AgeStream.chunkSize)) - start)
+    }
+
+    /// The range holding stored byte `offset`.
+    func range(containing offset: Int64) -> Int {
+        guard offset >= payloadStart else { return 0 }
+        return min(rangeCount - 1, Int((offset - payloadStart) / Int64(AgeStream.sealedChunkSize) / chunksPerRange))
+    }
+}
+
+/// The keys of one encrypted file being restored, opened from its header and payload nonce (as
+/// downloaded, or as kept in the restore journal: they are not secret, the identity is needed to
+/// open them), and what re-creates any of its stored bytes from the plaintext already written.
+final class AgeFileKeys {
+    /// The file's first `payloadStart` bytes: header and payload nonce.
+    let headerAndNonce: [UInt8]
+    let cipher: AgeChunkCipher
+    /// Re-seals written plaintext into the exact stored bytes (to hash them against the manifest).
+    let encryptor: AgeFileEncryptor
+
+    private init(headerAndNonce: [UInt8], cipher: AgeChunkCipher, encryptor: AgeFileEncryptor) {
+        self.headerAndNonce = headerAndNonce
+        self.cipher = cipher
+        self.encryptor = encryptor
+    }
+
+    /// Opens `headerAndNonce` with `identities`. The header must end exactly where the manifest's
+    /// sizes put the payload. `readPlain` reads the plaintext written so far.
+    static func open(
+        _ headerAndNonce: [UInt8], identities: [AgeIdentity], plan: AgeRangePlan, scratch: AgeScratch,
+        readPlain: @escaping (_ offset: Int64, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int
+    ) -> Result<AgeFileKeys, AgeError> {
+        guard Int64(headerAndNonce.count) == plan.payloadStart else {
+            return .failure(.header("\(headerAndNonce.count) bytes of header and nonce, the manifest's sizes leave \(plan.payloadStart)"))
+        }
+        let header: AgeHeader
+        switch headerAndNonce.withUnsafeBytes({ AgeHeader.parse($0) }) {
+        case .success(let (h, end)):
+            guard Int64(end) + Int64(AgeStream.nonceSize) == plan.payloadStart else {
+                return .failure(.header("the header ends at byte \(end), the manifest's sizes put the payload nonce at \(plan.payloadStart - Int64(AgeStream.nonceSize))"))
+            }
+            header = h
+        case .failure(let e): return .failure(e)
+        }
+        let fileKey: [UInt8]
+        switch header.unwrap(with: identities) {
+        case .success(let key): fileKey = key
+        case .failure(let e): return .failure(e)
+        }
+        let nonce = Array(headerAndNonce.suffix(AgeStream.nonceSize))
+        guard let cipher = AgeChunkCipher(fileKey: fileKey, payloadNonce: nonce),
+            let encryptor = AgeFileEncryptor(
+                fileKey: fileKey, header: header.encoded, nonce: nonce, plaintextSize: plan.plaintextSize, scratch: scratch, readPlain: readPlain)
+        else { return .failure(.unavailable("HKDF failed")) }
+        encryptor.tagBook = nil
+        return .success(AgeFileKeys(headerAndNonce: headerAndNonce, cipher: cipher, encryptor: encryptor))
+    }
+}
+
+/// One ranged GET of an encrypted file, decrypted as it arrives: the sealed chunks are collected,
+/// each authenticated (ChaCha20-Poly1305 with its index and last-chunk flag) and its plaintext
+/// written with `pwrite` at its place in the `.partial`. Holds one sealed and one plain chunk;
+/// the first range also the header. Nothing is written that did not authenticate; the first
+/// failure stops the range (the rest of its bytes are ignored).
+final class AgeRangeReceiver: ResponseStream, @unchecked Sendable {
+    let range: Int
+    private let plan: AgeRangePlan
+    private let fd: Int32
+    /// The file's keys; for range 0 found in its own first bytes when not known yet.
+    private(set) var keys: AgeFileKeys?
+    private let openKeys: ([UInt8]) -> Result<AgeFileKeys, AgeError>
+    /// Authenticated stored bytes at their offset, in order (the header with chunk 0): the engine
+    /// hashes them straight away when they are next for the file's verifier.
+    private let authenticated: (_ offset: Int64, _ bytes: UnsafeRawBufferPointer) -> Void
+    /// Set when the file was given up: later bytes are dropped unread.
+    var cancelled = false
+
+    private var head: [UInt8] = []
+    private var chunk: Int64
+    private var fill = 0
+    private var position: Int64 = 0
+    private let sealed = UnsafeMutableRawBufferPointer.allocate(byteCount: AgeStream.sealedChunkSize, alignment: 16)
+    private let plain = UnsafeMutableRawBufferPointer.allocate(byteCount: AgeStream.chunkSize, alignment: 16)
+    /// Stored offset up to which everything of this range authenticated and was written.
+    private(set) var written: Int64
+    /// Why the range cannot be used (a chunk failed authentication, a bad header).
+    private(set) var problem: AgeError?
+
+    init(
+        range: Int, plan: AgeRangePlan, fd: Int32, keys: AgeFileKeys?, openKeys: @escaping ([UInt8]) -> Result<AgeFileKeys, AgeError>,
+        authenticated: @escaping (_ offset: Int64, _ bytes: UnsafeRawBufferPointer) -> Void
+    ) {
+        self.range = range
+        self.plan = plan
+        self.fd = fd
+        self.keys = keys
+        self.openKeys = openKeys
+        self.authenticated = authenticated
+        chunk = plan.firstChunk(range)
+        written = plan.stored(range).offset
+    }
+
+    deinit {
+        sealed.deallocate()
+        plain.deallocate()
+    }
+
+    private var start: Int64 { plan.stored(range).offset }
+
+    func receive(_ bytes: UnsafeRawBufferPointer, at offset: Int64) -> Int32 {
+        if offset == 0 {
+            // A new attempt: what an earlier one wrote is simply written again.
+            head = []
+            chunk = plan.firstChunk(range)
+            fill = 0
+            position = 0
+            problem = nil
+        }
+        guard !cancelled, problem == nil, !bytes.isEmpty else { return 0 }
+        guard offset == position else {
+            problem = .payload("bytes of range \(range) arrived out of order")
+            return 0
+        }
+        position += Int64(bytes.count)
+        var rest = bytes
+        if range == 0 && Int64(head.count) < plan.payloadStart {
+            let take = min(rest.count, Int(plan.payloadStart) - head.count)
+            head += UnsafeRawBufferPointer(rebasing: rest[0..<take])
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+            guard Int64(head.count) == plan.payloadStart else { return 0 }
+            if let keys {
+                // Downloaded again: the header must be the one the file's other ranges opened with.
+                guard keys.headerAndNonce == head else {
+                    problem = .header("the header differs from the one downloaded before")
+                    return 0
+                }
+            } else {
+                switch openKeys(head) {
+                case .success(let k): keys = k
+                case .failure(let e):
+                    problem = e
+                    return 0
+                }
+            }
+        }
+        guard let keys else { return 0 }
+        while !rest.isEmpty, chunk < plan.endChunk(range) {
+            let length = Int(plan.storedOffset(chunk: chunk + 1) - plan.storedOffset(chunk: chunk))
+            let take = min(length - fill, rest.count)
+            (sealed.baseAddress! + fill).copyMemory(from: rest.baseAddress!, byteCount: take)
+            fill += take
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+            guard fill == length else { break }
+            if let code = open(chunk: chunk, length: length, keys: keys) { return code }
+            if problem != nil { return 0 }
+            fill = 0
+            chunk += 1
+        }
+        return 0
+    }
+
+    /// Authenticates and writes the whole sealed chunk in the buffer; an errno when writing failed.
+    private func open(chunk index: Int64, length: Int, keys: AgeFileKeys) -> Int32? {
+        let last = index == plan.sealedCount - 1
+        let textLength = length - AgeStream.tagSize
+        guard textLength >= 0, keys.cipher.open(index: index, last: last, input: sealed.baseAddress!, length: textLength, output: plain.baseAddress!) else {
+            problem = .payload("chunk \(index) failed authentication")
+            return nil
+        }
+        if last && textLength == 0 && index > 0 {
+            problem = .payload("an empty last chunk follows a full one")
+            return nil
+        }
+        let at = index * Int64(AgeStream.chunkSize)
+        var done = 0
+        while done < textLength {
+            let n = pwrite(fd, plain.baseAddress! + done, textLength - done, off_t(at + Int64(done)))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            done += n
+        }
+        if index == 0 { keys.headerAndNonce.withUnsafeBytes { authenticated(0, $0) } }
+        let offset = plan.storedOffset(chunk: index)
+        authenticated(offset, UnsafeRawBufferPointer(rebasing: sealed[0..<length]))
+        written = offset + Int64(length)
+        return nil
     }
 }

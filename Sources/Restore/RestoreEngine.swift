@@ -13,6 +13,13 @@ import S3
 /// hashed in order as its ranges arrive and checked against the manifest before it is renamed
 /// into place. A journal in the target lets a re-run after a kill continue with the ranges
 /// still missing. Runs on the thread of the session's `HTTPClient`.
+///
+/// An encrypted file is decrypted while it downloads: each range holds whole sealed chunks
+/// (`AgeRangePlan`), is authenticated chunk by chunk as it arrives and only its plaintext is
+/// written, at its place. No ciphertext is kept: the stored bytes the manifest's hashes cover are
+/// hashed as they authenticate when they are next in order, else re-created later by re-sealing
+/// the written plaintext with the file's key (the same key, nonce and plaintext give the same
+/// bytes), so the manifest check is the one a plain file gets, over the very same bytes.
 public final class RestoreEngine {
     public let session: VaultSession
     /// Bytes per ranged GET (and per journal record of progress).
@@ -28,9 +35,16 @@ public final class RestoreEngine {
     /// For NO_SPACE messages: the target and the bytes the restore still had to write.
     private var spaceTarget = ""
     private var bytesStillNeeded: Int64 = 0
+    /// Encrypted files: plaintext read back for re-sealing, and the stored bytes re-created from it.
+    private lazy var ageScratch = AgeScratch(chunks: 8)
+    private var resealBuffer: UnsafeMutableRawBufferPointer?
 
     public init(session: VaultSession) {
         self.session = session
+    }
+
+    deinit {
+        resealBuffer?.deallocate()
     }
 
     /// One file being restored.
@@ -55,17 +69,32 @@ public final class RestoreEngine {
         var wanted: Set<Int> = []
         /// Chunks written by this run (an earlier run's may have been lost with the page cache).
         var fetched: Set<Int> = []
+        /// An encrypted file: its ranges of whole sealed chunks, its keys once its header is open,
+        /// the ranges in flight, and whether a range that failed authentication was fetched again.
+        let plan: AgeRangePlan?
+        var keys: AgeFileKeys?
+        var receivers: [Int: AgeRangeReceiver] = [:]
+        var authRetried = false
+        /// A rejected file's descriptor is closed and its `.partial` removed (once nothing is in flight).
+        var discarded = false
 
-        init(index: Int, file: OffsiteManifest.File, key: String, partial: String, chunkSize: Int64, done: [Int]) {
+        init(index: Int, file: OffsiteManifest.File, key: String, partial: String, chunkSize: Int64, done: [Int], plan: AgeRangePlan? = nil) {
             self.index = index
             self.file = file
             self.key = key
             self.partial = partial
-            let chunks = VaultSession.chunks(size: file.size, chunkSize: chunkSize)
+            self.plan = plan
+            let chunks = plan.map { p in (0..<p.rangeCount).map { p.stored($0) } } ?? VaultSession.chunks(size: file.size, chunkSize: chunkSize)
             self.chunks = chunks
             self.done = Set(done.filter { $0 >= 0 && $0 < chunks.count })
             verifier = SegmentVerifier(segments: file.segments)
         }
+
+        /// Where chunk `c`'s bytes are in the `.partial`: the range itself, or its plaintext.
+        func written(_ c: Int) -> (offset: Int64, length: Int64) { plan?.plain(c) ?? chunks[c] }
+
+        /// Bytes the finished file has.
+        var finalSize: Int64 { plan == nil ? file.size : file.plaintextSize }
     }
 
     // MARK: restore
@@ -128,18 +157,31 @@ public final class RestoreEngine {
                 journal.files[index].chunks = []
             }
             let key = file.key.isEmpty ? session.backupPrefix(backup) + file.path : file.key
-            works.append(Work(index: index, file: file, key: key, partial: partial, chunkSize: chunkSize, done: journal.files[index].chunks))
+            guard file.encryption != nil else {
+                works.append(Work(index: index, file: file, key: key, partial: partial, chunkSize: chunkSize, done: journal.files[index].chunks))
+                continue
+            }
+            guard let plan = AgeRangePlan(storedSize: file.size, plaintextSize: file.plaintextSize, rangeSize: chunkSize) else {
+                let problem = "its manifest entry's sizes (\(file.size) bytes stored, \(file.plaintextSize) decrypted) do not fit an age file"
+                session.logger.error("\(file.path): \(problem); not put in place")
+                results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .mismatch, problem: problem))
+                continue
+            }
+            let w = Work(index: index, file: file, key: key, partial: partial, chunkSize: chunkSize, done: journal.files[index].chunks, plan: plan)
+            resumeKeys(w, header: journal.files[index].ageHeader)
+            works.append(w)
         }
         let total = manifest.totalBytes
-        let alreadyDone = results.reduce(Int64(0)) { $0 + $1.size } + works.reduce(Int64(0)) { sum, w in sum + w.done.reduce(Int64(0)) { $0 + w.chunks[$1].length } }
+        let alreadyDone = results.reduce(Int64(0)) { $0 + ($1.status == .already ? $1.size : 0) } + works.reduce(Int64(0)) { sum, w in sum + w.done.reduce(Int64(0)) { $0 + w.chunks[$1].length } }
         onStart?(total, alreadyDone)
         // Room for what is still to come, before the first byte of it is fetched: each file's size
-        // less what its `.partial` already occupies (rewritten in place, or truncated and refilled).
+        // (an encrypted file's plaintext: nothing else of it is written) less what its `.partial`
+        // already occupies (rewritten in place, or truncated and refilled).
         spaceTarget = target
         bytesStillNeeded = works.saturatingSum { w in
             var st = stat()
             let held = lstat(w.partial, &st) == 0 ? Int64(st.st_blocks) * 512 : 0
-            return max(0, w.file.size - held)
+            return Self.stillNeeded(finalSize: w.finalSize, held: held)
         }
         if let free = Self.freeBytes(staging), free < bytesStillNeeded {
             throw noSpace(free: free)
@@ -188,6 +230,8 @@ public final class RestoreEngine {
 
         func record(_ w: Work) {
             working.files[w.index].chunks = w.done.sorted()
+            // A re-run needs the header to decrypt the ranges still missing.
+            working.files[w.index].ageHeader = w.done.isEmpty || w.chunks.count < 2 ? nil : w.keys?.headerAndNonce
         }
 
         /// Queues chunks of a file again (first in line), each at most once while queued or in flight.
@@ -217,19 +261,28 @@ public final class RestoreEngine {
             }
         }
 
+        /// Recorded as written by an earlier run but not in the `.partial` (lost in a power cut, or
+        /// the file was removed): chunk `from` and every later one that run wrote are fetched again.
+        func refetchLost(_ w: Work, from: Int) {
+            let lost = Set((from..<w.chunks.count).filter { w.done.contains($0) && !w.fetched.contains($0) })
+            warn("\(w.file.path): \(lost.count) range(s) recorded as written are missing from \(w.partial); downloading them again")
+            w.done.subtract(lost)
+            record(w)
+            requeue(w, lost)
+        }
+
         /// Hashes the chunks that are written and next in order; finishes the file after its last.
         func advance(_ w: Work) {
+            guard !w.finished else { return }
             do throws(AgentError) {
+                if let plan = w.plan {
+                    try advanceSealed(w, plan)
+                    return
+                }
                 while w.frontier < w.chunks.count, w.done.contains(w.frontier) {
                     let (offset, length) = w.chunks[w.frontier]
                     if !w.fetched.contains(w.frontier), try !holds(w, offset: offset, length: length) {
-                        // Recorded as written by an earlier run but not in the `.partial` (lost in a power
-                        // cut, or the file was removed): this chunk and every later one it wrote are fetched again.
-                        let lost = Set((w.frontier..<w.chunks.count).filter { w.done.contains($0) && !w.fetched.contains($0) })
-                        warn("\(w.file.path): \(lost.count) range(s) recorded as written are missing from \(w.partial); downloading them again")
-                        w.done.subtract(lost)
-                        record(w)
-                        requeue(w, lost)
+                        refetchLost(w, from: w.frontier)
                         break
                     }
                     try hash(w, offset: offset, length: length)
@@ -242,22 +295,38 @@ public final class RestoreEngine {
             }
         }
 
+        /// An encrypted file: hashes the stored bytes next in order that authenticated but were not
+        /// hashed as they arrived (their range came ahead of an earlier one, or in an earlier run),
+        /// re-created by re-sealing their plaintext from the `.partial`.
+        func advanceSealed(_ w: Work, _ plan: AgeRangePlan) throws(AgentError) {
+            while !w.verifier.isComplete, let keys = w.keys {
+                let position = w.verifier.position
+                let r = plan.range(containing: position)
+                let end: Int64
+                if w.done.contains(r) {
+                    let p = plan.plain(r)
+                    if !w.fetched.contains(r), try !holds(w, offset: p.offset, length: p.length) {
+                        refetchLost(w, from: r)
+                        break
+                    }
+                    end = plan.stored(r).offset + plan.stored(r).length
+                } else if let receiver = w.receivers[r], receiver.written > position {
+                    end = receiver.written
+                } else {
+                    break
+                }
+                try reseal(w, keys: keys, from: position, to: end)
+            }
+            if w.verifier.isComplete, !w.finished, w.inFlight == 0 { try finish(w) }
+        }
+
         func finish(_ w: Work) throws(AgentError) {
             let fd = try descriptor(w)
-            if ftruncate(fd, off_t(w.file.size)) != 0 { throw writeFailure("cannot size \(w.partial)", errno) }
+            if ftruncate(fd, off_t(w.finalSize)) != 0 { throw writeFailure("cannot size \(w.partial)", errno) }
             let mismatched = w.verifier.mismatches
             if mismatched.isEmpty {
                 if w.verifier.unchecked > 0 { warn("\(w.file.path): the manifest holds no checksum for it; only its size was checked") }
                 if fsync(fd) != 0 { throw writeFailure("cannot flush \(w.partial)", errno) }
-                if w.file.encryption != nil, let manifest, let identities,
-                    let problem = try RestoreDecryption.decryptInPlace(
-                        fd: fd, partial: w.partial, file: w.file, identities: identities, manifest: manifest, vault: session.vault)
-                {
-                    // Every stored byte matched the manifest, yet a chunk failed authentication: tampered
-                    // before the manifest was written, or by someone who rewrote both. Never put in place.
-                    reject(w, fd: fd, problem: "it failed decryption: \(problem)")
-                    return
-                }
                 close(fd)
                 w.fd = -1
                 try makeParents(of: w.file.path, in: target)
@@ -292,24 +361,60 @@ public final class RestoreEngine {
                 advance(w)
                 return
             }
-            reject(w, fd: fd, problem: "\(what) differs from the manifest, also after a second download")
+            reject(w, problem: "\(what) differs from the manifest, also after a second download")
         }
 
-        /// Gives up on a file: reported as a mismatch, its download removed, never put in place.
-        func reject(_ w: Work, fd: Int32, problem: String) {
+        /// Gives up on a file: reported as a mismatch, its download removed (once no GET of it is
+        /// in flight), never put in place.
+        func reject(_ w: Work, problem: String) {
             w.problem = problem
             session.logger.error("\(w.file.path): \(problem); not put in place")
             w.finished = true
-            close(fd)
+            queue.removeAll { works[$0.work] === w }
+            w.wanted = []
+            for receiver in w.receivers.values { receiver.cancelled = true }
+            working.files[w.index].chunks = []
+            working.files[w.index].ageHeader = nil
+            discardIfIdle(w)
+        }
+
+        func discardIfIdle(_ w: Work) {
+            guard w.problem != nil, w.inFlight == 0, !w.discarded else { return }
+            w.discarded = true
+            if w.fd >= 0 { close(w.fd) }
             w.fd = -1
             unlink(w.partial)
-            working.files[w.index].chunks = []
+        }
+
+        /// An encrypted range that did not authenticate: fetched once more (damaged in transit?),
+        /// then the file is given up. An identity that opens no header stops the restore.
+        func rangeFailedDecryption(_ w: Work, range: Int, _ problem: AgeError) {
+            if problem == .noMatch {
+                if let manifest { failure = failure ?? RestoreDecryption.mismatch(manifest, path: w.file.path, vault: session.vault) }
+                return
+            }
+            let bytes = w.chunks[range]
+            if !w.authRetried {
+                w.authRetried = true
+                warn("\(w.file.path): bytes \(bytes.offset)-\(bytes.offset + bytes.length - 1) of its stored object failed decryption (\(problem)); downloading them again")
+                requeue(w, [range])
+                return
+            }
+            // Tampered (or rewritten together with the manifest): never put in place.
+            reject(w, problem: "it failed decryption: \(problem) (bytes \(bytes.offset)-\(bytes.offset + bytes.length - 1) of its stored object, also after a second download)")
         }
 
         func launchMore() {
-            while failure == nil, inFlight < session.concurrency, !queue.isEmpty {
-                let (workIndex, chunk) = queue.removeFirst()
+            var next = 0
+            while failure == nil, inFlight < session.concurrency, next < queue.count {
+                let (workIndex, chunk) = queue[next]
                 let w = works[workIndex]
+                // An encrypted file's later ranges wait for its header (in its first range).
+                if w.plan != nil, chunk != 0, w.keys == nil {
+                    next += 1
+                    continue
+                }
+                queue.remove(at: next)
                 let fd: Int32
                 do {
                     fd = try descriptor(w)
@@ -320,11 +425,35 @@ public final class RestoreEngine {
                 let (offset, length) = w.chunks[chunk]
                 inFlight += 1
                 w.inFlight += 1
-                session.client.send(session.rangedGet(key: w.key, offset: offset, length: length, sink: .file(fd: fd, offset: offset))) { [self] result, attempts in
+                var sink = ResponseSink.file(fd: fd, offset: offset)
+                if let plan = w.plan, let identities {
+                    let receiver = AgeRangeReceiver(
+                        range: chunk, plan: plan, fd: fd, keys: w.keys,
+                        openKeys: { [unowned self, unowned w] head in
+                            let opened = openKeys(w, head, identities: identities)
+                            if case .success(let keys) = opened, w.keys == nil {
+                                w.keys = keys
+                                // The ranges waiting for it start from the loop, not from libcurl's callback.
+                                session.http.after(0) { launchMore() }
+                            }
+                            return opened
+                        },
+                        authenticated: { [unowned w] offset, bytes in
+                            // Next in order: hashed now, never re-created later.
+                            if w.verifier.position == offset { w.verifier.update(bytes) }
+                        })
+                    w.receivers[chunk] = receiver
+                    sink = .stream(receiver)
+                }
+                session.client.send(session.rangedGet(key: w.key, offset: offset, length: length, sink: sink)) { [self] result, attempts in
                     inFlight -= 1
                     w.inFlight -= 1
                     w.wanted.remove(chunk)
+                    let receiver = w.receivers.removeValue(forKey: chunk)
                     switch result {
+                    case _ where w.problem != nil:
+                        // Given up meanwhile: its `.partial` goes once its last GET is back.
+                        discardIfIdle(w)
                     case .success(let response):
                         if let problem = VaultSession.rangeProblem(response, offset: offset, length: length, objectSize: w.file.size) {
                             failure =
@@ -332,6 +461,11 @@ public final class RestoreEngine {
                                 ?? AgentError(
                                     .rejected, "vault \(session.vault) answered a ranged GET of \(w.key) wrongly: \(problem)",
                                     hint: "the endpoint does not serve byte ranges as S3 does; check the vault's endpoint", exit: .failed)
+                            break
+                        }
+                        if let problem = receiver?.problem {
+                            rangeFailedDecryption(w, range: chunk, problem)
+                            advance(w)
                             break
                         }
                         w.done.insert(chunk)
@@ -357,6 +491,12 @@ public final class RestoreEngine {
                     launchMore()
                 }
             }
+            if failure == nil, inFlight == 0, !queue.isEmpty, next == queue.count {
+                // Only ranges waiting for a header no GET is fetching: never wait for nothing.
+                failure = AgentError(
+                    .rejected, "the restore of backup \(backup) stopped: ranges of encrypted files wait for a header that is not being downloaded",
+                    hint: "run the same `agent restore \(backup)` again; report this if it recurs", exit: .tempFail)
+            }
         }
 
         // Empty files, and the ranges an interrupted run already wrote, are hashed first.
@@ -379,6 +519,60 @@ public final class RestoreEngine {
         if let failure { throw failure }
         return downloaded
     }
+
+    // MARK: encrypted files
+
+    /// An encrypted file continued from the journal: the ranges an earlier run wrote are kept only
+    /// when the journal's copy of its header opens with the identities and fits the manifest.
+    private func resumeKeys(_ w: Work, header: [UInt8]?) {
+        guard !w.done.isEmpty else { return }
+        if let header, let identities, case .success(let keys) = openKeys(w, header, identities: identities) {
+            w.keys = keys
+            return
+        }
+        let why = header == nil ? "the interrupted run kept it encrypted (an older agent)" : "the journal's copy of its header does not open"
+        warn("\(w.file.path): the interrupted restore of it cannot be continued (\(why)); downloading it again")
+        w.done = []
+    }
+
+    /// Opens an encrypted file's header and nonce; its re-sealing reads the plaintext back from its `.partial`.
+    private func openKeys(_ w: Work, _ headerAndNonce: [UInt8], identities: [AgeIdentity]) -> Result<AgeFileKeys, AgeError> {
+        guard let plan = w.plan else { return .failure(.header("the file is not encrypted")) }
+        return AgeFileKeys.open(headerAndNonce, identities: identities, plan: plan, scratch: ageScratch) { [unowned self, unowned w] offset, buffer in
+            let fd = try descriptor(w)
+            while true {
+                let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+                if n >= 0 { return n }
+                if errno != EINTR { throw writeFailure("cannot read back \(w.partial)", errno) }
+            }
+        }
+    }
+
+    /// Feeds the file's verifier its stored bytes `from..<end`, re-created from the plaintext
+    /// written (authenticated when it arrived) with the file's key, header and nonce.
+    private func reseal(_ w: Work, keys: AgeFileKeys, from: Int64, to end: Int64) throws(AgentError) {
+        let buffer = resealBuffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: 8 * AgeStream.sealedChunkSize, alignment: 16)
+        resealBuffer = buffer
+        var position = from
+        while position < end {
+            let want = Int(min(Int64(buffer.count), end - position))
+            let n: Int
+            do {
+                n = try keys.encryptor.read(at: position, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
+            } catch let error as AgentError {
+                throw error
+            } catch {
+                throw writeFailure("cannot read back \(w.partial): it is shorter than what was written to it", EIO)
+            }
+            guard n > 0 else { throw writeFailure("cannot read back \(w.partial)", EIO) }
+            w.verifier.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            position += Int64(n)
+        }
+    }
+
+    /// Bytes a file still needs in the target: its final size (an encrypted file's plaintext, as
+    /// nothing else of it is written) less what its `.partial` already holds.
+    static func stillNeeded(finalSize: Int64, held: Int64) -> Int64 { max(0, finalSize - held) }
 
     /// The `.partial` file of a work, opened once (truncated when nothing of it is recorded as written).
     private func descriptor(_ w: Work) throws(AgentError) -> Int32 {

@@ -1,3 +1,4 @@
+import Age
 import AgentSupport
 import Upload
 
@@ -14,14 +15,19 @@ public struct RestoreJournal: Sendable, Equatable {
         public var size: Int64
         /// Verified and renamed into place (or about to be: the rename follows the save).
         public var done: Bool
-        /// Indices of the chunks already written to the `.partial` file.
+        /// Indices of the chunks already written to the `.partial` file (of an encrypted file:
+        /// ranges of whole sealed chunks, authenticated and written as plaintext).
         public var chunks: [Int]
+        /// An encrypted file's header and payload nonce, kept while some of its ranges are written
+        /// so a re-run can open it again with the identity (no secret: it is the object's first bytes).
+        public var ageHeader: [UInt8]?
 
-        public init(path: String, size: Int64, done: Bool = false, chunks: [Int] = []) {
+        public init(path: String, size: Int64, done: Bool = false, chunks: [Int] = [], ageHeader: [UInt8]? = nil) {
             self.path = path
             self.size = size
             self.done = done
             self.chunks = chunks
+            self.ageHeader = ageHeader
         }
     }
 
@@ -44,13 +50,17 @@ public struct RestoreJournal: Sendable, Equatable {
 
     public func json() -> JSON {
         .object([
-            ("format", .int(Int64(Self.newestFormat))), ("backup", .string(backup)), ("vault", .string(vault)), ("manifest_sha256", .string(manifestSHA256)),
+            ("format", .int(files.contains { $0.ageHeader != nil } ? 2 : 1)), ("backup", .string(backup)), ("vault", .string(vault)), ("manifest_sha256", .string(manifestSHA256)),
             ("chunk_size", .int(chunkSize)),
             (
                 "files",
                 .array(
                     files.map {
-                        .object([("path", .string($0.path)), ("size", .int($0.size)), ("done", .bool($0.done)), ("chunks", .array($0.chunks.map { .int(Int64($0)) }))])
+                        var fields: [(String, JSON)] = [
+                            ("path", .string($0.path)), ("size", .int($0.size)), ("done", .bool($0.done)), ("chunks", .array($0.chunks.map { .int(Int64($0)) })),
+                        ]
+                        if let header = $0.ageHeader { fields.append(("age_header", .string(AgeBase64.encode(header)))) }
+                        return .object(fields)
                     })
             ),
         ])
@@ -63,13 +73,21 @@ public struct RestoreJournal: Sendable, Equatable {
         var files: [File] = []
         for f in list {
             guard let path = f["path"]?.stringValue, let size = f["size"]?.intValue else { return nil }
-            files.append(File(path: path, size: size, done: f["done"]?.boolValue ?? false, chunks: (f["chunks"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) }))
+            // A header that does not decode is no header: the file's progress is then dropped.
+            let header = f["age_header"]?.stringValue.flatMap { AgeBase64.decode(Array($0.utf8)) }.flatMap { $0.count <= AgeHeader.maxLength + AgeStream.nonceSize ? $0 : nil }
+            files.append(
+                File(
+                    path: path, size: size, done: f["done"]?.boolValue ?? false, chunks: (f["chunks"]?.arrayValue ?? []).compactMap { $0.intValue.map(Int.init) },
+                    ageHeader: header))
         }
         self.init(backup: backup, vault: vault, manifestSHA256: sha, chunkSize: chunkSize, files: files)
     }
 
     /// The restore journal formats this agent reads (`format`); a higher one was written by a newer agent.
-    public static let newestFormat = 1
+    /// Format 2: an encrypted file's `.partial` holds plaintext, decrypted range by range (`age_header`);
+    /// in format 1 it held the downloaded ciphertext, so such progress is started over. Written as 1
+    /// when no file needs `age_header`, so an older agent still continues a plain restore.
+    public static let newestFormat = 2
 
     /// `JOURNAL_TOO_NEW` when the target's journal was written by a newer agent: its progress is
     /// neither misread nor discarded (call before `load`, which treats it as no journal).

@@ -44,6 +44,25 @@ def put_manifest(s3, bucket, backup, edit):
     return manifest
 
 
+def kill_restore_when(proc, target, ready, timeout=60):
+    """Watches the restore journal in `target` and SIGKILLs `proc` as soon as `ready(files by path)`
+    returns something true; returns that (None if the restore ended first)."""
+    journal_path = target / ".offsite-restore" / "journal.json"
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            journal = json.loads(journal_path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.05)
+            continue
+        seen = ready({f["path"]: f for f in journal["files"]})
+        if seen:
+            proc.kill()  # SIGKILL: no chance to clean up
+            return seen
+        time.sleep(0.05)
+    return None
+
+
 def iso_days_ago(days):
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
 
@@ -189,23 +208,11 @@ def test_restore_killed_mid_file_continues_with_ranges(env, s3server):
     env.vaults["primary"].update(bandwidth_limit="8MiB/s", concurrency=2)
     env.write_config()
     target = env.tmp / "restored"
-    journal_path = target / ".offsite-restore" / "journal.json"
     first = len(proxy.requests)
     proc = env.spawn("restore", "b1", "--to", str(target))
-    seen_chunks = None
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            journal = json.loads(journal_path.read_text())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-            continue
-        entry = {f["path"]: f for f in journal["files"]}
-        if entry["a/two.bin"]["done"] and not entry["z/big.bin"]["done"] and len(entry["z/big.bin"]["chunks"]) >= 2:
-            seen_chunks = set(entry["z/big.bin"]["chunks"])
-            proc.kill()  # SIGKILL: no chance to clean up
-            break
-        time.sleep(0.05)
+    seen_chunks = kill_restore_when(
+        proc, target,
+        lambda e: e["a/two.bin"]["done"] and not e["z/big.bin"]["done"] and len(e["z/big.bin"]["chunks"]) >= 2 and set(e["z/big.bin"]["chunks"]))
     proc.wait(10)
     output = read_spawn_output(proc)
     assert seen_chunks is not None, output
@@ -404,20 +411,7 @@ def test_restore_refetches_ranges_missing_from_a_lost_partial(env, rclone):
     target = env.tmp / "restored"
     staging = target / ".offsite-restore"
     proc = env.spawn("restore", "b1", "--to", str(target))
-    seen = None
-    deadline = time.time() + 60
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            journal = json.loads((staging / "journal.json").read_text())
-        except (OSError, ValueError):
-            time.sleep(0.05)
-            continue
-        entry = {f["path"]: f for f in journal["files"]}
-        if not entry["z/big.bin"]["done"] and len(entry["z/big.bin"]["chunks"]) >= 1:
-            seen = entry["z/big.bin"]["chunks"]
-            proc.kill()
-            break
-        time.sleep(0.05)
+    seen = kill_restore_when(proc, target, lambda e: not e["z/big.bin"]["done"] and e["z/big.bin"]["chunks"])
     proc.wait(10)
     output = read_spawn_output(proc)
     assert seen is not None, output
