@@ -6,7 +6,9 @@ import AgentSupport
 /// of the last N days (ISO weeks, months, years) that have a backup, the newest backup of that
 /// period is kept; when fewer such periods exist than N, the oldest backup is kept too (as
 /// restic 0.14+ does), so a young history is never thinned below what the rule asks for.
-/// Periods are UTC calendar periods of the backup's date. A pure function of its inputs.
+/// Periods are UTC calendar periods of the backup's date (restic uses the local time of the
+/// machine running `forget`; UTC makes every host and workstation prune a bucket alike). A pure
+/// function of its inputs.
 public struct RetentionPolicy: Sendable, Equatable {
     public var keepDays: Int?
     public var keepLast: Int?

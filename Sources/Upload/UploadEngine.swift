@@ -360,9 +360,24 @@ public final class UploadEngine {
                 large.append(index)
             }
         }
+        // Files an earlier, interrupted run stored: with Object Lock, checked locked like this run's.
+        let earlier = target.objectLock == nil ? [] : entry.files.indices.filter { entry.files[$0].state == .done }
         if !small.isEmpty { large += try sendSmallFiles(&entry, small) }
         for index in large.sorted() { try sendFile(&entry, index) }
         for index in last where try !sendSmallFiles(&entry, [index]).isEmpty { try sendFile(&entry, index) }
+        try confirmEarlierLocks(entry, earlier)
+    }
+
+    /// A resumed upload's files stored by an earlier run: each must hold the retention that run
+    /// asked for (at least the entry's start + the vault's days), else it is set now or the upload
+    /// fails, as for this run's files; their retain-until counts in the result too.
+    private func confirmEarlierLocks(_ entry: JournalEntry, _ indices: [Int]) throws(AgentError) {
+        guard let lock = target.objectLock, !indices.isEmpty else { return }
+        let retainUntil = lock.settings.retainUntil(from: entry.created)
+        for index in indices {
+            let key = entry.files[index].key
+            try confirmLock(key: key, head: try? client.headObject(key: key), retainUntil: retainUntil)
+        }
     }
 
     /// The callbacks' mailbox: files being hashed or PUT, and answers waiting to be looked at.

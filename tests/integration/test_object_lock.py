@@ -9,6 +9,7 @@ answers (stub_s3.py) for the InvalidRequest a locked write without Content-MD5 g
 import datetime
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -100,6 +101,36 @@ def test_every_object_is_locked_multipart_included(env, moto):
     version = c.list_object_versions(Bucket=bucket, Prefix="host-a/b1/small.tar")["Versions"][0]["VersionId"]
     with pytest.raises(Exception):
         c.delete_object(Bucket=bucket, Key="host-a/b1/small.tar", VersionId=version)
+
+
+def test_a_resumed_upload_locks_the_files_an_earlier_run_stored(env, moto):
+    # The first run stores the small file unlocked (the vault had no lock yet) and is stopped;
+    # once the vault asks for a lock, the resumed upload must lock that file too, not only its own.
+    bucket = moto.new_bucket()
+    lock_vault(env, moto, bucket, mode=None, bandwidth_limit="1MiB", part_size="5MiB", multipart_threshold="5MiB")
+    env.make_backup("b1", {"a.tar": b"s" * 1000, "db.sql.gz": os.urandom(30 << 20)})
+    c = moto.client()
+    p = env.spawn("upload", "b1")
+    deadline = time.time() + 60
+    while "host-a/b1/a.tar" not in bucket_keys(c, bucket, "host-a/b1/") and time.time() < deadline:
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(30) == 75
+    assert retention_of(c, bucket, "host-a/b1/a.tar") == (None, None)
+
+    env.vaults["primary"].update(object_lock_mode="GOVERNANCE", object_lock_days=3)
+    del env.vaults["primary"]["bandwidth_limit"]
+    env.write_config()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    r = env.run("upload", "b1", "--json")
+    assert r.code == 0, r
+    assert r.json["resumed"] is True, r
+    for key in bucket_keys(c, bucket, "host-a/b1/"):
+        mode, until = retention_of(c, bucket, key)
+        assert mode == "GOVERNANCE", (key, mode)
+        assert until >= started + datetime.timedelta(days=3) - datetime.timedelta(minutes=5), (key, until)
+    # The earliest retain-until of the result is that of the file the first run stored.
+    assert r.json["object_lock"]["retain_until"] is not None
 
 
 def test_bucket_without_object_lock_is_refused_before_sending(env, moto):

@@ -216,6 +216,14 @@ part_size = "5MiB"
     journal = list(root.file("/var/lib/offsite-agent/journal").glob("*.json"))
     assert journal, "the upload left no journal entry"
 
+    # The admin enables the timer (`systemctl enable` makes this link; no systemd in the root).
+    wants = root.file("/etc/systemd/system/timers.target.wants/offsite-agent-resume.timer")
+    wants.parent.mkdir(parents=True, exist_ok=True)
+    wants.symlink_to("/lib/systemd/system/offsite-agent-resume.timer")
+    # And sets a state_dir of its own, which purge must name, not delete.
+    config.write_text(config.read_text().replace('backup_dir = ', 'state_dir = "/srv/agent-state"\nbackup_dir = ', 1))
+    root.file("/srv/agent-state").mkdir()
+
     # remove: binary gone, config (edited) and state kept.
     root.run("apt-get", "remove", "-y", "-qq", "offsite-agent")
     assert not root.file("/usr/bin/agent").exists()
@@ -223,7 +231,14 @@ part_size = "5MiB"
     # reinstall (as an upgrade would): the edited config is not overwritten, the journal stays.
     root.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", f"/tmp/{deb.name}")
     assert "web-01/" in config.read_text() and all(p.exists() for p in journal)
+    # The mask that remove put on the timer is lifted, the admin's enablement kept.
+    assert not os.path.lexists(root.file("/etc/systemd/system/offsite-agent-resume.timer"))
+    assert os.path.lexists(wants)
     assert root.run("agent", "status", "--json").returncode == 0
     # purge: config and state removed.
-    root.run("apt-get", "purge", "-y", "-qq", "offsite-agent")
+    purge = root.run("apt-get", "purge", "-y", "-qq", "offsite-agent")
     assert not root.file("/etc/offsite-agent").exists() and not root.file("/var/lib/offsite-agent").exists()
+    # The timer's enablement goes with it; a state_dir elsewhere is kept and named.
+    assert not os.path.lexists(wants), "purge left the timer's wants link"
+    assert root.file("/srv/agent-state").exists()
+    assert "state_dir /srv/agent-state" in purge.stdout + purge.stderr
