@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // offsite-agent: pushes finished backup archives to S3-compatible storage.
-// Dependencies point one way: agent (CLI) -> Upload/Diagnostics -> S3 -> HTTPTransport + SigV4 -> C shims.
+// Dependencies point one way: agent (CLI) -> Upload/Restore/Diagnostics -> Vault -> S3 -> HTTPTransport + SigV4 -> C shims.
+// Restore never imports Upload: what both directions need lives in Vault.
 // Config -> Credentials (instance role over IMDSv2) -> HTTPTransport; Metrics needs only AgentSupport.
 
 import PackageDescription
@@ -67,24 +68,29 @@ let package = Package(
         // agent doctor and agent fleet: the knowledge-base checklist and the bucket-wide view.
         .target(
             name: "Operations",
-            dependencies: ["AgentSupport", "Config", "Backups", "Upload", "Restore", "Metrics", "Diagnostics", "HTTPTransport", "S3", "CTimeShim"]),
+            dependencies: ["AgentSupport", "Config", "Backups", "Vault", "Upload", "Restore", "Metrics", "Diagnostics", "HTTPTransport", "S3", "CTimeShim"]),
         .target(name: "Backups", dependencies: ["AgentSupport"]),
+        // What both directions need: reaching a vault (endpoint, session, retries, cancellation,
+        // bandwidth share), the storage-error mapping, and the offsite manifest (reader and writer).
+        .target(
+            name: "Vault",
+            dependencies: ["AgentSupport", "Backups", "Config", "Credentials", "HTTPTransport", "Hashing", "S3", "SigV4", .product(name: "Logging", package: "swift-log")]),
         .target(name: "Diagnostics", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing", "Config", "Providers", "Age", "AgentSupport"]),
         .target(
             name: "Upload",
-            dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "Age", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Backups", "S3", "Config", "Credentials", "Providers", "Hashing", "Age", "AgentSupport", "Vault", .product(name: "Logging", package: "swift-log")]
         ),
 
         .target(
             name: "Restore",
-            dependencies: ["S3", "HTTPTransport", "Config", "Backups", "Hashing", "Upload", "Age", "AgentSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["S3", "HTTPTransport", "Config", "Backups", "Hashing", "Vault", "Age", "AgentSupport", .product(name: "Logging", package: "swift-log")]
         ),
 
         // The CLI: argument parsing and output only.
         .executableTarget(
             name: "agent",
             dependencies: [
-                "AgentSupport", "Config", "Providers", "S3", "Backups", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "CBuildInfo", "Metrics", "Age", "Monitoring", "Operations",
+                "AgentSupport", "Config", "Providers", "S3", "Backups", "Vault", "Upload", "Restore", "Diagnostics", "HTTPTransport", "CCurlShim", "CBuildInfo", "Metrics", "Age", "Monitoring", "Operations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,7 +99,7 @@ let package = Package(
         // libFuzzer targets for the parsers of outside input (`make fuzz`); in this ordinary build,
         // a replayer of their inputs (`agent-fuzz TARGET FILE...`).
         .executableTarget(
-            name: "agent-fuzz", dependencies: ["AgentSupport", "Config", "Providers", "Restore", "S3", "SigV4", "Upload", "HTTPTransport"],
+            name: "agent-fuzz", dependencies: ["AgentSupport", "Config", "Providers", "Restore", "S3", "SigV4", "Upload", "Vault", "HTTPTransport"],
             path: "Fuzz/Sources"),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),
@@ -108,14 +114,16 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Providers", "TestSupport"]),
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
-        .testTarget(name: "UploadTests", dependencies: ["Upload", "Backups", "Providers", "AgentSupport", "Config", "S3"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "VaultTests", dependencies: ["Vault", "Upload", "Backups", "Config", "S3", "HTTPTransport", "AgentSupport", "TestSupport"]),
+        .testTarget(name: "UploadTests", dependencies: ["Upload", "Vault", "Backups", "Providers", "AgentSupport", "Config", "S3"], exclude: ["Fixtures"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "AgentSupport"]),
-        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Backups", "Upload", "Restore", "Metrics", "Diagnostics", "AgentSupport", "TestSupport"]),
+        .testTarget(name: "OperationsTests", dependencies: ["Operations", "Backups", "Vault", "Upload", "Restore", "Metrics", "Diagnostics", "AgentSupport", "TestSupport"]),
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RestoreTests", dependencies: ["Restore", "Upload", "Backups", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "RestoreTests", dependencies: ["Restore", "Vault", "Upload", "Backups", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -6,6 +6,7 @@ import Restore
 import S3
 import SigV4
 import Upload
+import Vault
 
 #if canImport(Glibc)
     import Glibc

@@ -29,65 +29,99 @@ public enum ExitStatus: Int32, Sendable, Comparable {
     }
 }
 
-/// A stable machine code (SPEC 3 and 7). Codes are added, never renamed.
-public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible, Codable {
-    public let rawValue: String
-    public init(rawValue: String) { self.rawValue = rawValue }
-    public init(_ raw: String) { self.rawValue = raw }
+/// A stable machine code (SPEC 3 and 7): the closed set of every code the agent reports, with
+/// the exit status each ends the process with, in this one place. Codes are added, never renamed;
+/// README's "Error codes and fixes" table lists every one (a unit test holds it to that).
+public enum ErrorCode: String, CaseIterable, Hashable, Sendable, CustomStringConvertible, Codable {
+    // Configuration (exit 3)
+    case missingConfig = "MISSING_CONFIG"
+    case invalidConfig = "INVALID_CONFIG"
+    /// A journal file (upload or restore) in a format newer than this agent reads: left untouched.
+    case journalTooNew = "JOURNAL_TOO_NEW"
+    // Backup refusals (exit 4)
+    case noDir = "NO_DIR"
+    case notCompleted = "NOT_COMPLETED"
+    case snapshot = "SNAPSHOT"
+    case invalidPath = "INVALID_PATH"
+    case emptyBackup = "EMPTY_BACKUP"
+    case sourceChanged = "SOURCE_CHANGED"
+    case unreadable = "UNREADABLE"
+    // Run outcomes
+    case locked = "LOCKED"
+    case retriesExhausted = "RETRIES_EXHAUSTED"
+    case interrupted = "INTERRUPTED"
+    case rejected = "REJECTED"
+    case verifyMismatch = "VERIFY_MISMATCH"
+    case restoreExists = "RESTORE_EXISTS"
+    /// The restore could not write into its target (permissions, a directory in the way).
+    case restoreWriteFailed = "RESTORE_WRITE_FAILED"
+    /// The restore target has no room for what the backup still needs.
+    case noSpace = "NO_SPACE"
+    case usage = "USAGE"
+    case notFound = "NOT_FOUND"
+    /// A failure the agent did not foresee: a bug to report.
+    case internalError = "INTERNAL"
+    /// A run that ended with a non-zero status (the monitor ping's body), or a failed check without a code of its own.
+    case failed = "FAILED"
+    // Encryption (SPEC 9, issue 14)
+    case identityRequired = "IDENTITY_REQUIRED"
+    case identityMismatch = "IDENTITY_MISMATCH"
+    case outputExists = "OUTPUT_EXISTS"
+    // Storage refusals (exit 5), SPEC 7
+    case dnsFailure = "DNS_FAILURE"
+    case connectionRefused = "CONNECTION_REFUSED"
+    case connectionTimeout = "CONNECTION_TIMEOUT"
+    case tlsError = "TLS_ERROR"
+    case clockSkew = "CLOCK_SKEW"
+    case invalidAccessKey = "INVALID_ACCESS_KEY"
+    case signatureMismatch = "SIGNATURE_MISMATCH"
+    case expiredToken = "EXPIRED_TOKEN"
+    case wrongRegion = "WRONG_REGION"
+    case noSuchBucket = "NO_SUCH_BUCKET"
+    case bucketAccessDenied = "BUCKET_ACCESS_DENIED"
+    case invalidBucketName = "INVALID_BUCKET_NAME"
+    case permissionDenied = "PERMISSION_DENIED"
+    case quotaExceeded = "QUOTA_EXCEEDED"
+    /// The server refused a change because of Object Lock retention or a legal hold.
+    case objectLocked = "OBJECT_LOCKED"
+    /// The vault asks for Object Lock and the bucket does not have it; nothing was sent.
+    case objectLockDisabled = "OBJECT_LOCK_DISABLED"
+    /// The server did not keep an object's retention and it could not be set.
+    case objectLockNotApplied = "OBJECT_LOCK_NOT_APPLIED"
+    // Warnings (test-connection, config check): reported, never an exit status of their own.
+    /// The bucket has Object Lock and requires Content-MD5 (or an x-amz-checksum-* header) on
+    /// every upload; uploads comply on their own.
+    case objectLock = "OBJECT_LOCK"
+    /// An identity that decrypts the vault's copies is readable on this server.
+    case identityOnServer = "IDENTITY_ON_SERVER"
+    /// The config or a secret file is readable by group or others.
+    case readableByOthers = "READABLE_BY_OTHERS"
+    /// Plain http to an endpoint that is not this host.
+    case plainHTTP = "PLAIN_HTTP"
+
     public var description: String { rawValue }
 
-    // Configuration (exit 3)
-    public static let missingConfig = ErrorCode("MISSING_CONFIG")
-    public static let invalidConfig = ErrorCode("INVALID_CONFIG")
-    // Backup refusals (exit 4)
-    public static let noDir = ErrorCode("NO_DIR")
-    public static let notCompleted = ErrorCode("NOT_COMPLETED")
-    public static let snapshot = ErrorCode("SNAPSHOT")
-    public static let invalidPath = ErrorCode("INVALID_PATH")
-    public static let emptyBackup = ErrorCode("EMPTY_BACKUP")
-    public static let sourceChanged = ErrorCode("SOURCE_CHANGED")
-    public static let unreadable = ErrorCode("UNREADABLE")
-    // Run outcomes
-    public static let locked = ErrorCode("LOCKED")
-    public static let retriesExhausted = ErrorCode("RETRIES_EXHAUSTED")
-    public static let interrupted = ErrorCode("INTERRUPTED")
-    public static let rejected = ErrorCode("REJECTED")
-    public static let verifyMismatch = ErrorCode("VERIFY_MISMATCH")
-    public static let restoreExists = ErrorCode("RESTORE_EXISTS")
-    public static let usage = ErrorCode("USAGE")
-    public static let notFound = ErrorCode("NOT_FOUND")
-    // Encryption (SPEC 9, issue 14)
-    public static let identityRequired = ErrorCode("IDENTITY_REQUIRED")
-    public static let identityMismatch = ErrorCode("IDENTITY_MISMATCH")
-    public static let outputExists = ErrorCode("OUTPUT_EXISTS")
-    // Storage refusals (exit 5), SPEC 7
-    public static let dnsFailure = ErrorCode("DNS_FAILURE")
-    public static let connectionRefused = ErrorCode("CONNECTION_REFUSED")
-    public static let connectionTimeout = ErrorCode("CONNECTION_TIMEOUT")
-    public static let tlsError = ErrorCode("TLS_ERROR")
-    public static let clockSkew = ErrorCode("CLOCK_SKEW")
-    public static let invalidAccessKey = ErrorCode("INVALID_ACCESS_KEY")
-    public static let signatureMismatch = ErrorCode("SIGNATURE_MISMATCH")
-    public static let expiredToken = ErrorCode("EXPIRED_TOKEN")
-    public static let wrongRegion = ErrorCode("WRONG_REGION")
-    public static let noSuchBucket = ErrorCode("NO_SUCH_BUCKET")
-    public static let bucketAccessDenied = ErrorCode("BUCKET_ACCESS_DENIED")
-    public static let invalidBucketName = ErrorCode("INVALID_BUCKET_NAME")
-    public static let permissionDenied = ErrorCode("PERMISSION_DENIED")
-    public static let quotaExceeded = ErrorCode("QUOTA_EXCEEDED")
-    /// The server refused a change because of Object Lock retention or a legal hold.
-    public static let objectLocked = ErrorCode("OBJECT_LOCKED")
+    /// Codes only ever reported as warnings (their checks do not fail a command).
+    public var isWarning: Bool { [.objectLock, .identityOnServer, .readableByOthers, .plainHTTP].contains(self) }
 
-    /// The exit status this code ends the process with.
+    /// The exit status this code ends the process with. A few codes end it otherwise where SPEC 3
+    /// says so (a network failure after upload's retries: 75; a bucket name refused offline: 3);
+    /// those callers pass `exit:` to `AgentError`.
     public var exitStatus: ExitStatus {
         switch self {
-        case .missingConfig, .invalidConfig, .identityRequired: return .config
+        case .missingConfig, .invalidConfig, .identityRequired, .journalTooNew: return .config
         case .noDir, .notCompleted, .snapshot, .invalidPath, .emptyBackup, .sourceChanged, .unreadable:
             return .backup
         case .locked, .retriesExhausted, .interrupted: return .tempFail
         case .usage: return .usage
-        case .rejected, .verifyMismatch, .restoreExists, .notFound, .identityMismatch, .outputExists: return .failed
-        default: return .storage
+        case .rejected, .verifyMismatch, .restoreExists, .restoreWriteFailed, .noSpace, .notFound, .identityMismatch, .outputExists,
+            .internalError, .failed:
+            return .failed
+        case .dnsFailure, .connectionRefused, .connectionTimeout, .tlsError, .clockSkew, .invalidAccessKey, .signatureMismatch, .expiredToken,
+            .wrongRegion, .noSuchBucket, .bucketAccessDenied, .invalidBucketName, .permissionDenied, .quotaExceeded, .objectLocked,
+            .objectLockDisabled, .objectLockNotApplied:
+            return .storage
+        case .objectLock, .identityOnServer, .readableByOthers, .plainHTTP: return .success
         }
     }
 }

@@ -24,7 +24,7 @@ extension AgentConfig {
             if let endpoint = vault.endpoint, let host = Self.plainHTTPHost(endpoint), !Self.isLoopback(host) {
                 warnings.append(
                     ConfigWarning(
-                        code: "PLAIN_HTTP",
+                        code: .plainHTTP,
                         message: "\(vault.location("endpoint")): vault `\(name)` uses plain http to \(host): request signatures, object keys and backup bytes cross the network unencrypted",
                         hint: "use an https:// endpoint (set ca_file for a private CA); plain http is only safe to this machine"))
             }
@@ -38,7 +38,7 @@ extension AgentConfig {
         guard stat(path, &info) == 0, info.st_mode & 0o044 != 0 else { return nil }
         let mode = String(info.st_mode & 0o777, radix: 8)
         return ConfigWarning(
-            code: "READABLE_BY_OTHERS",
+            code: .readableByOthers,
             message: "\(what) \(path) is readable by group or others (mode \(mode))",
             hint: "chmod 600 \(path) (owned by the user the agent runs as)")
     }

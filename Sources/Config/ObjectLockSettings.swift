@@ -30,9 +30,3 @@ public struct ObjectLockSettings: Sendable, Equatable {
     public func retainUntil(from now: Int64) -> Int64 { now + Int64(days) * 86_400 }
 }
 
-extension ErrorCode {
-    /// The vault asks for Object Lock and the bucket does not have it; nothing was sent (exit 5).
-    public static let objectLockDisabled = ErrorCode("OBJECT_LOCK_DISABLED")
-    /// The server did not keep an object's retention and it could not be set (exit 5).
-    public static let objectLockNotApplied = ErrorCode("OBJECT_LOCK_NOT_APPLIED")
-}

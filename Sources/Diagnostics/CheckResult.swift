@@ -37,8 +37,3 @@ public struct Finding: Sendable, Equatable {
     }
 }
 
-extension ErrorCode {
-    /// The bucket has Object Lock and requires Content-MD5 (or an x-amz-checksum-* header) on
-    /// every upload: a warning, since uploads comply on their own.
-    public static let objectLock = ErrorCode("OBJECT_LOCK")
-}

@@ -3,11 +3,6 @@ import AgentSupport
 import Config
 import HTTPTransport
 
-extension ErrorCode {
-    /// test-connection warning: an identity that decrypts the vault's copies is readable on this server.
-    public static let identityOnServer = ErrorCode("IDENTITY_ON_SERVER")
-}
-
 extension ConnectionTest {
     /// `encryption`: a vault with `encrypt_to` has valid recipients (checked when the config
     /// resolved) and the algorithms in this OpenSSL; a warning when an identity that opens its

@@ -150,7 +150,7 @@ public final class ConnectionTest {
         if let first = configWarnings.first {
             // What `config check` warns about (a config others can read...) is a warning here too.
             record(
-                .config, .warn, ms: Self.millis(since: start), code: ErrorCode(first.code),
+                .config, .warn, ms: Self.millis(since: start), code: first.code,
                 explanation: configWarnings.map { "\($0.code): \($0.message)." }.joined(separator: " "),
                 fix: configWarnings.map(\.hint).joined(separator: "; "))
             return true

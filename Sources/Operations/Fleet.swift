@@ -2,6 +2,7 @@ import AgentSupport
 import Backups
 import Restore
 import S3
+import Vault
 
 /// `agent fleet`: every host prefix beside this vault's (under the same parent, this host's
 /// own included) and when each last got a complete backup offsite, from the offsite manifests

@@ -3,6 +3,7 @@ import AgentSupport
 import HTTPTransport
 import Hashing
 import S3
+import Vault
 
 /// Checks an offsite copy against its manifest: every object present with its size (HEAD), and
 /// with `deep`, every byte downloaded and re-hashed in constant memory.

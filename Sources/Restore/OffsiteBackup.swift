@@ -1,5 +1,6 @@
 import AgentSupport
 import S3
+import Vault
 
 /// A backup as the vault holds it: its objects, and its manifest when the upload finished.
 public struct OffsiteBackup: Sendable {

@@ -1,5 +1,6 @@
 import AgentSupport
 import S3
+import Vault
 
 /// Object Lock in prune: a backup whose objects are still under retention is kept and reported
 /// with its retain-until date; once retention has passed, its object *versions* are deleted by

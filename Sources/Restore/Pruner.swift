@@ -1,6 +1,7 @@
 import AgentSupport
 import Hashing
 import S3
+import Vault
 
 #if canImport(Glibc)
     import Glibc

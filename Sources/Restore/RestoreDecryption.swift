@@ -2,6 +2,7 @@ import Age
 import AgentSupport
 import HTTPTransport
 import S3
+import Vault
 
 #if canImport(Glibc)
     import Glibc

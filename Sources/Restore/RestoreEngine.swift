@@ -3,6 +3,7 @@ import AgentSupport
 import Backups
 import HTTPTransport
 import S3
+import Vault
 
 #if canImport(Glibc)
     import Glibc

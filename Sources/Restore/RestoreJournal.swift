@@ -1,6 +1,5 @@
 import Age
 import AgentSupport
-import Upload
 
 #if canImport(Glibc)
     import Glibc
@@ -121,9 +120,3 @@ public struct RestoreJournal: Sendable, Equatable {
     }
 }
 
-extension ErrorCode {
-    /// The restore could not write into its target (disk full, permissions, a directory in the way).
-    public static let restoreWriteFailed = ErrorCode("RESTORE_WRITE_FAILED")
-    /// The restore target has no room for what the backup still needs (exit 1).
-    public static let noSpace = ErrorCode("NO_SPACE")
-}

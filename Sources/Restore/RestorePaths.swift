@@ -1,4 +1,5 @@
 import AgentSupport
+import Vault
 
 /// Where a restore may write: every manifest path must stay inside the target directory.
 public enum RestorePaths {

@@ -1,4 +1,5 @@
 import Hashing
+import Vault
 
 /// Hashes a file's bytes as they stream past, in file order, and compares every segment (the
 /// whole file, or each upload part) with the manifest's SHA-256 (or the whole file's CRC-32C) as

@@ -1,5 +1,6 @@
 import AgentSupport
 import S3
+import Vault
 
 extension VaultCatalog {
     /// Fills each complete backup's `retention` from a HEAD of its manifest (written last, so

@@ -1,6 +1,7 @@
 import AgentSupport
 import Backups
 import S3
+import Vault
 
 /// The backups a vault holds under its prefix, read from one listing plus each backup's manifest.
 public struct VaultCatalog {

@@ -229,7 +229,3 @@ public final class EntryLock {
     }
 }
 
-extension ErrorCode {
-    /// A journal file (upload or restore) in a format newer than this agent reads: left untouched.
-    public static let journalTooNew = ErrorCode("JOURNAL_TOO_NEW")
-}

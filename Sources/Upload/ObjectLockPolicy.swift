@@ -3,6 +3,7 @@ import Config
 import Logging
 import Providers
 import S3
+import Vault
 
 /// What a vault with `object_lock_mode` / `object_lock_days` asks of every write, and the checks
 /// that prove it was done: the bucket has Object Lock before anything is sent, every object is

@@ -7,6 +7,7 @@ import Logging
 import Providers
 import S3
 import SigV4
+import Vault
 
 #if canImport(Glibc)
     import Glibc
@@ -18,6 +19,8 @@ import SigV4
 public final class UploadEngine {
     public let target: UploadTarget
     public let client: S3Client
+    /// The vault as every command reaches it: client, retries, bandwidth share.
+    let session: VaultSession
     let http: HTTPClient
     let journal: Journal
     let logger: Logger
@@ -38,8 +41,8 @@ public final class UploadEngine {
     var log: JournalLogWriter?
     var recordsSinceSnapshot = 0
     /// Requests retried and stalls cut in this run (metrics).
-    public private(set) var retries = 0
-    public private(set) var stalls = 0
+    public var retries: Int { session.retries }
+    public var stalls: Int { session.stalls }
     /// Called with bytes newly confirmed by the server.
     public var onProgress: ((_ bytes: Int64) -> Void)?
     /// Called with bytes an earlier run already stored (a resumed upload): progress, not rate.
@@ -53,25 +56,8 @@ public final class UploadEngine {
         self.http = http
         self.journal = journal
         self.logger = logger
-        var options = target.transfer
-        options.maxSendRate = 0
-        client = S3Client(http: http, location: target.location, credentials: target.credentials, options: options, retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
-        client.currentCredentials = target.currentCredentials
-        client.onRetry = { [weak self, logger, unowned client] op, failure, attempt, delay in
-            if case .transport(let t) = failure, t.kind == .stalled {
-                self?.stalls += 1
-                logger.warning("\(client.describe(op)) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))")
-            } else {
-                logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))")
-            }
-            self?.retries += 1
-        }
-        http.bandwidthLimit = target.bandwidthLimit
-        http.bandwidthShares = max(1, target.concurrency)
-        if let table = target.bandwidthTimetable {
-            http.bandwidthTimetable = table
-            http.onBandwidthChange = { rate in logger.info("bandwidth limit now \(BandwidthTimetable.format(rate)) (bandwidth_limit timetable)") }
-        }
+        session = VaultSession(endpoint: target.endpoint, http: http, logger: logger, retryBaseDelay: retryBaseDelay)
+        client = session.client
     }
 
     var bucket: String { target.location.bucket }
@@ -273,7 +259,7 @@ public final class UploadEngine {
                 } catch let error as AgentError {
                     throw error
                 } catch {
-                    throw AgentError(ErrorCode("INTERNAL"), "\(error)", hint: "this is a bug; please report it", exit: .failed)
+                    throw AgentError(.internalError, "\(error)", hint: "this is a bug; please report it", exit: .failed)
                 }
             }
         }
@@ -687,7 +673,7 @@ public final class UploadEngine {
                         queue.insert(number, at: 0)
                     } else {
                         if case .transport(let t) = failure, t.kind == .stalled {
-                            stalls += 1
+                            session.countStall()
                             logger.warning("part \(number) of \(file.path) stalled: \(t.message)")
                         }
                         firstError = firstError ?? StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
@@ -1050,7 +1036,7 @@ public final class UploadEngine {
                 hint: "check `agent status` for a stuck run; `agent resume --all` finishes this upload later", exit: .tempFail)
         }
         defer { withExtendedLifetime(manifestLock) {} }
-        var files: [JSON] = []
+        var earlier: [OffsiteManifest.File] = []
         // The backup's date, recorded once: backup.json's created_at, else what an earlier
         // upload recorded, else the backup directory's time. Never the time of this upload.
         var createdAt = backup.manifest?.createdAt.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
@@ -1067,13 +1053,16 @@ public final class UploadEngine {
                 }
                 throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")
             }
-            guard let json = JSON.parse(existing.bodyText), let old = json["files"]?.arrayValue else {
+            let old: OffsiteManifest
+            do throws(OffsiteManifest.DecodeError) {
+                old = try OffsiteManifest.decode(existing.bodyText)
+            } catch {
                 throw AgentError(
-                    .rejected, "the offsite manifest \(key) in vault \(target.vault) is not readable JSON; it was left as it is",
+                    .rejected, "the offsite manifest \(key) in vault \(target.vault) is not a manifest this agent can read (\(error)); it was left as it is",
                     hint: "upload the whole backup again with `agent upload \(backup.id) --force` to rewrite it", exit: .failed)
             }
-            files = old
-            createdAt = createdAt ?? json["created_at"]?.stringValue.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
+            earlier = old.files
+            createdAt = createdAt ?? old.createdAt.flatMap { Timestamp.parseISO8601($0) != nil ? $0 : nil }
         } else if createdAt == nil {
             createdAt = try recordedCreatedAt(key: key)
             if createdAt == nil, let fallback = backup.createdAt {
@@ -1083,9 +1072,11 @@ public final class UploadEngine {
             }
         }
         createdAt = createdAt ?? backup.createdAt
-        let bytes = OffsiteManifestDocument.bytes(
-            files: entry.files, keeping: files, backupID: backup.id, host: target.host, type: backup.manifest?.type, createdAt: createdAt,
-            agentVersion: agentVersion, uploadedAt: Timestamp.now())
+        var manifest = OffsiteManifest.of(
+            sent: entry.files, backupID: backup.id, host: target.host, type: backup.manifest?.type, createdAt: createdAt, agentVersion: agentVersion,
+            uploadedAt: Timestamp.now())
+        manifest.keep(earlier)
+        let bytes = manifest.bytes()
         let sha = Digest.sha256(bytes)
         let lock = lockHeaders()
         var headers: [(name: String, value: String)] = [("Content-Type", "application/json")] + lock.headers

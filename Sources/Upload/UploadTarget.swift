@@ -4,6 +4,7 @@ import HTTPTransport
 import Providers
 import S3
 import SigV4
+import Vault
 
 /// Everything the engine needs to know about one vault, resolved from the config and profile.
 public struct UploadTarget: Sendable {
@@ -106,6 +107,13 @@ public struct UploadTarget: Sendable {
             shared.partSize = requested
             return shared
         }
+    }
+
+    /// How to reach the vault (the same wiring restore, verify and prune use).
+    public var endpoint: VaultEndpoint {
+        VaultEndpoint(
+            vault: vault, location: location, credentials: credentials, currentCredentials: currentCredentials, prefix: prefix, transfer: transfer,
+            maxAttempts: maxAttempts, concurrency: concurrency, bandwidthLimit: bandwidthLimit, bandwidthTimetable: bandwidthTimetable)
     }
 
     /// The object key of a file of a backup.

@@ -1,8 +1,7 @@
 import AgentSupport
 import ArgumentParser
-import HTTPTransport
-import S3
 import Upload
+import Vault
 
 struct AbortCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,17 +34,16 @@ struct AbortCommand: ParsableCommand {
                     ? "backup \(entry.backup) is complete offsite in vault \(entry.vault); to remove it use `agent prune`" : "`agent status \(uploadID)` shows it",
                 exit: .usage)
         }
-        let target = try UploadTarget(vault: try config.vault(named: entry.vault), host: Runtime.hostname())
-        let client = S3Client(http: HTTPClient(), location: target.location, credentials: target.credentials, options: target.transfer)
+        let session = try VaultAccess.session(try config.vault(named: entry.vault), logger: logger)
         var aborted = 0
         for file in entry.files where file.state != .done {
             guard let id = file.uploadID else { continue }
             do {
-                try client.abortMultipartUpload(key: file.key, uploadID: id)
+                try session.client.abortMultipartUpload(key: file.key, uploadID: id)
                 aborted += 1
             } catch {
                 if !error.failure.isUnknownUpload {
-                    throw StorageErrors.agentError(error, vault: entry.vault, bucket: target.location.bucket, action: "s3:AbortMultipartUpload")
+                    throw session.storageError(error, action: "s3:AbortMultipartUpload", rerun: "agent abort \(uploadID)")
                 }
             }
         }

@@ -51,7 +51,7 @@ struct Agent: ParsableCommand {
             if let exit = error as? ExitCode {
                 Glibc.exit(exit.rawValue)
             }
-            let other = AgentError(ErrorCode("INTERNAL"), "\(error)", hint: "this is a bug in the agent; please report it with this message", exit: .failed)
+            let other = AgentError(.internalError, "\(error)", hint: "this is a bug in the agent; please report it with this message", exit: .failed)
             Output.fail(other, json: wantsJSON)
             Glibc.exit(ExitStatus.failed.rawValue)
         }

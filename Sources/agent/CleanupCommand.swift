@@ -1,8 +1,7 @@
 import AgentSupport
 import ArgumentParser
-import HTTPTransport
-import S3
 import Upload
+import Vault
 
 struct CleanupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +32,7 @@ struct CleanupCommand: ParsableCommand {
         let config = try Runtime.loadConfig(global)
         let logger = Runtime.start(config: config)
         let resolved = try config.vault(named: vault)
-        let target = try UploadTarget(vault: resolved, host: Runtime.hostname())
+        let session = try VaultAccess.session(resolved, logger: logger)
         let journal = Journal(stateDir: config.stateDir)
         // Uploads a live (unfinished) entry owns are never touched: resume needs them.
         var owned = Set<String>()
@@ -43,13 +42,12 @@ struct CleanupCommand: ParsableCommand {
         for entry in listing.entries where !entry.isFinished {
             for file in entry.files { if let id = file.uploadID { owned.insert(id) } }
         }
-        let client = S3Client(http: HTTPClient(), location: target.location, credentials: target.credentials, options: target.transfer)
         let found: [StaleUploads.Candidate]
         do {
             found = try StaleUploads.clean(
-                client: client, prefix: target.prefix, olderThan: Units.parseDuration(olderThan) ?? 86400, owned: owned, now: Timestamp.now(), dryRun: dryRun)
+                client: session.client, prefix: session.prefix, olderThan: Units.parseDuration(olderThan) ?? 86400, owned: owned, now: Timestamp.now(), dryRun: dryRun)
         } catch {
-            throw StorageErrors.agentError(error, vault: resolved.name, bucket: resolved.bucket, action: "s3:ListBucketMultipartUploads")
+            throw session.storageError(error, action: "s3:ListBucketMultipartUploads", rerun: "agent cleanup --vault \(resolved.name)")
         }
         for c in found where c.error != nil { logger.warning("could not abort \(c.key) (\(c.uploadID)): \(c.error ?? "")") }
         if found.contains(where: { $0.error != nil }) { Output.exitStatus = .storage }
@@ -71,7 +69,7 @@ struct CleanupCommand: ParsableCommand {
             return
         }
         if found.isEmpty {
-            Output.line("no stale multipart uploads under \(target.prefix) in vault \(resolved.name)")
+            Output.line("no stale multipart uploads under \(session.prefix) in vault \(resolved.name)")
         }
         for c in found {
             Output.line("\(dryRun ? "would abort" : (c.aborted ? "aborted" : "FAILED")) \(c.key) (started \(c.initiated))")

@@ -93,7 +93,7 @@ struct ConfigCheckCommand: ParsableCommand {
             if let first = problems.first { fields.append(("error", Self.json(first))) }
             fields.append(("problems", .array(problems.map(Self.json))))
             fields.append(
-                ("warnings", .array(warnings.map { .object([("code", .string($0.code)), ("message", .string($0.message)), ("hint", .string($0.hint))]) })))
+                ("warnings", .array(warnings.map { .object([("code", .string($0.code.rawValue)), ("message", .string($0.message)), ("hint", .string($0.hint))]) })))
             fields.append(("vaults", .array(vaults)))
             Output.emit(.object(fields))
         } else {

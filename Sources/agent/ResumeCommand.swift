@@ -1,6 +1,7 @@
 import AgentSupport
 import ArgumentParser
 import Upload
+import Vault
 
 struct ResumeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

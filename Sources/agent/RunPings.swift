@@ -38,7 +38,7 @@ enum RunPings {
         // An interruption or a failed prune after the uploads is the run's failure too.
         if exitStatus != .success, reported.allSatisfy({ $0.error == nil }) {
             let error = AgentError(
-                exitStatus == .tempFail ? .interrupted : ErrorCode("FAILED"), "the run ended with exit status \(exitStatus.rawValue)",
+                exitStatus == .tempFail ? .interrupted : .failed, "the run ended with exit status \(exitStatus.rawValue)",
                 hint: "see the agent's log (state_dir/agent.log)", exit: exitStatus)
             if reported.isEmpty {
                 // Interrupted before the first backup: every monitor hears it.

@@ -25,8 +25,7 @@ struct TestConnectionCommand: ParsableCommand {
 
     func run() throws {
         global.apply()
-        let http = HTTPClient()
-        http.shouldCancel = { Runtime.interrupted }
+        let http = VaultAccess.http()
         let test = ConnectionTest(
             options: ConnectionTest.Options(configPath: global.config, environment: Runtime.environment, vault: vault, noWrite: noWrite), http: http)
         let report = test.run()
@@ -46,7 +45,7 @@ struct TestConnectionCommand: ParsableCommand {
             // A failed test leaves its ERROR line in agent.log like any failed run.
             AgentLogHandler.openLogFile(stateDir: config.stateDir)
             Output.logFailure(
-                AgentError(failure.code ?? ErrorCode("FAILED"), "\(failure.id.rawValue): \(failure.explanation)", hint: failure.fix),
+                AgentError(failure.code ?? .failed, "\(failure.id.rawValue): \(failure.explanation)", hint: failure.fix),
                 context: "test-connection, vault \(report.vault)")
         }
         // The metrics file records the test too; a config that does not load has no metrics_file.

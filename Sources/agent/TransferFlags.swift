@@ -2,6 +2,7 @@ import AgentSupport
 import ArgumentParser
 import Config
 import Upload
+import Vault
 
 /// `--part-size`, `--concurrency`, `--bandwidth-limit`: one run's limits, checked as the
 /// config's `part_size`, `concurrency` and `bandwidth_limit` are (same bounds, same words; exit 2).

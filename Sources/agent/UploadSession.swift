@@ -5,6 +5,7 @@ import HTTPTransport
 import Logging
 import Synchronization
 import Upload
+import Vault
 
 /// Runs uploads (fresh or resumed) one after another on one HTTP client and reports them:
 /// the shared path of `upload` and `resume`.
@@ -15,7 +16,7 @@ final class UploadSession {
     let global: GlobalOptions
     let logger: Logger
     let journal: Journal
-    let http = HTTPClient()
+    let http = VaultAccess.http()
     let jsonProgress: Bool
     private(set) var outcomes: [Outcome] = []
 
@@ -25,7 +26,6 @@ final class UploadSession {
         self.jsonProgress = jsonProgress
         logger = Runtime.start(config: config, quiet: global.json && jsonProgress)
         journal = Journal(stateDir: config.stateDir)
-        http.shouldCancel = { Runtime.interrupted }
         // Completed entries are kept 30 days for `status` and then pruned.
         journal.prune(olderThan: 30 * 86400, now: Timestamp.now())
     }
@@ -75,8 +75,7 @@ final class UploadSession {
             let global = self.global
             let jsonProgress = self.jsonProgress
             let worker = WorkerThread {
-                let http = HTTPClient()
-                http.shouldCancel = { Runtime.interrupted }
+                let http = VaultAccess.http()
                 let engine = UploadEngine(target: target, journal: journal, http: http, logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
                 engine.agentVersion = AgentVersion.string
                 engine.digestCache = cache

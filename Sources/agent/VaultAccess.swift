@@ -4,9 +4,10 @@ import Config
 import HTTPTransport
 import Logging
 import Restore
+import Vault
 
-/// Opens one vault for the offsite commands (list, verify, restore, prune): config, logging,
-/// signals, and a session whose requests stop on SIGINT/SIGTERM.
+/// How every command reaches a vault: config, logging, signals, and a `VaultSession` whose
+/// requests use the vault's `max_attempts` and stop on SIGINT/SIGTERM.
 enum VaultAccess {
     static func open(_ global: GlobalOptions, vault: String?, quiet: Bool = false) throws -> (config: AgentConfig, vault: ResolvedVault, session: VaultSession) {
         let config = try Runtime.loadConfig(global)
@@ -23,8 +24,13 @@ enum VaultAccess {
     }
 
     static func session(_ vault: ResolvedVault, logger: Logger) throws -> VaultSession {
+        try VaultSession(vault: vault, http: http(), logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
+    }
+
+    /// An HTTP client whose transfers stop when SIGINT or SIGTERM arrives (the one place that says so).
+    static func http() -> HTTPClient {
         let http = HTTPClient()
         http.shouldCancel = { Runtime.interrupted }
-        return try VaultSession(vault: vault, http: http, logger: logger, retryBaseDelay: Runtime.retryBaseDelay)
+        return http
     }
 }

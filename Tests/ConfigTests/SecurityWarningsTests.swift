@@ -14,7 +14,7 @@ struct SecurityWarningsTests {
         let fixture = try ConfigFixture(r2Vault)
         try chmod(fixture.path, 0o644)
         let warnings = try fixture.load().securityWarnings()
-        #expect(warnings.map(\.code) == ["READABLE_BY_OTHERS"])
+        #expect(warnings.map(\.code) == [.readableByOthers])
         #expect(warnings.first?.message.contains(fixture.path) == true && warnings.first?.message.contains("644") == true)
         #expect(warnings.first?.hint == "chmod 600 \(fixture.path) (owned by the user the agent runs as)")
         try chmod(fixture.path, 0o600)
@@ -56,6 +56,6 @@ struct SecurityWarningsTests {
             """)
         try chmod(fixture.path, 0o600)
         let codes = try fixture.load().securityWarnings().map(\.code)
-        #expect(codes == (warned ? ["PLAIN_HTTP"] : []))
+        #expect(codes == (warned ? [.plainHTTP] : []))
     }
 }

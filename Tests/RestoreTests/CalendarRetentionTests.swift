@@ -1,5 +1,6 @@
 import AgentSupport
 import Testing
+import Vault
 
 @testable import Restore
 

@@ -1,6 +1,7 @@
 import AgentSupport
 import Hashing
 import Testing
+import Vault
 
 @testable import Restore
 

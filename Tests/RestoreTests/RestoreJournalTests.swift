@@ -2,6 +2,7 @@ import AgentSupport
 import HTTPTransport
 import TestSupport
 import Testing
+import Vault
 
 @testable import Restore
 
@@ -69,7 +70,7 @@ import Testing
             try RestoreJournal.refuseNewer(target: dir.path)
             Issue.record("a newer restore journal was accepted")
         } catch {
-            #expect(error.code == ErrorCode("JOURNAL_TOO_NEW"))
+            #expect(error.code == .journalTooNew)
             #expect(error.message.contains(RestoreJournal.path(in: dir.path)))
         }
         #expect(AtomicFile.read(RestoreJournal.path(in: dir.path)) == text)

@@ -1,6 +1,7 @@
 import AgentSupport
 import S3
 import Testing
+import Vault
 
 @testable import Restore
 

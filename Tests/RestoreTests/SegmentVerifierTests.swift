@@ -1,5 +1,6 @@
 import Hashing
 import Testing
+import Vault
 
 @testable import Restore
 

@@ -85,6 +85,13 @@ public struct OffsiteManifest: Sendable {
         public var length: Int64
         public var sha256: String?
         public var crc32c: UInt32? = nil
+
+        public init(offset: Int64, length: Int64, sha256: String?, crc32c: UInt32? = nil) {
+            self.offset = offset
+            self.length = length
+            self.sha256 = sha256
+            self.crc32c = crc32c
+        }
     }
 
     public var backup: String

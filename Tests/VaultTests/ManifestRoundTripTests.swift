@@ -1,9 +1,9 @@
 import AgentSupport
 import Backups
 import Testing
-@testable import Upload
 
-@testable import Restore
+@testable import Upload
+@testable import Vault
 
 /// The manifest the upload engine writes, read back by the reader `list`, `verify`, `restore` and
 /// `prune` use: the writer's own output, not a hand-written literal.
@@ -29,14 +29,15 @@ import Testing
         }
         let files = [single, multi, empty]
         // An earlier manifest's entry this upload did not send is kept; one it did send is replaced.
-        let keeping: [JSON] = [
-            .object([("path", .string("old.tar")), ("key", .string("k")), ("size", .int(7)), ("etag", .string(""))]),
-            .object([("path", .string("a.tar")), ("key", .string("stale")), ("size", .int(99)), ("etag", .string("x"))]),
+        let keeping: [OffsiteManifest.File] = [
+            OffsiteManifest.File(path: "old.tar", key: "k", size: 7, etag: "", checksum: .none),
+            OffsiteManifest.File(path: "a.tar", key: "stale", size: 99, etag: "x", checksum: .none),
         ]
-        let bytes = OffsiteManifestDocument.bytes(
-            files: files, keeping: keeping, backupID: "b1", host: "web-01", type: "files", createdAt: "2026-11-21T03:00:00Z",
-            agentVersion: "9.9.9", uploadedAt: 1_795_230_600, compactAbove: compactAbove)
-        return (files, String(decoding: bytes, as: UTF8.self))
+        var manifest = OffsiteManifest.of(
+            sent: files, backupID: "b1", host: "web-01", type: "files", createdAt: "2026-11-21T03:00:00Z", agentVersion: "9.9.9",
+            uploadedAt: 1_795_230_600)
+        manifest.keep(keeping)
+        return (files, String(decoding: manifest.bytes(compactAbove: compactAbove), as: UTF8.self))
     }
 
     /// Both layouts: indented, and compact one file per line as written for many files (issue 19).
@@ -78,5 +79,22 @@ import Testing
         #expect(a.size == 203)
         #expect(a.plaintextSize == 3)
         #expect(a.encryption != nil)
+    }
+
+    /// Reading a manifest and writing it again gives the same document: one type both ways, so
+    /// a manifest merged by a later upload keeps every field of the entries it did not send.
+    @Test func writingWhatWasReadGivesTheSameDocument() throws {
+        for encrypted in [false, true] {
+            let (_, text) = Self.written(encrypted: encrypted)
+            let again = try OffsiteManifest.decode(text).json().serialized(pretty: true) + "\n"
+            #expect(again == text)
+        }
+        var crc = OffsiteManifest(backup: "b", host: "h", uploadedAt: "2026-11-21T03:10:00Z", files: [
+            OffsiteManifest.File(path: "x", key: "p/b/x", size: 5, etag: "e", checksum: .crc32c(0x0123_abcd))
+        ])
+        crc.agentVersion = "1"
+        let text = crc.json().serialized()
+        #expect(text.contains("\"crc32c\": \"0123abcd\""))
+        #expect(try OffsiteManifest.decode(text).files.first?.checksum == .crc32c(0x0123_abcd))
     }
 }

@@ -4,7 +4,11 @@ import HTTPTransport
 import S3
 import Testing
 
-@testable import Upload
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@testable import Vault
 
 /// A network failure after the retries is named with test-connection's code (exit 75: the
 /// timer tries again); a certificate that does not verify is exit 5; a time refusal is CLOCK_SKEW.
@@ -56,5 +60,23 @@ struct StorageErrorsTests {
         #expect(disabled.exitStatus == .storage)
         #expect(disabled.hint.contains("enable Object Lock on bucket b"))
         #expect(mapped(403, "AccessDenied", "Access Denied because object protected by object lock.").code == .objectLocked)
+    }
+}
+
+/// A download that cannot be written is our disk's failure, never the upload side's (`UNREADABLE`)
+/// nor the vault's: a full disk is NO_SPACE (exit 1), another write failure RESTORE_WRITE_FAILED.
+struct DownloadWriteFailureTests {
+    @Test func aFullDiskIsNoSpaceNotAnUploadError() {
+        for errnoValue in [ENOSPC, EDQUOT] {
+            let t = TransportError(kind: .other, curlCode: 23, message: "Failed writing received data to disk/application", writeErrno: errnoValue)
+            let mapped = StorageErrors.agentError(S3Error(failure: .transport(t), attempts: []), vault: "main", bucket: "b", action: "s3:GetObject")
+            #expect(mapped.code == .noSpace)
+            #expect(mapped.exitStatus == .failed)
+            #expect(!mapped.message.contains("sending"))
+        }
+        let t = TransportError(kind: .other, curlCode: 23, message: "Failed writing received data", writeErrno: EACCES)
+        let mapped = StorageErrors.agentError(S3Error(failure: .transport(t), attempts: []), vault: "main", bucket: "b", action: "s3:GetObject")
+        #expect(mapped.code == .restoreWriteFailed)
+        #expect(mapped.exitStatus == .failed)
     }
 }

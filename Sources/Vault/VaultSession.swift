@@ -4,46 +4,66 @@ import Config
 import HTTPTransport
 import Logging
 import S3
-import Upload
 
-/// One vault opened for reading and deleting offsite copies: the S3 client with the vault's
-/// retries and bandwidth limit, and the vault's words for keys and errors.
+/// One vault opened for a command, in either direction: the S3 client built from the vault's
+/// endpoint with its credentials, retries (`max_attempts`), bandwidth share and the HTTP client's
+/// cancellation (SIGINT/SIGTERM), and the vault's words for keys and errors. Every command that
+/// talks to a vault reaches it through one of these.
 public final class VaultSession {
-    public let vault: String
-    public let bucket: String
+    public let endpoint: VaultEndpoint
+    public var vault: String { endpoint.vault }
+    public var bucket: String { endpoint.bucket }
     /// Object keys of this vault start with this ("web-01/").
-    public let prefix: String
+    public var prefix: String { endpoint.prefix }
     public let client: S3Client
     public let http: HTTPClient
     public let logger: Logger
-    /// Ranged requests in flight at once (the vault's `concurrency`).
+    /// Requests in flight at once (the vault's `concurrency`).
     public let concurrency: Int
     /// The vault's `object_lock_mode` / `object_lock_days`, nil when it sets none.
     public let objectLock: ObjectLockSettings?
+    /// Requests retried and stalls cut so far (metrics).
+    public private(set) var retries = 0
+    public private(set) var stalls = 0
 
-    public init(vault: ResolvedVault, http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) throws(AgentError) {
-        // The upload target resolves endpoint, credentials and transfer options the same way for both directions.
-        let target = try UploadTarget(vault: vault, host: "")
-        self.vault = vault.name
-        self.bucket = vault.bucket
-        self.prefix = target.prefix
+    /// Counts a stall the engine saw itself (one that ended a request's retries).
+    public func countStall() { stalls += 1 }
+
+    /// `http` brings the cancellation (`shouldCancel`); the session sets its bandwidth share.
+    public init(endpoint: VaultEndpoint, objectLock: ObjectLockSettings? = nil, http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) {
+        self.endpoint = endpoint
         self.http = http
         self.logger = logger
-        self.concurrency = max(1, target.concurrency)
-        self.objectLock = vault.objectLock
-        var options = target.transfer
+        self.concurrency = max(1, endpoint.concurrency)
+        self.objectLock = objectLock
+        var options = endpoint.transfer
+        // The HTTP client paces the whole agent; no per-request send rate on top.
         options.maxSendRate = 0
         client = S3Client(
-            http: http, location: target.location, credentials: target.credentials, options: options,
-            retry: RetryPolicy(maxAttempts: target.maxAttempts, baseDelay: retryBaseDelay))
-        // Instance-role credentials expire: long restores and verifies sign with fresh ones, as uploads do.
-        client.currentCredentials = target.currentCredentials
-        client.onRetry = { [logger, unowned client] op, failure, attempt, delay in
-            logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))")
+            http: http, location: endpoint.location, credentials: endpoint.credentials, options: options,
+            retry: RetryPolicy(maxAttempts: endpoint.maxAttempts, baseDelay: retryBaseDelay))
+        // Instance-role credentials expire: long transfers sign with fresh ones.
+        client.currentCredentials = endpoint.currentCredentials
+        client.onRetry = { [weak self, logger, unowned client] op, failure, attempt, delay in
+            if case .transport(let t) = failure, t.kind == .stalled {
+                self?.stalls += 1
+                logger.warning("\(client.describe(op)) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))")
+            } else {
+                logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))")
+            }
+            self?.retries += 1
         }
-        http.bandwidthLimit = target.bandwidthLimit
-        http.bandwidthTimetable = target.bandwidthTimetable
+        http.bandwidthLimit = endpoint.bandwidthLimit
         http.bandwidthShares = self.concurrency
+        if let table = endpoint.bandwidthTimetable {
+            http.bandwidthTimetable = table
+            http.onBandwidthChange = { rate in logger.info("bandwidth limit now \(BandwidthTimetable.format(rate)) (bandwidth_limit timetable)") }
+        }
+    }
+
+    /// A session for a configured vault.
+    public convenience init(vault: ResolvedVault, overrides: RunOverrides = RunOverrides(), http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) throws(AgentError) {
+        self.init(endpoint: try VaultEndpoint(vault: vault, overrides: overrides), objectLock: vault.objectLock, http: http, logger: logger, retryBaseDelay: retryBaseDelay)
     }
 
     /// `<prefix><backup>/`: where every object of a backup lives.
@@ -105,40 +125,5 @@ public final class VaultSession {
             }
         }
         return e
-    }
-}
-
-extension VaultSession {
-    /// A ranged GetObject (`Range: bytes=offset-(offset+length-1)`) into `sink`, to be sent with `client.send`.
-    func rangedGet(key: String, offset: Int64, length: Int64, sink: ResponseSink) -> S3Client.Operation {
-        S3Client.Operation(name: "GetObject", method: "GET", key: key, headers: [("Range", "bytes=\(offset)-\(offset + length - 1)")], sink: sink)
-    }
-
-    /// Why a ranged answer cannot be used, or nil when it carries exactly the bytes asked for.
-    /// Read leniently: some servers answer a range with 200 instead of 206, but name it in
-    /// `Content-Range`; a 200 without `Content-Range` is the whole object, usable only when asked for.
-    static func rangeProblem(_ response: HTTPResponse, offset: Int64, length: Int64, objectSize: Int64) -> String? {
-        if let range = response.header("Content-Range") {
-            let expected = "bytes \(offset)-\(offset + length - 1)/"
-            if !range.hasPrefix(expected) { return "asked for bytes \(offset)-\(offset + length - 1), the server sent \(range)" }
-        } else if response.status == 200 && !(offset == 0 && length == objectSize) {
-            return "the server ignored the Range header (HTTP 200 with the whole object)"
-        }
-        if response.bodyLength != length {
-            return "asked for \(length) bytes at offset \(offset), received \(response.bodyLength)"
-        }
-        return nil
-    }
-
-    /// Splits `size` bytes into ranges of at most `chunkSize`.
-    static func chunks(size: Int64, chunkSize: Int64) -> [(offset: Int64, length: Int64)] {
-        var out: [(offset: Int64, length: Int64)] = []
-        var offset: Int64 = 0
-        while offset < size {
-            let length = min(chunkSize, size - offset)
-            out.append((offset, length))
-            offset += length
-        }
-        return out
     }
 }

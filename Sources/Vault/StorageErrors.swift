@@ -4,6 +4,10 @@ import HTTPTransport
 import S3
 import SigV4
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Turns a failed S3 request during a transfer into an operator's error: the SPEC 3/7 code,
 /// what the server said, and the fix. (The connection test explains in more depth.)
 public enum StorageErrors {
@@ -13,6 +17,18 @@ public enum StorageErrors {
         case .transport(let t):
             if t.kind == .aborted {
                 return AgentError(.interrupted, "interrupted; the journal keeps what was sent", hint: "run `agent resume --all` to finish", exit: .tempFail, attempts: attempts)
+            }
+            if t.writeErrno != 0 {
+                // Our side failed writing a download (restore, verify): the disk, not the vault.
+                if t.writeErrno == ENOSPC || t.writeErrno == EDQUOT {
+                    return AgentError(
+                        .noSpace, "no space left writing what vault \(vault) sent: \(t.message)",
+                        hint: "free space on the target's filesystem (`df -h`), or restore elsewhere with `--to DIR`; the restore continues where it stopped",
+                        attempts: attempts)
+                }
+                return AgentError(
+                    .restoreWriteFailed, "writing what vault \(vault) sent failed: \(t.message) (\(String(cString: strerror(t.writeErrno))))",
+                    hint: "check the target directory's permissions and the disk", attempts: attempts)
             }
             if t.kind == .fileRead {
                 // Our side failed, not the vault: the source file, not the network.
