@@ -85,9 +85,11 @@ import Testing
     /// a manifest merged by a later upload keeps every field of the entries it did not send.
     @Test func writingWhatWasReadGivesTheSameDocument() throws {
         for encrypted in [false, true] {
-            let (_, text) = Self.written(encrypted: encrypted)
-            let again = try OffsiteManifest.decode(text).json().serialized(pretty: true) + "\n"
-            #expect(again == text)
+            for compactAbove in [1000, 0] {
+                let (_, text) = Self.written(encrypted: encrypted, compactAbove: compactAbove)
+                let again = String(decoding: try OffsiteManifest.decode(text).bytes(compactAbove: compactAbove), as: UTF8.self)
+                #expect(again == text)
+            }
         }
         var crc = OffsiteManifest(backup: "b", host: "h", uploadedAt: "2026-11-21T03:10:00Z", files: [
             OffsiteManifest.File(path: "x", key: "p/b/x", size: 5, etag: "e", checksum: .crc32c(0x0123_abcd))
