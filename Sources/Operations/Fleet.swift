@@ -74,17 +74,11 @@ public struct Fleet {
 
     private func commonPrefixes(under parent: String) throws(AgentError) -> [String] {
         var found: [String] = []
-        var token: String?
-        repeat {
-            let page: ObjectListing
-            do {
-                page = try session.client.listObjectsV2(prefix: parent, continuationToken: token, delimiter: "/")
-            } catch {
-                throw session.storageError(error, action: "s3:ListBucket")
-            }
-            found += page.commonPrefixes
-            token = page.isTruncated ? page.nextContinuationToken : nil
-        } while token != nil
+        do {
+            try session.client.forEachListingPage(prefix: parent, delimiter: "/") { found += $0.commonPrefixes }
+        } catch {
+            throw session.storageError(error, action: "s3:ListBucket")
+        }
         return found.sorted()
     }
 

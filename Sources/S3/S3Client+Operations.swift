@@ -63,13 +63,38 @@ extension S3Client {
     /// Every object under `prefix`, following continuation tokens.
     public func listAllObjects(prefix: String) throws(S3Error) -> [S3Object] {
         var all: [S3Object] = []
-        var token: String?
-        repeat {
-            let page = try listObjectsV2(prefix: prefix, continuationToken: token)
-            all += page.objects
-            token = page.isTruncated ? page.nextContinuationToken : nil
-        } while token != nil
+        try forEachListingPage(prefix: prefix) { all += $0.objects }
         return all
+    }
+
+    /// Each page of the listing under `prefix`, following continuation tokens to the end. A
+    /// listing that cannot be followed to its end (truncated without a token, a token repeated,
+    /// more than `maxVersionPages` pages) is an error, never a silently partial list or a loop.
+    public func forEachListingPage(prefix: String, delimiter: String? = nil, _ body: (ObjectListing) -> Void) throws(S3Error) {
+        try Self.followPages(under: prefix, fetch: { (token: String?) throws(S3Error) -> ObjectListing in
+            try listObjectsV2(prefix: prefix, continuationToken: token, delimiter: delimiter)
+        }, body)
+    }
+
+    /// `forEachListingPage`'s walk over pages that `fetch` returns for a continuation token.
+    static func followPages(
+        under prefix: String, maxPages: Int = maxVersionPages, fetch: (String?) throws(S3Error) -> ObjectListing, _ body: (ObjectListing) -> Void
+    ) throws(S3Error) {
+        var token: String?
+        var seen: Set<String> = []
+        for _ in 0..<maxPages {
+            let page = try fetch(token)
+            body(page)
+            guard page.isTruncated else { return }
+            guard let next = page.nextContinuationToken else {
+                throw S3Error(failure: .invalidResponse(operation: "ListObjectsV2", detail: "truncated listing without a NextContinuationToken"), attempts: [])
+            }
+            guard seen.insert(next).inserted else {
+                throw S3Error(failure: .invalidResponse(operation: "ListObjectsV2", detail: "truncated listing repeats its continuation token"), attempts: [])
+            }
+            token = next
+        }
+        throw S3Error(failure: .invalidResponse(operation: "ListObjectsV2", detail: "still truncated after \(maxPages) pages under \(prefix)"), attempts: [])
     }
 
     // MARK: objects
