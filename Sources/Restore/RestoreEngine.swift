@@ -53,10 +53,23 @@ public final class RestoreEngine {
         let index: Int
         let file: OffsiteManifest.File
         let key: String
-        let partial: String
+        /// The restore's staging directory: the `.partial` is named by the file's index.
+        let staging: String
+        var partial: String { "\(staging)/\(index).partial" }
         let chunks: [(offset: Int64, length: Int64)]
-        var done: Set<Int>
-        var verifier: SegmentVerifier
+        var done: ChunkSet
+        /// The running check of the file's bytes: made when its first bytes are hashed and dropped
+        /// once it is finished, so only the files in progress hold a digest (issue 19).
+        var verifier: SegmentVerifier {
+            get {
+                if let v = verifierStore { return v }
+                let v = SegmentVerifier(segments: file.segments)
+                verifierStore = v
+                return v
+            }
+            set { verifierStore = newValue }
+        }
+        private var verifierStore: SegmentVerifier?
         /// Chunks before this one are hashed.
         var frontier = 0
         var fd: Int32 = -1
@@ -67,9 +80,9 @@ public final class RestoreEngine {
         /// `.partial` in place) until the last one has called back.
         var inFlight = 0
         /// Chunks queued or in flight: never asked for twice at once.
-        var wanted: Set<Int> = []
+        var wanted = ChunkSet()
         /// Chunks written by this run (an earlier run's may have been lost with the page cache).
-        var fetched: Set<Int> = []
+        var fetched = ChunkSet()
         /// An encrypted file: its ranges of whole sealed chunks, its keys once its header is open,
         /// the ranges in flight, and whether a range that failed authentication was fetched again.
         let plan: AgeRangePlan?
@@ -79,16 +92,22 @@ public final class RestoreEngine {
         /// A rejected file's descriptor is closed and its `.partial` removed (once nothing is in flight).
         var discarded = false
 
-        init(index: Int, file: OffsiteManifest.File, key: String, partial: String, chunkSize: Int64, done: [Int], plan: AgeRangePlan? = nil) {
+        init(index: Int, file: OffsiteManifest.File, key: String, staging: String, chunkSize: Int64, done: [Int], plan: AgeRangePlan? = nil) {
             self.index = index
             self.file = file
             self.key = key
-            self.partial = partial
+            self.staging = staging
             self.plan = plan
             let chunks = plan.map { p in (0..<p.rangeCount).map { p.stored($0) } } ?? VaultSession.chunks(size: file.size, chunkSize: chunkSize)
             self.chunks = chunks
-            self.done = Set(done.filter { $0 >= 0 && $0 < chunks.count })
-            verifier = SegmentVerifier(segments: file.segments)
+            self.done = ChunkSet(done.filter { $0 >= 0 && $0 < chunks.count })
+        }
+
+        /// Finished (restored or rejected): what only a file in progress needs goes.
+        func release() {
+            verifierStore = nil
+            wanted = ChunkSet()
+            fetched = ChunkSet()
         }
 
         /// Where chunk `c`'s bytes are in the `.partial`: the range itself, or its plaintext.
@@ -159,7 +178,7 @@ public final class RestoreEngine {
             }
             let key = file.key.isEmpty ? session.backupPrefix(backup) + file.path : file.key
             guard file.encryption != nil else {
-                works.append(Work(index: index, file: file, key: key, partial: partial, chunkSize: chunkSize, done: journal.files[index].chunks))
+                works.append(Work(index: index, file: file, key: key, staging: staging, chunkSize: chunkSize, done: journal.files[index].chunks))
                 continue
             }
             guard let plan = AgeRangePlan(storedSize: file.size, plaintextSize: file.plaintextSize, rangeSize: chunkSize) else {
@@ -168,7 +187,7 @@ public final class RestoreEngine {
                 results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .mismatch, problem: problem))
                 continue
             }
-            let w = Work(index: index, file: file, key: key, partial: partial, chunkSize: chunkSize, done: journal.files[index].chunks, plan: plan)
+            let w = Work(index: index, file: file, key: key, staging: staging, chunkSize: chunkSize, done: journal.files[index].chunks, plan: plan)
             resumeKeys(w, header: journal.files[index].ageHeader)
             works.append(w)
         }
@@ -332,6 +351,7 @@ public final class RestoreEngine {
                 w.fd = -1
                 try makeParents(of: w.file.path, in: target)
                 w.finished = true
+                w.release()
                 working.files[w.index].done = true
                 working.files[w.index].chunks = []
                 // Large files are recorded at once; small ones with the next save (at most a second
@@ -372,7 +392,7 @@ public final class RestoreEngine {
             session.logger.error("\(w.file.path): \(problem); not put in place")
             w.finished = true
             queue.removeAll { works[$0.work] === w }
-            w.wanted = []
+            w.wanted = ChunkSet()
             for receiver in w.receivers.values { receiver.cancelled = true }
             working.files[w.index].chunks = []
             working.files[w.index].ageHeader = nil
@@ -382,6 +402,7 @@ public final class RestoreEngine {
         func discardIfIdle(_ w: Work) {
             guard w.problem != nil, w.inFlight == 0, !w.discarded else { return }
             w.discarded = true
+            w.release()
             if w.fd >= 0 { close(w.fd) }
             w.fd = -1
             unlink(w.partial)

@@ -28,6 +28,12 @@ public struct RestoreJournal: Sendable, Equatable {
             self.chunks = chunks
             self.ageHeader = ageHeader
         }
+
+        var json: JSON {
+            var fields: [(String, JSON)] = [("path", .string(path)), ("size", .int(size)), ("done", .bool(done)), ("chunks", .array(chunks.map { .int(Int64($0)) }))]
+            if let ageHeader { fields.append(("age_header", .string(AgeBase64.encode(ageHeader)))) }
+            return .object(fields)
+        }
     }
 
     public var backup: String
@@ -47,22 +53,24 @@ public struct RestoreJournal: Sendable, Equatable {
 
     public static func path(in target: String) -> String { "\(target)/\(RestorePaths.stagingName)/journal.json" }
 
-    public func json() -> JSON {
-        .object([
-            ("format", .int(files.contains { $0.ageHeader != nil } ? 2 : 1)), ("backup", .string(backup)), ("vault", .string(vault)), ("manifest_sha256", .string(manifestSHA256)),
-            ("chunk_size", .int(chunkSize)),
-            (
-                "files",
-                .array(
-                    files.map {
-                        var fields: [(String, JSON)] = [
-                            ("path", .string($0.path)), ("size", .int($0.size)), ("done", .bool($0.done)), ("chunks", .array($0.chunks.map { .int(Int64($0)) })),
-                        ]
-                        if let header = $0.ageHeader { fields.append(("age_header", .string(AgeBase64.encode(header)))) }
-                        return .object(fields)
-                    })
-            ),
-        ])
+    public func json() -> JSON { .object(head + [("files", .array(files.map(\.json)))]) }
+
+    /// The fields before `files`.
+    private var head: [(String, JSON)] {
+        [
+            ("format", .int(files.contains { $0.ageHeader != nil } ? 2 : 1)), ("backup", .string(backup)), ("vault", .string(vault)),
+            ("manifest_sha256", .string(manifestSHA256)), ("chunk_size", .int(chunkSize)),
+        ]
+    }
+
+    /// Writes the journal compact, one file per line, straight to the file: it never exists whole
+    /// as a JSON tree or a string, however many files the backup has (issue 19).
+    func write(to out: inout AtomicFile.Writer) {
+        out.write("{")
+        for (key, value) in head { out.write(JSON.string(key).serialized() + ": " + value.serialized() + ", ") }
+        out.write("\"files\": [")
+        for (i, f) in files.enumerated() { out.write((i > 0 ? ",\n" : "\n") + f.json.serialized()) }
+        out.write("\n]}\n")
     }
 
     public init?(json: JSON) {
@@ -107,7 +115,7 @@ public struct RestoreJournal: Sendable, Equatable {
 
     public func save(target: String) throws(AgentError) {
         do {
-            try AtomicFile.write(json().serialized() + "\n", to: RestoreJournal.path(in: target), mode: 0o600)
+            try AtomicFile.write(to: RestoreJournal.path(in: target), mode: 0o600) { write(to: &$0) }
         } catch {
             if error.code == ENOSPC || error.code == EDQUOT {
                 throw AgentError(

@@ -17,11 +17,38 @@ import Vault
         #expect(RestoreJournal.load(target: dir.path) == journal)
     }
 
+    /// Written one file per line (streamed, issue 19), read back as it was; an empty list too.
+    @Test(arguments: [0, 1, 3]) func writtenOneFilePerLine(count: Int) throws {
+        let dir = try TemporaryDirectory()
+        #expect(AtomicFile.makeDirectories(dir.path + "/" + RestorePaths.stagingName))
+        let journal = RestoreJournal(
+            backup: "b1", vault: "v", manifestSHA256: "abc", chunkSize: 8,
+            files: (0..<count).map { .init(path: "d/\"f\($0)\"", size: Int64($0) * 10, done: $0 == 1, chunks: $0 == 2 ? [0, 1] : []) })
+        try journal.save(target: dir.path)
+        let text = try #require(AtomicFile.read(RestoreJournal.path(in: dir.path)))
+        #expect(text.split(separator: "\n").count == count + 2)
+        #expect(RestoreJournal.load(target: dir.path) == journal)
+    }
+
     @Test func damagedJournalIsNotTrusted() throws {
         let dir = try TemporaryDirectory()
         #expect(AtomicFile.makeDirectories(dir.path + "/" + RestorePaths.stagingName))
         try dir.write(RestorePaths.stagingName + "/journal.json", "{\"format\": 1, \"backup\": ")
         #expect(RestoreJournal.load(target: dir.path) == nil)
+    }
+
+    @Test func chunkSetsHoldTheirChunksInWordAndBeyond() {
+        var set = ChunkSet([0, 3, 63, 64, 1000])
+        #expect(set.count == 5 && set.contains(63) && set.contains(64) && !set.contains(62))
+        #expect(set.sorted() == [0, 3, 63, 64, 1000])
+        set.subtract([3, 1000, 7])
+        set.remove(0)
+        #expect(set.sorted() == [63, 64])
+        set.formUnion([5, 70])
+        #expect(set.sorted() == [5, 63, 64, 70])
+        #expect(Set([5, 6, 70]).subtracting(set) == [6])
+        set.subtract(Array(set))
+        #expect(set.isEmpty && set == ChunkSet())
     }
 
     @Test func chunksCoverTheSizeExactly() {
