@@ -88,39 +88,10 @@ struct UploadCommand: ParsableCommand {
         var resolved: [Backup] = []
         var skipped: [(id: String, error: AgentError)] = []
         if pending {
-            (resolved, skipped) = try PendingBackups.find(resolver: resolver)
+            (resolved, skipped) = try resolver.pendingBackups()
         } else {
             for argument in backups { resolved.append(try resolver.resolve(argument)) }
         }
         return (vaults, targets, resolved, skipped)
-    }
-}
-
-/// `upload --pending`: every completed backup in backup_dir. Completed means a `backup.json`
-/// that says so and no `.in-progress` marker: a folder without `backup.json` may still be being
-/// written (or its job died), so it is left out as NOT_COMPLETED. Each one left out is named.
-enum PendingBackups {
-    static func find(resolver: BackupResolver) throws(AgentError) -> (backups: [Backup], skipped: [(id: String, error: AgentError)]) {
-        guard let names = DirectoryListing.names(in: resolver.backupDir) else {
-            throw AgentError(.noDir, "the backup directory \(resolver.backupDir) does not exist", hint: "set backup_dir in the config")
-        }
-        var found: [Backup] = []
-        var skipped: [(id: String, error: AgentError)] = []
-        for name in names.sorted() where !name.hasPrefix(".") {
-            let directory = resolver.backupDir.hasSuffix("/") ? resolver.backupDir + name : resolver.backupDir + "/" + name
-            let hasManifest = access(directory + "/" + Backup.manifestName, F_OK) == 0
-            do {
-                let backup = try resolver.resolve(name)
-                guard !backup.singleFile, hasManifest else {
-                    skipped.append(
-                        (name, AgentError(.notCompleted, "no \(Backup.manifestName) says it is completed (the backup job may still be writing it)", hint: "")))
-                    continue
-                }
-                found.append(backup)
-            } catch {
-                skipped.append((name, error))
-            }
-        }
-        return (found, skipped)
     }
 }
