@@ -14,11 +14,6 @@ public enum ClockSkew {
         dateHeader.flatMap(AmzDate.parseHTTPDate)
     }
 
-    /// The server's time from `RequestTimeTooSkewed`'s `<ServerTime>` (`2015-06-04T22:26:16Z`).
-    public static func serverTime(iso8601: String?) -> Int64? {
-        iso8601.flatMap(Timestamp.parseISO8601)
-    }
-
     /// "3 min 12 s": a duration in the units an operator reads.
     public static func describe(_ seconds: Int64) -> String { ClockSkewText.describe(seconds) }
 
@@ -33,19 +28,13 @@ public enum ClockSkew {
     public static func finding(local: Int64, server: Int64, refused: Bool = false) -> Finding? {
         let skew = local - server
         guard abs(skew) > warnAfter || refused else { return nil }
-        let direction = skew > 0 ? "ahead of" : "behind"
-        let times = "local \(Timestamp.iso8601(local)), server \(Timestamp.iso8601(server))"
-        let fix = ClockSkewText.fix
+        let offset = ClockSkewText.offset(local: local, server: server)
         if refused || abs(skew) > failAfter {
             let said = refused ? "The server refused the request as RequestTimeTooSkewed: this" : "This"
             return Finding(
-                .clock, .fail, .clockSkew,
-                "\(said) server's clock is \(describe(skew)) \(direction) the storage server's (\(times)); signed requests more than 15 min off are refused.",
-                fix: fix)
+                .clock, .fail, .clockSkew, "\(said) server's clock is \(offset); signed requests more than 15 min off are refused.", fix: ClockSkewText.fix)
         }
         return Finding(
-            .clock, .warn, .clockSkew,
-            "This server's clock is \(describe(skew)) \(direction) the storage server's (\(times)); requests are refused once it drifts past 15 min.",
-            fix: fix)
+            .clock, .warn, .clockSkew, "This server's clock is \(offset); requests are refused once it drifts past 15 min.", fix: ClockSkewText.fix)
     }
 }

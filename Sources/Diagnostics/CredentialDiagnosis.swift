@@ -17,23 +17,22 @@ public enum CredentialDiagnosis {
         let terms = context.profile.terms
         let keyLine = "`access_key_id` (the \(terms.accessKey)) in \(context.section)"
         let said = error.said(context)
-        switch error.code {
-        case "InvalidAccessKeyId":
+        // The shared reading of the answer (Refusal.of) decides what it is about; this adds the why.
+        switch Refusal.of(error) {
+        case .invalidAccessKey:
             return invalidKey(error, said: said, keyLine: keyLine, context: context)
-        case "InvalidArgument" where error.message.contains("Credential access key"):
-            return invalidKey(error, said: said, keyLine: keyLine, context: context)
-        case "SignatureDoesNotMatch":
+        case .signatureMismatch:
             return signatureMismatch(error, said: said, ourStringToSign: ourStringToSign, context: context)
-        case "ExpiredToken", "TokenRefreshRequired":
-            return Finding(
-                .credentials, .fail, .expiredToken, "The server says the session token has expired \(said): temporary credentials only work until then.",
-                fix: "renew the token (`session_token_file` or AWS_SESSION_TOKEN) and the keys issued with it, or use long-lived keys without `session_token` in \(context.section)")
-        case "InvalidToken":
+        case .expiredToken where error.code == "InvalidToken":
             let why = context.hasSessionToken ? "the configured session token is malformed or belongs to other keys" : "the request carried a token the server does not accept"
             return Finding(
                 .credentials, .fail, .expiredToken, "The server rejected the session token \(said): \(why).",
                 fix: "set the session token issued together with these keys (`session_token_file` in \(context.section)), or remove `session_token` when using long-lived keys")
-        case "AccountProblem", "AllAccessDisabled", "InvalidSecurity":
+        case .expiredToken:
+            return Finding(
+                .credentials, .fail, .expiredToken, "The server says the session token has expired \(said): temporary credentials only work until then.",
+                fix: "renew the token (`session_token_file` or AWS_SESSION_TOKEN) and the keys issued with it, or use long-lived keys without `session_token` in \(context.section)")
+        case .accountDisabled:
             return Finding(
                 .credentials, .fail, .invalidAccessKey, "The server refuses every request from this account \(said).",
                 fix: "check the account's standing and the key's status in \(terms.keyConsole)")
