@@ -82,19 +82,19 @@ public final class UploadEngine {
         // A completed entry this attempt replaces: put back if the attempt fails before it sent
         // anything (a wrong port or bucket must not turn a finished upload into an interrupted one).
         var replaced: JournalEntry?
-        switch journal.load(id) {
-        case .entry(let existing) where !existing.isFinished && !pointsHere(existing):
-            // The vault now names another bucket, endpoint or prefix: what was sent is elsewhere.
+        let start = UploadStart.decide(
+            journal.load(id), force: force, singleFile: backup.singleFile, pointsHere: pointsHere,
+            unchanged: { $0.files.map(\.identity) == backup.allFiles.map(\.identity) })
+        switch start {
+        case .retargeted(let checkManifest, let abort):
             // The offsite manifest decides first whether the backup is already complete here.
-            if !force, !backup.singleFile, try offsiteManifestExists(backup: backup) {
+            if checkManifest, try offsiteManifestExists(backup: backup) {
                 return alreadyOffsite(backup: backup, id: id, started: started)
             }
             warn("vault \(target.vault) now points to another bucket, endpoint or prefix than the interrupted upload \(id); starting this upload afresh")
-            for file in existing.files where file.state != .done {
-                if let uploadID = file.uploadID { abortQuietly(key: file.key, uploadID: uploadID) }
-            }
+            for old in abort { abortQuietly(key: old.key, uploadID: old.uploadID) }
             entry = newEntry(id: id, backup: backup)
-        case .entry(let existing) where !existing.isFinished:
+        case .resume(let existing):
             entry = existing
             resumed = true
             let limit = target.bandwidthLimit > 0 ? "bandwidth limit \(Units.formatSize(target.bandwidthLimit))/s" : "no bandwidth limit"
@@ -103,28 +103,20 @@ public final class UploadEngine {
             )
             try reconcileSources(&entry, with: backup)
             onAlreadyHeld?(entry.files.filter { $0.state == .done }.reduce(Int64(0)) { $0 + $1.identity.size })
-        case .entry(let done) where done.state == .completed && !force:
-            // Already offsite, unless a file changed since (an archive uploaded again by path): the
-            // offsite manifest where the vault points now decides, whatever the entry recorded.
-            let unchanged = done.files.map(\.identity) == backup.allFiles.map(\.identity)
-            if unchanged, try offsiteManifestExists(backup: backup) {
+        case .replaceCompleted(let done, let checkManifest):
+            if checkManifest, try offsiteManifestExists(backup: backup) {
                 return alreadyOffsite(backup: backup, id: id, started: started)
             }
             replaced = done
             entry = newEntry(id: id, backup: backup)
-        case .entry(let done) where done.state == .completed:
-            replaced = done
-            entry = newEntry(id: id, backup: backup)
-        case .corrupt(let path, let moved):
-            warn("the journal file \(path) was damaged and was moved to \(moved); starting this upload afresh")
-            entry = newEntry(id: id, backup: backup)
-        case .newer(let path, let version):
-            throw Journal.tooNew(path: path, version: version)
-        default:
-            if !force, !backup.singleFile, try offsiteManifestExists(backup: backup) {
+        case .fresh(let checkManifest, let warning):
+            if let warning { warn(warning) }
+            if checkManifest, try offsiteManifestExists(backup: backup) {
                 return alreadyOffsite(backup: backup, id: id, started: started)
             }
             entry = newEntry(id: id, backup: backup)
+        case .refuse(let error):
+            throw error
         }
         entry.state = .uploading
         entry.lastError = nil
@@ -232,37 +224,7 @@ public final class UploadEngine {
         let sentBefore = bytesSent
         let stored = try storedBytes(&entry, index, fd: fd)
         let size = stored.size
-        do {
-            var restarts = 0
-            while true {
-                do {
-                    try sendMultipart(&entry, index, stored)
-                    break
-                } catch let again as ReconcileAgain {
-                    // The server disowned parts at Complete (InvalidPart): ask it which parts it
-                    // holds and send only the others, in the same multipart upload.
-                    restarts += 1
-                    if restarts > 3 {
-                        throw AgentError(.rejected, "the server kept refusing the parts of \(file.path) at completion (\(again.reason))", hint: "run `agent upload --force` later; if it repeats, the vault or a proxy alters uploads", exit: .failed)
-                    }
-                    warn("\(file.path): \(again.reason) at completion; checking the parts the server holds and sending the rest again")
-                } catch let restart as RestartFile {
-                    restarts += 1
-                    if restarts > 3 {
-                        throw AgentError(.retriesExhausted, "the server kept forgetting the multipart upload of \(file.path)", hint: "retry later with `agent resume --all`")
-                    }
-                    warn("the server forgot the multipart upload of \(file.path) (\(restart.reason)); starting this file over with a new upload")
-                    entry.files[index].uploadID = nil
-                    entry.files[index].parts = []
-                    entry.files[index].partSize = nil
-                    try save(&entry)
-                } catch let error as AgentError {
-                    throw error
-                } catch {
-                    throw AgentError(.internalError, "\(error)", hint: "this is a bug; please report it", exit: .failed)
-                }
-            }
-        }
+        try sendMultipart(&entry, index, stored)
         let seconds = monotonicSeconds() - started
         let f = entry.files[index]
         // The rate of what this run sent: parts an earlier run stored are not this run's speed.
@@ -563,63 +525,157 @@ public final class UploadEngine {
         return false
     }
 
-    struct RestartFile: Error { var reason: String }
-    struct ReconcileAgain: Error { var reason: String }
+    /// Sends one file in parts, driven by its `MultipartUploadStateMachine`: this function does
+    /// the I/O each action asks for and reports what happened.
+    private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes) throws(AgentError) {
+        let file = entry.files[index]
+        let size = stored.size
+        let lock = lockHeaders()
+        let recorded = file.partSize.flatMap { partSize in
+            file.uploadID != nil ? PartPlan(fileSize: size, partSize: partSize, partCount: max(1, Int((size + partSize - 1) / partSize))) : nil
+        }
+        var machine = MultipartUploadStateMachine(
+            path: file.path, plan: recorded ?? PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits))
+        var action = machine.start(recordedUploadID: file.uploadID)
+        // The object's HEAD when the upload was gone at Complete.
+        var storedObject: ObjectInfo?
+        while true {
+            switch action {
+            case .listParts(let uploadID, let because):
+                if let because { warn("\(file.path): \(because); checking the parts the server holds and sending the rest again") }
+                let serverParts: [UploadedPart]
+                do {
+                    serverParts = try client.listParts(key: file.key, uploadID: uploadID)
+                } catch {
+                    guard error.failure.isUnknownUpload else {
+                        throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:ListMultipartUploadParts")
+                    }
+                    action = machine.listingFoundNoUpload(error.failure.code ?? "NoSuchUpload")
+                    continue
+                }
+                let plan = machine.plan
+                let held = try MultipartUploadStateMachine.adoptable(
+                    server: serverParts, recorded: entry.files[index].parts, plan: plan, etagIsMD5: target.integrity.etagIsMD5
+                ) { (number: Int) throws(AgentError) -> JournalEntry.Part in
+                    let (offset, length) = plan.range(of: number)
+                    let digests = try digest(stored, offset: offset, length: length, withMD5: true, file: file)
+                    return JournalEntry.Part(
+                        number: number, etag: digests.md5?.hexString ?? "", size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
+                        crc32c: digests.crc32c.map(CRC32C.hex))
+                }
+                entry.files[index].parts = held.values.sorted { $0.number < $1.number }
+                try save(&entry)
+                logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
+                let alreadyHeld = held.values.reduce(Int64(0)) { $0 + $1.size }
+                if alreadyHeld > 0 { onAlreadyHeld?(alreadyHeld) }
+                action = machine.partsListed(held: held)
 
-    private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes) throws {
+            case .startOver(let reason):
+                warn("the server forgot the multipart upload of \(file.path) (\(reason)); starting this file over with a new upload")
+                entry.files[index].uploadID = nil
+                entry.files[index].parts = []
+                entry.files[index].partSize = nil
+                try save(&entry)
+                fallthrough
+            case .createUpload:
+                let plan = PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits)
+                var headers = objectHeaders + lock.headers
+                if target.sendsCRC32C {
+                    // Each part carries its CRC-32C; Complete names the whole object's (combined from the parts').
+                    headers += [("x-amz-checksum-algorithm", "CRC32C"), ("x-amz-checksum-type", "FULL_OBJECT")]
+                } else if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
+                    headers.append(("x-amz-checksum-algorithm", "SHA256"))
+                }
+                let uploadID: String
+                do {
+                    uploadID = try client.createMultipartUpload(key: file.key, headers: headers)
+                } catch {
+                    throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+                }
+                entry.files[index].uploadID = uploadID
+                entry.files[index].partSize = plan.partSize
+                entry.files[index].parts = []
+                entry.files[index].state = .uploading
+                try save(&entry)
+                action = machine.uploadCreated(uploadID, plan: plan)
+
+            case .sendParts(let uploadID):
+                action = sendParts(&entry, index, stored, uploadID: uploadID, machine: &machine)
+
+            case .complete(let uploadID, let parts, _):
+                try checkUnchanged(fd: stored.fd, file: file)
+                let fullCRC = try fullObjectCRC32C(parts, stored: stored, file: file)
+                do {
+                    let etag = try client.completeMultipartUpload(
+                        key: file.key, uploadID: uploadID,
+                        parts: parts.map { p in
+                            UploadedPart(
+                                number: p.number, etag: p.etag, size: p.size,
+                                checksumCRC32C: fullCRC != nil ? p.crc32c.flatMap(CRC32C.parseHex).map(CRC32C.headerValue) : nil)
+                        },
+                        headers: fullCRC.map { [("x-amz-checksum-crc32c", CRC32C.headerValue($0)), ("x-amz-checksum-type", "FULL_OBJECT")] } ?? [])
+                    action = machine.completed(etag: etag)
+                } catch {
+                    let refusal: MultipartUploadStateMachine.CompleteRefusal
+                    let mapped = StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+                    if error.failure.isUnknownUpload {
+                        refusal = .uploadUnknown
+                    } else if error.failure.code == "InternalError" {
+                        // Ceph RGW answers Complete for an upload it no longer knows with 500 InternalError.
+                        refusal = .internalError(mapped)
+                    } else if let code = error.failure.code, code == "InvalidPart" || code == "InvalidPartOrder" {
+                        refusal = .invalidPart(code: code)
+                    } else {
+                        refusal = .failed(mapped)
+                    }
+                    action = machine.completeRefused(refusal)
+                }
+
+            case .askWhetherUploadIsGone(let uploadID):
+                action = machine.uploadIsGone(uploadIsGone(key: file.key, uploadID: uploadID))
+
+            case .checkStoredObject:
+                storedObject = try? client.headObject(key: file.key)
+                action = machine.storedObject(size: storedObject?.size, etag: storedObject?.etag)
+
+            case .adoptStoredObject(let etag, let parts):
+                logger.info("\(file.path): the upload was already completed")
+                try confirmLock(key: file.key, head: storedObject, retainUntil: lock.retainUntil)
+                return try finishMultipart(&entry, index, parts: parts, etag: etag, fullCRC: try fullObjectCRC32C(parts, stored: stored, file: file))
+
+            case .verify(let etag, let parts, let expected):
+                let fullCRC = try fullObjectCRC32C(parts, stored: stored, file: file)
+                let head = try verify(file: file, storedSize: size, expectedETag: expected, reportedETag: etag, expectedCRC: fullCRC)
+                try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
+                return try finishMultipart(&entry, index, parts: parts, etag: etag, fullCRC: fullCRC)
+
+            case .fail(let error, let abortUploadID):
+                if let abortUploadID { abortQuietly(key: file.key, uploadID: abortUploadID) }
+                throw error
+            }
+        }
+    }
+
+    /// The parts phase: up to `concurrency` parts in flight through the multi loop, each hashed
+    /// ahead on the digest pool; every answer goes to the state machine, which says what follows
+    /// once nothing is in flight.
+    private func sendParts(
+        _ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes, uploadID: String, machine: inout MultipartUploadStateMachine
+    ) -> MultipartUploadStateMachine.Action {
         let file = entry.files[index]
         let fd = stored.fd
-        let size = stored.size
-        let plan: PartPlan
-        if let recorded = file.partSize, file.uploadID != nil {
-            plan = PartPlan(fileSize: size, partSize: recorded, partCount: max(1, Int((size + recorded - 1) / recorded)))
-        } else {
-            plan = PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits)
-        }
-        var held: [Int: JournalEntry.Part] = [:]
-        let lock = lockHeaders()
-        if let uploadID = file.uploadID {
-            held = try reconcileParts(entry.files[index], uploadID: uploadID, plan: plan, stored: stored)
-            entry.files[index].parts = held.values.sorted { $0.number < $1.number }
-            try save(&entry)
-            logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
-        } else {
-            var headers = objectHeaders + lock.headers
-            if target.sendsCRC32C {
-                // Each part carries its CRC-32C; Complete names the whole object's (combined from the parts').
-                headers += [("x-amz-checksum-algorithm", "CRC32C"), ("x-amz-checksum-type", "FULL_OBJECT")]
-            } else if target.integrity.preferred == .checksumSHA256 && target.integrity.checksumAlgorithms.contains("sha256") {
-                headers.append(("x-amz-checksum-algorithm", "SHA256"))
-            }
-            let uploadID: String
-            do {
-                uploadID = try client.createMultipartUpload(key: file.key, headers: headers)
-            } catch {
-                throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
-            }
-            entry.files[index].uploadID = uploadID
-            entry.files[index].partSize = plan.partSize
-            entry.files[index].parts = []
-            entry.files[index].state = .uploading
-            try save(&entry)
-        }
-        guard let uploadID = entry.files[index].uploadID else { throw RestartFile(reason: "no upload id") }
-        let alreadyHeld = held.values.reduce(Int64(0)) { $0 + $1.size }
-        if alreadyHeld > 0 { onAlreadyHeld?(alreadyHeld) }
-
-        // The closures below outlive this call's inout access: they work on a copy.
+        let plan = machine.plan
+        // The closures below outlive this call's inout accesses: they work on copies.
         var working = entry
-        var queue = (1...plan.partCount).filter { held[$0] == nil }
+        var m = machine
         var inFlight = 0
-        var firstError: AgentError?
-        var restart: String?
         let concurrency = max(1, target.concurrency)
         // Parts hashed ahead on the digest pool, and parts hashed and waiting for a free slot:
         // at most `concurrency + pool threads` parts are claimed at once (digests only, no bytes held).
         var hashing: [Int: DigestPool.Ticket] = [:]
         var ready: [(number: Int, digests: PayloadDigests, tags: AgeTagBook?)] = []
         let lookahead = concurrency + digestPool.threads
-        var stopped: Bool { firstError != nil || restart != nil || http.shouldCancel() }
+        var stopped: Bool { m.isStopping || http.shouldCancel() }
 
         func hashAhead(_ number: Int) {
             let (offset, length) = plan.range(of: number)
@@ -630,7 +686,7 @@ public final class UploadEngine {
                 case .success(let digests):
                     ready.append((number, digests, tags))
                 case .failure(let error):
-                    if error.code != .interrupted { firstError = firstError ?? error }
+                    if error.code == .interrupted { m.partReturned(number) } else { m.failed(error) }
                 }
                 launchMore()
             }
@@ -649,34 +705,39 @@ public final class UploadEngine {
                 case .success(let response):
                     let etag = unquoteETag(response.header("ETag") ?? "")
                     if etag.isEmpty {
-                        firstError = AgentError(.rejected, "the server answered part \(number) of \(file.path) without an ETag", hint: "the endpoint may not be S3-compatible", exit: .failed)
+                        m.partRefused(
+                            number,
+                            .failed(AgentError(.rejected, "the server answered part \(number) of \(file.path) without an ETag", hint: "the endpoint may not be S3-compatible", exit: .failed)),
+                            sentWithMD5: withMD5)
                         break
                     }
                     let part = JournalEntry.Part(
                         number: number, etag: etag, size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
                         crc32c: digests.crc32c.map(CRC32C.hex))
+                    m.partStored(part)
                     bytesSent += length
                     onProgress?(length)
                     do throws(AgentError) {
                         try record(&working, index, .part(path: file.path, part))
                         try checkUnchanged(fd: fd, file: file)
                     } catch {
-                        firstError = firstError ?? error
+                        m.failed(error)
                     }
                 case .failure(let failure):
                     let error = S3Error(failure: failure, attempts: attempts)
                     if failure.isUnknownUpload {
-                        restart = "NoSuchUpload on part \(number)"
-                    } else if !withMD5 && isObjectLockDemand(error) {
-                        if !forceContentMD5 { warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on") }
-                        forceContentMD5 = true
-                        queue.insert(number, at: 0)
+                        m.partRefused(number, .uploadUnknown, sentWithMD5: withMD5)
+                    } else if isObjectLockDemand(error) {
+                        if !withMD5 && !forceContentMD5 { warn("the bucket requires Content-MD5 on every upload (Object Lock); sending it from now on") }
+                        let refusal = StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+                        m.partRefused(number, .contentMD5Demanded(refusal: refusal), sentWithMD5: withMD5)
+                        if m.contentMD5Demanded { forceContentMD5 = true }
                     } else {
                         if case .transport(let t) = failure, t.kind == .stalled {
                             session.countStall()
                             logger.warning("part \(number) of \(file.path) stalled: \(t.message)")
                         }
-                        firstError = firstError ?? StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
+                        m.partRefused(number, .failed(StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")), sentWithMD5: withMD5)
                     }
                 }
                 launchMore()
@@ -692,73 +753,25 @@ public final class UploadEngine {
                 let next = ready.removeFirst()
                 if wantsMD5 && next.digests.md5 == nil {
                     // Hashed before the bucket asked for Content-MD5: hashed again, with it.
-                    queue.insert(next.number, at: 0)
+                    m.partReturned(next.number)
                     continue
                 }
                 send(next.number, next.digests, next.tags)
             }
-            while inFlight + hashing.count + ready.count < lookahead, !queue.isEmpty {
-                hashAhead(queue.removeFirst())
+            while inFlight + hashing.count + ready.count < lookahead, let number = m.nextPart() {
+                hashAhead(number)
             }
         }
 
         launchMore()
-        http.run(until: { inFlight == 0 && hashing.isEmpty && ((queue.isEmpty && ready.isEmpty) || stopped) })
+        http.run(until: { inFlight == 0 && hashing.isEmpty && ((m.partsOutstanding == 0) || stopped) })
         // Interrupted, or stopped by an error: no worker may still read this file when it is closed.
         for ticket in hashing.values { ticket.cancel() }
         http.waitForPosts(until: { hashing.isEmpty })
         entry = working
-        if http.shouldCancel() {
-            throw AgentError(.interrupted, "interrupted while sending \(file.path); the journal keeps the \(entry.files[index].parts.count) parts sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
-        }
-        if let firstError {
-            if firstError.code == .sourceChanged || firstError.code == .unreadable { abortQuietly(key: file.key, uploadID: uploadID) }
-            throw firstError
-        }
-        if let restart { throw RestartFile(reason: restart) }
-
-        // Complete with every part, in order.
-        let parts = entry.files[index].parts.sorted { $0.number < $1.number }
-        guard parts.count == plan.partCount else {
-            throw AgentError(.retriesExhausted, "\(file.path): only \(parts.count) of \(plan.partCount) parts were sent", hint: "run `agent resume --all`")
-        }
-        try checkUnchanged(fd: fd, file: file)
-        var expected: String?
-        if parts.allSatisfy({ $0.md5 != nil }) {
-            var concatenated: [UInt8] = []
-            for p in parts { concatenated += Hex.decode(p.md5 ?? "") ?? [] }
-            expected = Digest.md5(concatenated).hexString + "-\(parts.count)"
-        }
-        let fullCRC = try fullObjectCRC32C(parts, stored: stored, file: file)
-        let etag: String
-        do {
-            etag = try client.completeMultipartUpload(
-                key: file.key, uploadID: uploadID,
-                parts: parts.map { p in
-                    UploadedPart(number: p.number, etag: p.etag, size: p.size, checksumCRC32C: fullCRC != nil ? p.crc32c.flatMap(CRC32C.parseHex).map(CRC32C.headerValue) : nil)
-                },
-                headers: fullCRC.map { [("x-amz-checksum-crc32c", CRC32C.headerValue($0)), ("x-amz-checksum-type", "FULL_OBJECT")] } ?? [])
-        } catch {
-            // Ceph RGW answers Complete for an upload it no longer knows with 500 InternalError:
-            // ask ListParts whether the upload is gone before treating it as server trouble.
-            if error.failure.isUnknownUpload || (error.failure.code == "InternalError" && uploadIsGone(key: file.key, uploadID: uploadID)) {
-                // Completed by an earlier attempt whose answer was lost? Only an object whose
-                // ETag proves it is made of our parts counts; anything else is sent again.
-                if let expected, let info = try? client.headObject(key: file.key), info.size == size, info.etag.lowercased() == expected.lowercased() {
-                    logger.info("\(file.path): the upload was already completed")
-                    try confirmLock(key: file.key, head: info, retainUntil: lock.retainUntil)
-                    return try finishMultipart(&entry, index, parts: parts, etag: info.etag, fullCRC: fullCRC)
-                }
-                throw RestartFile(reason: "NoSuchUpload on complete")
-            }
-            if let code = error.failure.code, code == "InvalidPart" || code == "InvalidPartOrder" {
-                throw ReconcileAgain(reason: code)
-            }
-            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")
-        }
-        let head = try verify(file: file, storedSize: size, expectedETag: expected, reportedETag: etag, expectedCRC: fullCRC)
-        try confirmLock(key: file.key, head: head, retainUntil: lock.retainUntil)
-        try finishMultipart(&entry, index, parts: parts, etag: etag, fullCRC: fullCRC)
+        let next = m.partsSettled(interrupted: http.shouldCancel())
+        machine = m
+        return next
     }
 
     /// The whole object's CRC-32C, combined from its parts' (a part an earlier run sent without
@@ -783,36 +796,6 @@ public final class UploadEngine {
     private func finishMultipart(_ entry: inout JournalEntry, _ index: Int, parts: [JournalEntry.Part], etag: String, fullCRC: UInt32?) throws(AgentError) {
         let checksum = fullCRC.map { "crc32c:" + CRC32C.hex($0) } ?? "sha256-parts:" + parts.map(\.sha256).joined(separator: ",")
         try record(&entry, index, .done(path: entry.files[index].path, etag: etag, checksum: checksum))
-    }
-
-    /// Parts the server holds that we can trust: recorded in the journal with the same ETag and
-    /// size, or (killed before the journal write) whose ETag is the MD5 of our bytes.
-    private func reconcileParts(_ file: JournalEntry.File, uploadID: String, plan: PartPlan, stored: StoredBytes) throws -> [Int: JournalEntry.Part] {
-        let serverParts: [UploadedPart]
-        do {
-            serverParts = try client.listParts(key: file.key, uploadID: uploadID)
-        } catch {
-            if error.failure.isUnknownUpload { throw RestartFile(reason: "\(error.failure.code ?? "NoSuchUpload") on ListParts") }
-            throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:ListMultipartUploadParts")
-        }
-        var held: [Int: JournalEntry.Part] = [:]
-        for sp in serverParts where sp.number >= 1 && sp.number <= plan.partCount {
-            let (offset, length) = plan.range(of: sp.number)
-            guard sp.size == length else { continue }
-            if let recorded = file.parts.first(where: { $0.number == sp.number }), recorded.etag == sp.etag, recorded.size == sp.size {
-                held[sp.number] = recorded
-                continue
-            }
-            if target.integrity.etagIsMD5, sp.etag.count == 32 {
-                let digests = try digest(stored, offset: offset, length: length, withMD5: true, file: file)
-                if digests.md5?.hexString == sp.etag.lowercased() {
-                    held[sp.number] = JournalEntry.Part(
-                        number: sp.number, etag: sp.etag, size: length, sha256: digests.sha256?.hexString ?? "", md5: digests.md5?.hexString,
-                        crc32c: digests.crc32c.map(CRC32C.hex))
-                }
-            }
-        }
-        return held
     }
 
     // MARK: checks
@@ -927,17 +910,27 @@ public final class UploadEngine {
                 .verifyMismatch, "\(file.key) is stored with \(info.size) bytes, but \(storedSize) were sent",
                 hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
         }
-        let encryptedByKey = info.header("x-amz-server-side-encryption")?.lowercased().hasPrefix("aws:kms") == true
-            || info.header("x-amz-server-side-encryption-customer-algorithm") != nil
-        if let expectedETag, target.integrity.etagIsMD5, target.serverSideEncryption != "aws:kms", !encryptedByKey {
-            let stored = info.etag.isEmpty ? reportedETag : info.etag
-            if stored.contains("-") == expectedETag.contains("-"), stored.lowercased() != expectedETag.lowercased() {
-                throw AgentError(
-                    .verifyMismatch, "\(file.key): the stored object's ETag \(stored) does not match the \(expectedETag) of what was sent",
-                    hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
-            }
+        if let stored = Self.etagMismatch(
+            head: info, reportedETag: reportedETag, expectedETag: expectedETag, etagIsMD5: target.integrity.etagIsMD5, configuredSSE: target.serverSideEncryption)
+        {
+            throw AgentError(
+                .verifyMismatch, "\(file.key): the stored object's ETag \(stored) does not match the \(expectedETag ?? "") of what was sent",
+                hint: "upload it again with `agent upload --force`; if it repeats, the vault or a proxy alters uploads")
         }
         return info
+    }
+
+    /// The stored object's ETag when it contradicts the one our bytes give (`expectedETag`: the
+    /// MD5, or the MD5 of the parts' MD5s `-count`); nil when they agree or cannot be compared: a
+    /// provider whose ETag is no MD5, an object encrypted with SSE-KMS or SSE-C (its ETag is not
+    /// an MD5 of the content), a single-part ETag against a multipart one.
+    static func etagMismatch(head: ObjectInfo, reportedETag: String, expectedETag: String?, etagIsMD5: Bool, configuredSSE: String?) -> String? {
+        let encryptedByKey = head.header("x-amz-server-side-encryption")?.lowercased().hasPrefix("aws:kms") == true
+            || head.header("x-amz-server-side-encryption-customer-algorithm") != nil
+        guard let expectedETag, etagIsMD5, configuredSSE != "aws:kms", !encryptedByKey else { return nil }
+        let stored = head.etag.isEmpty ? reportedETag : head.etag
+        guard stored.contains("-") == expectedETag.contains("-"), stored.lowercased() != expectedETag.lowercased() else { return nil }
+        return stored
     }
 
     private func offsiteManifestExists(backup: Backup) throws(AgentError) -> Bool {
