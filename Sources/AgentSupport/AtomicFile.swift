@@ -125,6 +125,39 @@ public enum AtomicFile {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Hands each line of a file (without its newline; a last line without one too) to `body`,
+    /// reading 64 KiB at a time: memory stays bounded whatever the file's size. Stops when `body`
+    /// returns false, at a line longer than `maxLine` bytes (handed over cut to `maxLine`), or at
+    /// a read error. False when the file cannot be opened.
+    @discardableResult
+    public static func forEachLine(_ path: String, maxLine: Int = 1 << 20, _ body: (Substring) -> Bool) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var pending: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = block.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            var start = 0
+            for i in 0..<n where block[i] == UInt8(ascii: "\n") {
+                pending.append(contentsOf: block[start..<i])
+                start = i + 1
+                let line = String(decoding: pending, as: UTF8.self)
+                pending.removeAll(keepingCapacity: true)
+                guard body(line[...]) else { return true }
+            }
+            pending.append(contentsOf: block[start..<n])
+            if pending.count > maxLine {
+                _ = body(String(decoding: pending.prefix(maxLine), as: UTF8.self)[...])
+                return true
+            }
+        }
+        if !pending.isEmpty { _ = body(String(decoding: pending, as: UTF8.self)[...]) }
+        return true
+    }
+
     /// `mkdir -p` with a mode for the directories it creates.
     public static func makeDirectories(_ path: String, mode: mode_t = 0o700) -> Bool {
         var current = path.hasPrefix("/") ? "" : "."

@@ -29,47 +29,79 @@ public final class BackupVerifier {
         let started = monotonicSeconds()
         let backup = manifest.backup
         var report = VerifyReport(backup: backup, vault: session.vault, deep: deep, files: [], bytesRead: 0, seconds: 0, unchecked: 0)
-        for file in manifest.files {
-            let key = file.key.isEmpty ? session.backupPrefix(backup) + file.path : file.key
-            var result = VerifyReport.File(path: file.path, key: key, size: file.size, status: .ok, problems: [])
-            let sizeMatches = try check(file, key: key, into: &result)
+        let (files, present) = try headAll(manifest)
+        report.files = files
+        for (index, file) in manifest.files.enumerated() {
             // Re-hashed even when the ETag already differs: the report says which bytes differ.
-            if deep, sizeMatches {
-                let (problems, unchecked) = try rehash(file, key: key, report: &report)
-                if unchecked == 0 { result.checkedBy = "download" }
+            if deep, present[index] {
+                let (problems, unchecked) = try rehash(file, key: report.files[index].key, report: &report)
+                if unchecked == 0 { report.files[index].checkedBy = "download" }
                 if !problems.isEmpty {
-                    result.status = .mismatch
-                    result.problems += problems
+                    report.files[index].status = .mismatch
+                    report.files[index].problems += problems
                 }
                 report.unchecked += unchecked
             }
+            let result = report.files[index]
             if result.status != .ok {
                 session.logger.warning("verify \(backup): \(file.path): \(result.problems.joined(separator: "; "))")
             }
-            report.files.append(result)
         }
         report.seconds = monotonicSeconds() - started
         return report
     }
 
-    /// HEAD: the object exists with the manifest's size (and ETag, where both are of the same kind).
-    /// Returns whether it exists with the right size (worth re-hashing).
-    private func check(_ file: OffsiteManifest.File, key: String, into result: inout VerifyReport.File) throws(AgentError) -> Bool {
-        if !file.partsAreConsistent {
-            result.status = .mismatch
-            result.problems.append("the manifest's part list does not describe a file of \(file.size) bytes")
+    /// One HEAD per file, up to `concurrency` in flight through the transfer loop (issue 19): each
+    /// object exists with the manifest's size (and ETag, where both are of the same kind). Returns
+    /// every file's result so far and whether it exists with the right size (worth re-hashing).
+    private func headAll(_ manifest: OffsiteManifest) throws(AgentError) -> (files: [VerifyReport.File], present: [Bool]) {
+        var files = manifest.files.map { file in
+            VerifyReport.File(
+                path: file.path, key: file.key.isEmpty ? session.backupPrefix(manifest.backup) + file.path : file.key, size: file.size, status: .ok, problems: [])
         }
-        let info: ObjectInfo
-        do {
-            info = try session.client.headObject(key: key, checksumMode: wantsStoredChecksum(file))
-        } catch {
-            if let s = error.failure.serviceError, s.status == 404 {
-                result.status = .missing
-                result.problems.append("the object \(key) is missing")
-                return false
+        var present = [Bool](repeating: false, count: files.count)
+        var next = 0
+        var inFlight = 0
+        var failure: AgentError?
+        func launchMore() {
+            while failure == nil, !session.http.shouldCancel(), inFlight < max(1, session.concurrency), next < files.count {
+                let index = next
+                next += 1
+                let file = manifest.files[index]
+                if !file.partsAreConsistent {
+                    files[index].status = .mismatch
+                    files[index].problems.append("the manifest's part list does not describe a file of \(file.size) bytes")
+                }
+                inFlight += 1
+                session.client.send(session.client.headObjectOperation(key: files[index].key, checksumMode: wantsStoredChecksum(file))) { [self] result, attempts in
+                    inFlight -= 1
+                    switch result {
+                    case .success(let answer):
+                        present[index] = judge(file, ObjectInfo(headAnswer: answer), into: &files[index])
+                    case .failure(let f):
+                        if let s = f.serviceError, s.status == 404 {
+                            files[index].status = .missing
+                            files[index].problems.append("the object \(files[index].key) is missing")
+                        } else {
+                            failure = failure ?? session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject")
+                        }
+                    }
+                    launchMore()
+                }
             }
-            throw session.storageError(error, action: "s3:GetObject")
         }
+        launchMore()
+        session.http.run(until: { inFlight == 0 && (next == files.count || failure != nil || session.http.shouldCancel()) })
+        if session.http.shouldCancel() {
+            throw AgentError(.interrupted, "interrupted while checking the objects of backup \(manifest.backup)", hint: "run `agent verify` again", exit: .tempFail)
+        }
+        if let failure { throw failure }
+        return (files, present)
+    }
+
+    /// Compares a HEAD's answer with the manifest: the size, the ETag where both are of the same
+    /// kind, the stored CRC-32C where the server gives one. Returns whether the size matches.
+    private func judge(_ file: OffsiteManifest.File, _ info: ObjectInfo, into result: inout VerifyReport.File) -> Bool {
         result.retention = ObjectRetention.from(info)
         if info.size != file.size {
             result.status = .mismatch

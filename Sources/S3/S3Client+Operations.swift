@@ -115,10 +115,13 @@ extension S3Client {
     /// `checksumMode`: ask for the stored full-object checksum (`x-amz-checksum-mode: ENABLED`);
     /// a provider that keeps one answers it as `x-amz-checksum-crc32c` (or another algorithm's header).
     public func headObject(key: String, checksumMode: Bool = false) throws(S3Error) -> ObjectInfo {
-        let r = try run(Operation(name: "HeadObject", method: "HEAD", key: key, headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : []))
-        return ObjectInfo(
-            size: Int64(r.header("Content-Length") ?? "") ?? 0, etag: unquoteETag(r.header("ETag") ?? ""),
-            lastModified: r.header("Last-Modified") ?? "", headers: r.headers)
+        ObjectInfo(headAnswer: try run(headObjectOperation(key: key, checksumMode: checksumMode)))
+    }
+
+    /// HeadObject to `send` through the transfer loop (several in flight); its answer read with
+    /// `ObjectInfo(headAnswer:)`.
+    public func headObjectOperation(key: String, checksumMode: Bool = false) -> Operation {
+        Operation(name: "HeadObject", method: "HEAD", key: key, headers: checksumMode ? [("x-amz-checksum-mode", "ENABLED")] : [])
     }
 
     /// GetObject, optionally a byte range (`Range: bytes=first-last`), into a sink.
@@ -232,4 +235,13 @@ extension S3Client {
 
 extension Digest {
     static func sha256Hex(_ bytes: [UInt8]) -> String { Digest.sha256(bytes).hexString }
+}
+
+extension ObjectInfo {
+    /// What a HeadObject answer says of the object.
+    public init(headAnswer r: HTTPResponse) {
+        self.init(
+            size: Int64(r.header("Content-Length") ?? "") ?? 0, etag: unquoteETag(r.header("ETag") ?? ""), lastModified: r.header("Last-Modified") ?? "",
+            headers: r.headers)
+    }
 }

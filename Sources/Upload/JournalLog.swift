@@ -111,29 +111,41 @@ public enum JournalRecord: Sendable, Equatable {
 extension JournalEntry {
     /// No S3 service takes a part over 5 GiB.
     static let maxRecordedPartSize: Int64 = 5 << 30
+}
 
-    /// Replays a log onto the snapshot it belongs to; stops at the first line that does not check
-    /// (torn by a crash) or belongs to another snapshot. Linear in the log's length.
-    mutating func replay(log text: String) {
-        guard let token = logToken else { return }
-        var index: [String: Int] = [:]
-        index.reserveCapacity(files.count)
-        for (i, f) in files.enumerated() { index[f.path] = i }
-        var latest = updated
-        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard line.utf8.count > 17, let space = line.firstIndex(of: " ") else { break }
-            let check = line[line.startIndex..<space]
-            let body = String(line[line.index(after: space)...])
-            guard check.utf8.count == 16, JournalRecord.check(body) == String(check), let json = JSON.parse(body) else { break }
-            guard json["g"]?.stringValue == token else { continue }
-            guard let record = JournalRecord(json: json, plaintextSize: { p in index[p].map { files[$0].identity.size } }),
-                let i = index[record.path]
-            else { break }
-            record.apply(to: &files[i])
-            if let u = json["u"]?.intValue, u > latest, u <= 1 << 40 { latest = u }
-        }
-        updated = latest
+/// Replays a log onto the snapshot it belongs to, one line at a time (a log of any length is read
+/// in bounded memory); stops at the first line that does not check (torn by a crash). Lines of
+/// another snapshot's log are skipped. Linear in the log's length.
+struct LogReplay {
+    private let token: String?
+    private var index: [String: Int] = [:]
+    private var latest: Int64
+
+    init(_ entry: JournalEntry) {
+        token = entry.logToken
+        latest = entry.updated
+        guard token != nil else { return }
+        index.reserveCapacity(entry.files.count)
+        for (i, f) in entry.files.enumerated() { index[f.path] = i }
     }
+
+    /// Applies one line; false when the replay ends here (no log expected, or a line that does not check).
+    mutating func apply(_ line: Substring, to entry: inout JournalEntry) -> Bool {
+        guard let token, line.utf8.count > 17, let space = line.firstIndex(of: " ") else { return false }
+        let check = line[line.startIndex..<space]
+        let body = String(line[line.index(after: space)...])
+        guard check.utf8.count == 16, JournalRecord.check(body) == String(check), let json = JSON.parse(body) else { return false }
+        guard json["g"]?.stringValue == token else { return true }
+        let index = self.index
+        guard let record = JournalRecord(json: json, plaintextSize: { p in index[p].map { entry.files[$0].identity.size } }),
+            let i = index[record.path]
+        else { return false }
+        record.apply(to: &entry.files[i])
+        if let u = json["u"]?.intValue, u > latest, u <= 1 << 40 { latest = u }
+        return true
+    }
+
+    func finish(_ entry: inout JournalEntry) { entry.updated = latest }
 }
 
 /// The append side of an entry's log, held by the engine while it works on the entry (under the
@@ -204,10 +216,13 @@ extension Journal {
     }
 
     /// The entry with its log replayed (the snapshot alone when there is no log).
+    /// The log is read line by line: correct for a log of any length, in bounded memory.
     public func withLog(_ entry: JournalEntry) -> JournalEntry {
-        guard entry.logToken != nil, let text = AtomicFile.read(logPath(of: entry.id)) else { return entry }
+        guard entry.logToken != nil else { return entry }
         var merged = entry
-        merged.replay(log: text)
+        var replay = LogReplay(entry)
+        AtomicFile.forEachLine(logPath(of: entry.id)) { line in line.isEmpty || replay.apply(line, to: &merged) }
+        replay.finish(&merged)
         return merged
     }
 }

@@ -1048,7 +1048,7 @@ public final class UploadEngine {
             }
             let old: OffsiteManifest
             do throws(OffsiteManifest.DecodeError) {
-                old = try OffsiteManifest.decode(existing.bodyText)
+                old = try OffsiteManifest.decode(bytes: existing.body)
             } catch {
                 throw AgentError(
                     .rejected, "the offsite manifest \(key) in vault \(target.vault) is not a manifest this agent can read (\(error)); it was left as it is",

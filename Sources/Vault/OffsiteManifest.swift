@@ -153,9 +153,14 @@ public struct OffsiteManifest: Sendable {
     /// Reads a manifest, or says why it is not one. The vault's content is outside input: any text
     /// gives a manifest or an error, and the values downstream code does arithmetic with are in range.
     public static func decode(_ text: String) throws(DecodeError) -> OffsiteManifest {
+        try decode(bytes: Array(text.utf8))
+    }
+
+    /// Reads a manifest from the bytes a GET brought, without a text copy of them first (issue 19).
+    public static func decode(bytes: [UInt8]) throws(DecodeError) -> OffsiteManifest {
         let json: JSON
         do {
-            json = try JSON.decode(text)
+            json = try JSON.decode(bytes: bytes)
         } catch {
             throw DecodeError(reason: "not JSON (\(error))")
         }

@@ -82,7 +82,7 @@ public final class VaultSession {
         }
         let manifest: OffsiteManifest
         do throws(OffsiteManifest.DecodeError) {
-            manifest = try OffsiteManifest.decode(response.bodyText)
+            manifest = try OffsiteManifest.decode(bytes: response.body)
         } catch {
             throw AgentError(
                 .rejected, "the offsite manifest \(manifestKey(backup)) in vault \(vault) is not a manifest this agent can read: \(error)",

@@ -151,3 +151,33 @@ private func loaded(_ journal: Journal, _ id: String) -> JournalEntry? {
     #expect(back.files[7].state == .done && back.files[7].etag == "e\"7" && back.files[7].checksum == "sha256:7")
     #expect(back.prefix == "host/" && back.logToken != nil)
 }
+
+@Test func aLogSpanningManyReadBlocksIsReplayedWhole() throws {
+    // Read 64 KiB at a time: lines cross block boundaries, every one is applied.
+    let journal = try tempJournal()
+    let count = 3000
+    let token = try #require(try journal.save(manyFiles(id: "long", count: count), startingLog: true))
+    let log = JournalLogWriter(path: journal.logPath(of: "long"), token: token)
+    for i in 0..<count {
+        try log.append(.done(path: "d/f\(i)", etag: String(repeating: "e", count: 32), checksum: "sha256:" + String(repeating: "c", count: 64)), time: 100)
+    }
+    log.close()
+    let back = try #require(loaded(journal, "long"))
+    #expect(back.files.allSatisfy { $0.state == .done })
+}
+
+@Test func linesAreHandedOverOneByOneAndAnOverlongLineEndsTheRead() throws {
+    let journal = try tempJournal()
+    let path = journal.directory + "/lines"
+    try AtomicFile.write("a\n\nbb\n" + String(repeating: "x", count: 200_000) + "\ncc\nlast", to: path)
+    var lines: [String] = []
+    #expect(AtomicFile.forEachLine(path) { lines.append(String($0)); return true })
+    #expect(lines.map(\.count) == [1, 0, 2, 200_000, 2, 4])
+    lines = []
+    AtomicFile.forEachLine(path, maxLine: 1000) { lines.append(String($0)); return true }
+    #expect(lines.map(\.count) == [1, 0, 2, 1000])
+    lines = []
+    AtomicFile.forEachLine(path) { lines.append(String($0)); return lines.count < 2 }
+    #expect(lines == ["a", ""])
+    #expect(!AtomicFile.forEachLine(path + ".missing") { _ in true })
+}

@@ -128,3 +128,37 @@ def test_a_damaged_small_file_in_transit_is_never_stored_as_good(env, rclone):
     body = s3.get_object(Bucket=bucket, Key="host-a/flipped/dir07/file00007.bin")["Body"].read()
     assert body == files["dir07/file00007.bin"]
     proxy.close()
+
+
+def test_verify_sends_its_heads_in_parallel_and_reports_every_file(env, rclone):
+    proxy, files = content_md5_backup(env, rclone, "heads", 120)
+    assert env.run("upload", "heads").code == 0
+    s3 = rclone.client()
+    bucket = env.vaults["primary"]["bucket"]
+    s3.delete_object(Bucket=bucket, Key="host-a/heads/dir03/file00003.bin")
+    # The first file's HEAD is held back until other files' HEADs have arrived beside it: one HEAD
+    # after another would never get there (the hold gives up after 30 s and the test fails).
+    first, seen = [], []
+
+    def hold_first(q):
+        with proxy.lock:
+            if not first:
+                first.append(q.path)
+        if first[0] != q.path:
+            seen.append(q.path)
+            return
+        deadline = time.time() + 30
+        while len(seen) < CONCURRENCY - 1 and time.time() < deadline:
+            time.sleep(0.01)
+
+    proxy.add(Rule(lambda q: q.method == "HEAD" and "/heads/dir" in q.path, "before", times=len(files), before=hold_first))
+    r = env.run("verify", "heads", "--json")
+    assert r.code == 1, r  # one object missing
+    assert len(seen) >= CONCURRENCY - 1, seen
+    by_path = {f["path"]: f for f in r.json["files"]}
+    assert len(by_path) == len(files) + 1  # and backup.json
+    assert by_path["dir03/file00003.bin"]["status"] == "missing", by_path["dir03/file00003.bin"]
+    assert all(f["status"] == "ok" for p, f in by_path.items() if p != "dir03/file00003.bin")
+    # The report lists the files in the manifest's order, whatever order the answers came in.
+    assert [f["path"] for f in r.json["files"]] == sorted(by_path)
+    proxy.close()
