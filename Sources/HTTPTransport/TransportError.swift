@@ -27,10 +27,12 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(message) (curl \(curlCode))" }
 
-    /// Whether trying the same request again may succeed (SPEC 5: transient failures).
+    /// Whether trying the same request again may succeed (SPEC 5: transient failures). A name
+    /// that does not resolve is tried again: a resolver or link blip passes, and SPEC 3 reports
+    /// DNS_FAILURE after the retries (exit 75). A certificate, our own file, or an abort do not.
     public var isTransient: Bool {
         switch kind {
-        case .dns, .tls, .fileRead, .aborted: return false
+        case .tls, .fileRead, .aborted: return false
         default: return true
         }
     }

@@ -141,32 +141,29 @@ public final class BackupVerifier {
         var decryptProblem: AgeError?
         let chunks = VaultSession.chunks(size: file.size, chunkSize: chunkSize)
         var next = 0
-        var hashed = 0
-        var inFlight = 0
-        var arrived: [Int: [UInt8]] = [:]
         var failure: AgentError?
         var problem: String?
         var bytes: Int64 = 0
 
         // Ranges are hashed in order: those that arrive ahead of a slow one wait in memory. At most
-        // `window` ranges are in flight or waiting, so a held-back range cannot make memory grow.
-        let window = session.concurrency + 1
-        func launchMore() {
-            while failure == nil, problem == nil, inFlight < session.concurrency, next < chunks.count, next - hashed < window {
+        // `concurrency + 1` ranges are in flight or waiting, so a held-back range cannot make memory grow.
+        var arrivals = OrderedArrivals<[UInt8]>(capacity: session.concurrency + 1)
+        let window = TransferWindow(client: session.client, concurrency: session.concurrency)
+        window.fill = { [self, unowned window] in
+            while window.hasRoom, next < chunks.count, arrivals.mayClaim(next) {
                 let index = next
                 next += 1
                 let (offset, length) = chunks[index]
-                inFlight += 1
-                session.client.send(session.rangedGet(key: key, offset: offset, length: length, sink: .memory(limit: Int(length)))) { [self] result, attempts in
-                    inFlight -= 1
+                window.send(session.rangedGet(key: key, offset: offset, length: length, sink: .memory(limit: Int(length)))) { [self] result, attempts in
                     switch result {
                     case .success(let response):
                         if let p = VaultSession.rangeProblem(response, offset: offset, length: length, objectSize: file.size) {
                             problem = p
-                            break
+                            window.stop()
+                            return
                         }
-                        arrived[index] = response.body
-                        while let body = arrived.removeValue(forKey: hashed) {
+                        arrivals.arrived(index, response.body)
+                        while let body = arrivals.next() {
                             verifier.update(body)
                             if let decryptor, decryptProblem == nil {
                                 do {
@@ -175,7 +172,6 @@ public final class BackupVerifier {
                                     decryptProblem = error as? AgeError ?? .payload("\(error)")
                                 }
                             }
-                            hashed += 1
                             bytes += Int64(body.count)
                             onProgress?(Int64(body.count))
                         }
@@ -185,14 +181,13 @@ public final class BackupVerifier {
                         } else {
                             failure = session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject")
                         }
+                        window.stop()
                     }
-                    launchMore()
                 }
             }
         }
-
-        launchMore()
-        session.http.run(until: { inFlight == 0 && (next == chunks.count || failure != nil || problem != nil) })
+        window.run(until: { next == chunks.count })
+        window.fill = {}
         report.bytesRead += bytes
         if session.http.shouldCancel() {
             throw AgentError(.interrupted, "interrupted while verifying \(file.path)", hint: "run `agent verify` again", exit: .tempFail)

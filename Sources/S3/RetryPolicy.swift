@@ -1,16 +1,22 @@
 /// When and how long to wait before trying a request again: exponential backoff with full
-/// jitter, `Retry-After` honoured, a per-request attempt budget. The single `shouldRetry`.
+/// jitter, `Retry-After` honoured, a per-request budget of attempts and of time. The single
+/// `shouldRetry`: what is worth another try is `S3Failure.isTransient`, and nothing else decides.
 public struct RetryPolicy: Sendable {
     /// Attempts per request, the first included.
     public var maxAttempts: Int
     /// First backoff, doubled per attempt up to `maxDelay`.
     public var baseDelay: Double
     public var maxDelay: Double
+    /// Seconds a request may take from its first attempt, retries and waits included: no retry
+    /// starts that could not begin within it (a server asking to wait long, again and again,
+    /// cannot hold a run for hours).
+    public var deadline: Double
 
-    public init(maxAttempts: Int = 5, baseDelay: Double = 0.5, maxDelay: Double = 20) {
+    public init(maxAttempts: Int = 5, baseDelay: Double = 0.5, maxDelay: Double = 20, deadline: Double = 900) {
         self.maxAttempts = max(1, maxAttempts)
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.deadline = deadline
     }
 
     public enum Decision: Sendable, Equatable {
@@ -18,10 +24,13 @@ public struct RetryPolicy: Sendable {
         case giveUp
     }
 
-    /// `attempt` is the number of the attempt that just failed (1 for the first).
-    public func decide(_ failure: S3Failure, attempt: Int) -> Decision {
+    /// `attempt` is the number of the attempt that just failed (1 for the first); `elapsed`: the
+    /// seconds since the request's first attempt began.
+    public func decide(_ failure: S3Failure, attempt: Int, elapsed: Double = 0) -> Decision {
         guard failure.isTransient, attempt < maxAttempts else { return .giveUp }
-        return .retry(after: delay(attempt: attempt, retryAfter: failure.retryAfter))
+        let wait = delay(attempt: attempt, retryAfter: failure.retryAfter)
+        guard elapsed + wait < deadline else { return .giveUp }
+        return .retry(after: wait)
     }
 
     public func delay(attempt: Int, retryAfter: Double?) -> Double {

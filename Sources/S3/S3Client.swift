@@ -119,7 +119,7 @@ public final class S3Client {
     /// Sends an operation, retrying transient failures per the policy; `completion` gets the
     /// 2xx answer, or the last failure together with every attempt's error.
     public func send(_ op: Operation, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void) {
-        attempt(op, number: 1, history: [], skewCorrected: false, completion: completion)
+        attempt(op, number: 1, history: [], skewCorrected: false, started: monotonicSeconds(), completion: completion)
     }
 
     /// After a refusal for the request's time: the offset to sign with from now on (server −
@@ -142,7 +142,8 @@ public final class S3Client {
     }
 
     private func attempt(
-        _ op: Operation, number: Int, history: [String], skewCorrected: Bool, completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void
+        _ op: Operation, number: Int, history: [String], skewCorrected: Bool, started: Double,
+        completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void
     ) {
         let signedWith = ClockOffsets.offset(for: location.endpointDescription)
         let request = signedRequest(op).request
@@ -158,10 +159,10 @@ public final class S3Client {
             let history = history + ["attempt \(number): \(failure)"]
             // Refused for its time: signed again with the server's time, once (not an attempt).
             if !skewCorrected, correctClock(failure, signedWith: signedWith) != nil {
-                attempt(op, number: number, history: history, skewCorrected: true, completion: completion)
+                attempt(op, number: number, history: history, skewCorrected: true, started: started, completion: completion)
                 return
             }
-            switch retry.decide(failure, attempt: number) {
+            switch retry.decide(failure, attempt: number, elapsed: monotonicSeconds() - started) {
             case .giveUp:
                 completion(.failure(failure), history)
             case .retry(let delay):
@@ -171,7 +172,7 @@ public final class S3Client {
                         completion(.failure(failure), history)
                         return
                     }
-                    attempt(op, number: number + 1, history: history, skewCorrected: skewCorrected, completion: completion)
+                    attempt(op, number: number + 1, history: history, skewCorrected: skewCorrected, started: started, completion: completion)
                 }
             }
         }

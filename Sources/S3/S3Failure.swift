@@ -137,7 +137,7 @@ public enum S3Failure: Error, Sendable, CustomStringConvertible {
     /// SPEC 5's classification, in one place.
     public var isTransient: Bool {
         switch self {
-        case .transport(let t): return t.isTransient || t.kind == .dns
+        case .transport(let t): return t.isTransient
         case .invalidResponse: return true
         case .service(let s):
             if isAuthenticationFailure { return false }

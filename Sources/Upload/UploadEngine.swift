@@ -668,13 +668,12 @@ public final class UploadEngine {
         // The closures below outlive this call's inout accesses: they work on copies.
         var working = entry
         var m = machine
-        var inFlight = 0
-        let concurrency = max(1, target.concurrency)
+        let window = TransferWindow(client: client, concurrency: target.concurrency)
         // Parts hashed ahead on the digest pool, and parts hashed and waiting for a free slot:
         // at most `concurrency + pool threads` parts are claimed at once (digests only, no bytes held).
         var hashing: [Int: DigestPool.Ticket] = [:]
         var ready: [(number: Int, digests: PayloadDigests, tags: AgeTagBook?)] = []
-        let lookahead = concurrency + digestPool.threads
+        let lookahead = window.concurrency + digestPool.threads
         var stopped: Bool { m.isStopping || http.shouldCancel() }
 
         func hashAhead(_ number: Int) {
@@ -698,9 +697,7 @@ public final class UploadEngine {
             let op = client.uploadPartOperation(
                 key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length, tags: tags),
                 payloadHash: payloadHash(digests), headers: integrityHeaders(digests))
-            inFlight += 1
-            client.send(op) { [self] result, attempts in
-                inFlight -= 1
+            window.send(op) { [self] result, attempts in
                 switch result {
                 case .success(let response):
                     let etag = unquoteETag(response.header("ETag") ?? "")
@@ -740,7 +737,6 @@ public final class UploadEngine {
                         m.partRefused(number, .failed(StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")), sentWithMD5: withMD5)
                     }
                 }
-                launchMore()
             }
         }
 
@@ -749,7 +745,7 @@ public final class UploadEngine {
                 for ticket in hashing.values { ticket.cancel() }
                 return
             }
-            while inFlight < concurrency, !ready.isEmpty {
+            while window.hasRoom, !ready.isEmpty {
                 let next = ready.removeFirst()
                 if wantsMD5 && next.digests.md5 == nil {
                     // Hashed before the bucket asked for Content-MD5: hashed again, with it.
@@ -758,13 +754,14 @@ public final class UploadEngine {
                 }
                 send(next.number, next.digests, next.tags)
             }
-            while inFlight + hashing.count + ready.count < lookahead, let number = m.nextPart() {
+            while window.inFlight + hashing.count + ready.count < lookahead, let number = m.nextPart() {
                 hashAhead(number)
             }
         }
 
-        launchMore()
-        http.run(until: { inFlight == 0 && hashing.isEmpty && ((m.partsOutstanding == 0) || stopped) })
+        window.fill = launchMore
+        window.run(busy: { !hashing.isEmpty }, until: { m.partsOutstanding == 0 || m.isStopping })
+        window.fill = {}  // it captured the window: no cycle outlives the file
         // Interrupted, or stopped by an error: no worker may still read this file when it is closed.
         for ticket in hashing.values { ticket.cancel() }
         http.waitForPosts(until: { hashing.isEmpty })

@@ -60,6 +60,28 @@ import Testing
     #expect(policy.decide(denied, attempt: 1) == .giveUp)
 }
 
+/// Retries have a time budget as well as a count: no retry starts that would begin after the
+/// request's deadline (here a server asking for 7 s waits, with 10 s left, then 2 s left).
+@Test func retryPolicyGivesUpAtTheDeadline() {
+    let policy = RetryPolicy(maxAttempts: 10, baseDelay: 0.1, deadline: 20)
+    let slow = S3Failure.service(S3ServiceError(status: 503, code: "SlowDown", message: "", requestID: "", details: [:], headers: [("Retry-After", "7")], operation: "UploadPart"))
+    #expect(policy.decide(slow, attempt: 1, elapsed: 10) == .retry(after: 7))
+    #expect(policy.decide(slow, attempt: 2, elapsed: 18) == .giveUp)
+    #expect(RetryPolicy().deadline == 900)
+}
+
+/// One classification: what the transport calls transient is what the retry policy retries.
+/// A name that does not resolve is retried (and reported as DNS_FAILURE after the retries).
+@Test func transportAndS3AgreeOnWhatIsTransient() {
+    let kinds: [TransportError.Kind] = [.dns, .connectionRefused, .connectTimeout, .tls, .stalled, .timeout, .connectionLost, .fileRead, .aborted, .other]
+    for kind in kinds {
+        let t = TransportError(kind: kind, curlCode: 0, message: "m")
+        #expect(S3Failure.transport(t).isTransient == t.isTransient, "\(kind)")
+    }
+    #expect(TransportError(kind: .dns, curlCode: 6, message: "no such host").isTransient)
+    #expect(!TransportError(kind: .tls, curlCode: 60, message: "cert").isTransient)
+}
+
 @Test func urlsEncodeKeysOnceAndVirtualHostedPutsTheBucketInTheHost() {
     let path = S3Location(endpoint: "http://127.0.0.1:9000", bucket: "bk", region: "us-east-1", pathStyle: true)!
     #expect(path.url(rawPath: path.rawPath(key: "a b/ü+=.txt"), query: [("uploadId", "x/y")]) == "http://127.0.0.1:9000/bk/a%20b/%C3%BC%2B%3D.txt?uploadId=x%2Fy")
