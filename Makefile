@@ -30,7 +30,7 @@ SHARE        := $(DESTDIR)$(PREFIX)/share/offsite-agent
 UNITDIR      := $(DESTDIR)$(PREFIX)/lib/systemd/system
 ETC          := $(DESTDIR)$(SYSCONFDIR)/offsite-agent
 
-.PHONY: setup setup-apt setup-pip build release test unit-test integration-test demo bench bench-many fuzz install uninstall clean profiles deb package-test
+.PHONY: setup setup-apt setup-pip build release text-order test unit-test integration-test demo bench bench-many fuzz install uninstall clean profiles deb package-test
 
 setup: setup-apt setup-pip
 
@@ -52,11 +52,39 @@ profiles:
 build: setup profiles
 	$(SWIFT) build
 
-# The Swift runtime is linked in (--static-swift-stdlib): the binary needs only libc, libstdc++,
-# libcurl and libssl/libcrypto at run time, so it runs where no Swift is installed.
+# The Swift runtime is linked in (--static-swift-stdlib): the binary needs only libc, libgcc_s,
+# libcurl, libssl/libcrypto and libisal at run time, so it runs where no Swift is installed.
 # --no-export-dynamic: the static runtime's link flags export every symbol; nothing needs them.
+# Memory (issue 12: peak RSS of an upload <= 20 MiB). The kernel maps code 64 KiB around each page a
+# process touches, so code an upload runs that lies scattered costs resident memory:
+# - every function in its own section (Swift -function-sections, C/C++ -ffunction-sections), and the
+#   code an upload runs linked first, side by side: gold --section-ordering-file $(TEXT_ORDER), made by
+#   `make text-order` (a layout hint: a stale entry costs memory, never correctness; a changed file relinks);
+# - libstdc++ linked statically (the .a found first on the search path, see STATIC_CXX): the shared
+#   library costs 1.1 MiB resident (mostly its relocated data) for the little the toml++ shim and the
+#   Swift runtime use of it;
+# - the link map (.build/release-agent.map) is what `make text-order` reads.
+TEXT_ORDER   := packaging/agent.text-order
+STATIC_CXX   := $(CURDIR)/.build/static-libstdc++
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=gold \
+	-Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xswiftc -L$(STATIC_CXX) \
+	-Xlinker --no-export-dynamic -Xlinker --section-ordering-file=$(CURDIR)/$(TEXT_ORDER) -Xlinker -Map=$(CURDIR)/.build/release-agent.map
 release: setup profiles
-	$(SWIFT) build -c release --static-swift-stdlib -Xlinker --no-export-dynamic
+	@a=$$($$(command -v clang || command -v gcc) -print-file-name=libstdc++.a); \
+	  case "$$a" in /*) mkdir -p $(STATIC_CXX) && ln -sfn "$$a" $(STATIC_CXX)/libstdc++.a ;; \
+	  *) echo "release: no static libstdc++.a (apt install libstdc++-12-dev)" >&2; exit 1 ;; esac
+	@if [ -e $(RELEASE_BIN) ] && [ $(TEXT_ORDER) -nt $(RELEASE_BIN) ]; then rm -f $(RELEASE_BIN); fi
+	@# The Swift driver does not recompile for changed -Xfrontend flags: a flag change rebuilds all.
+	@if [ "$$(cat .build/release-flags 2>/dev/null)" != "$(RELEASE_FLAGS)" ]; then [ ! -e .build/release ] || rm -rf "$$(readlink -f .build/release)"; fi
+	$(SWIFT) build $(RELEASE_FLAGS)
+	@echo "$(RELEASE_FLAGS)" > .build/release-flags
+
+# Regenerates $(TEXT_ORDER) from the code an upload really runs (valgrind callgrind; see the script).
+text-order: release
+	@command -v valgrind >/dev/null || $(MAKE) setup-apt APT_PACKAGES=valgrind
+	$(PYTHON) scripts/text-order.py
+	rm -f $(RELEASE_BIN)
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 unit-test: build
 	$(SWIFT) build --build-tests

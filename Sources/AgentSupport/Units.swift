@@ -100,13 +100,35 @@ public enum Units {
     private static func pad2(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
 }
 
+extension StringProtocol {
+    /// The first occurrence of `target`, compared by Unicode scalars (exact text, no grapheme
+    /// rules: markers, URLs, templates, IDs). Not `firstRange(of:)`: that pulls in the 400 KB
+    /// _StringProcessing code on the upload path, resident for the whole run (issue 12: peak RSS).
+    public func range(ofScalars target: String) -> Range<Index>? {
+        let needle = Array(target.unicodeScalars)
+        guard let first = needle.first else { return nil }
+        let scalars = unicodeScalars
+        var start = scalars.startIndex
+        while let i = scalars[start...].firstIndex(of: first) {
+            var a = i, b = 0
+            while b < needle.count, a < scalars.endIndex, scalars[a] == needle[b] {
+                a = scalars.index(after: a)
+                b += 1
+            }
+            if b == needle.count { return i..<a }
+            start = scalars.index(after: i)
+        }
+        return nil
+    }
+}
+
 extension String {
-    /// Replaces every occurrence of `target` (no Foundation needed).
+    /// Replaces every occurrence of `target`, compared by Unicode scalars (no Foundation needed).
     public func replacingAll(_ target: String, with replacement: String) -> String {
         guard !target.isEmpty else { return self }
         var out = ""
         var rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
+        while let range = rest.range(ofScalars: target) {
             out += rest[..<range.lowerBound]
             out += replacement
             rest = rest[range.upperBound...]

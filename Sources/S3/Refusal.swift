@@ -106,7 +106,7 @@ public enum Refusal: Equatable, Sendable {
     /// The action a denial names ("User: arn:... is not authorized to perform: s3:PutObject on
     /// resource ..."), `s3:PutObject`, `kms:GenerateDataKey`; nil when it names none.
     public static func namedAction(in message: String) -> String? {
-        guard let r = message.firstRange(of: "perform: ") else { return nil }
+        guard let r = message.range(ofScalars: "perform: ") else { return nil }
         let rest = message[r.upperBound...]
         let action = rest.prefix { !$0.isWhitespace && $0 != "\"" }
         return action.contains(":") ? String(action) : nil

@@ -1,3 +1,4 @@
+import AgentSupport
 import SigV4
 
 /// Where a bucket lives and how its URLs are built (path-style or virtual-hosted).
@@ -14,7 +15,7 @@ public struct S3Location: Sendable {
 
     /// Parses `endpoint` (`https://host[:port][/base]`).
     public init?(endpoint: String, bucket: String, region: String, pathStyle: Bool) {
-        guard let schemeEnd = endpoint.firstRange(of: "://") else { return nil }
+        guard let schemeEnd = endpoint.range(ofScalars: "://") else { return nil }
         let scheme = endpoint[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
         var rest = endpoint[schemeEnd.upperBound...]
