@@ -26,6 +26,8 @@ Settings (environment):
   BENCH_SCHEMES    "http,https" (default both)
   BENCH_TOOLS      comma list to run a subset (agent-minio,agent-other,aws,rclone,s3cmd,curl,agent-2vault)
                    agent-2vault: one `agent upload --vault minio --vault minio2` to two buckets (issue 9)
+                   agent-restore / agent-age-restore: `agent restore` of the file uploaded once (untimed)
+                   to a plain / an encrypting vault (issue 14: decrypting while downloading)
   BENCH_DIR        where test files are kept between runs (default /tmp/offsite-agent-bench)
   BENCH_JSON       also write every measurement to this JSON file
   BENCH_DEB        the .deb whose /usr/bin/agent is the `agent-deb` row (default: the one in dist/, if any):
@@ -58,7 +60,8 @@ MIB = 1 << 20
 S3CMD_VERSION = "2.3.0"
 PEERS = ["aws", "rclone", "s3cmd"]
 AGENTS = ["agent-minio", "agent-other", "agent-deb"]
-ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl", "agent-2vault", "agent-deb", "agent-age"]
+ORDER = ["agent-minio", "aws", "agent-other", "rclone", "s3cmd", "curl", "agent-2vault", "agent-deb", "agent-age", "agent-restore", "agent-age-restore"]
+RESTORES = {"agent-restore": "restore", "agent-age-restore": "agerestore"}
 
 
 def packaged_agent(work):
@@ -235,7 +238,12 @@ class Tools:
         # agent-age: the minio vault again, encrypting to a fresh age recipient (issue 14).
         identity = subprocess.run([AGENT, "keygen"], capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL).stdout
         self.age_recipient = [l for l in identity.splitlines() if l.startswith("# public key: ")][0].split(": ", 1)[1]
-        for name, profile, bucket in (("minio", "minio", s.bucket), ("other", "other", s.bucket), ("minio2", "minio", s.bucket2), ("age", "minio", s.bucket)):
+        self.age_identity = write_private(work / f"age-identity-{s.scheme}.txt", identity)
+        # Restore rows: their own prefixes, uploaded once and kept for every round.
+        self.restorable = set()
+        encrypting = ("age", "agerestore")
+        for name, profile, bucket in (("minio", "minio", s.bucket), ("other", "other", s.bucket), ("minio2", "minio", s.bucket2), ("age", "minio", s.bucket),
+                                      ("restore", "minio", s.bucket), ("agerestore", "minio", s.bucket)):
             vaults += f'''
 [vaults.{name}]
 provider = "{profile}"
@@ -244,7 +252,7 @@ bucket = "{bucket}"
 prefix = "agent-{name}/"
 access_key_id = "{s.access}"
 secret_access_key_file = "{secret_file}"
-''' + (f'ca_file = "{s.ca}"\n' if s.ca else "") + (f'encrypt_to = ["{self.age_recipient}"]\n' if name == "age" else "")
+''' + (f'ca_file = "{s.ca}"\n' if s.ca else "") + (f'encrypt_to = ["{self.age_recipient}"]\n' if name in encrypting else "")
         self.agent_config = write_private(work / f"agent-{s.scheme}.toml", f'''backup_dir = "{self.backups}"
 state_dir = "{work / ('state-' + s.scheme)}"
 default_vault = "minio"
@@ -337,7 +345,42 @@ progress_meter = False
         return backup_id
 
 
+def run_restore(tools, tool, path, work, round_no):
+    """`agent restore` of the file from a plain or an encrypting vault into a fresh folder."""
+    vault = RESTORES[tool]
+    backup_id = tools.prepare_backup(path)
+    env = dict(tools.base_env, OFFSITE_AGENT_CONFIG=str(tools.agent_config))
+    if (vault, backup_id) not in tools.restorable:
+        up = subprocess.run([AGENT, "upload", backup_id, "--vault", vault, "--force"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if up.returncode != 0:
+            raise SystemExit(f"bench: uploading for {tool} failed:\n{up.stderr[-2000:]}")
+        tools.restorable.add((vault, backup_id))
+    target = work / f"restored-{tool}"
+    shutil.rmtree(target, ignore_errors=True)
+    argv = [AGENT, "restore", backup_id, "--vault", vault, "--to", str(target)]
+    if vault == "agerestore":
+        argv += ["--identity", str(tools.age_identity)]
+    timing = work / "time.out"
+    server_before = tools.server.cpu_seconds()
+    log = work / f"{tool}.log"
+    with open(log, "w") as out:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(timing), *argv], env=env, stdout=out, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
+    server_cpu = tools.server.cpu_seconds() - server_before
+    size = path.stat().st_size
+    restored = target / path.name
+    got = restored.stat().st_size if restored.exists() else -1
+    shutil.rmtree(target, ignore_errors=True)
+    if proc.returncode != 0 or got != size:
+        raise SystemExit(f"bench: {tool} failed (exit {proc.returncode}, restored {got} of {size} bytes):\n{log.read_text()[-2000:]}")
+    wall, user, system, rss_kib = timing.read_text().split()[-4:]
+    return {"tool": tool, "scheme": tools.server.scheme, "size": size, "round": round_no, "wall": float(wall), "cpu": float(user) + float(system),
+            "user": float(user), "sys": float(system), "rss_mib": int(rss_kib) / 1024, "server_cpu": server_cpu}
+
+
 def run_once(tools, tool, path, work, round_no):
+    if tool in RESTORES:
+        return run_restore(tools, tool, path, work, round_no)
     key = f"{tool}-{round_no}-{path.name}"
     backup_id = tools.prepare_backup(path)
     argv, env, stored_key = tools.command(tool, path, key, backup_id)
@@ -434,6 +477,12 @@ def goals(summary, scheme):
         d = enc["rss"] - plain["rss"]
         lines.append(f"- agent-age ({scheme}): encrypted upload CPU {r:.2f}x the plain agent-minio upload in this run (goal <= 1.3, limit 1.6: {verdict}); "
                      f"peak RSS {enc['rss']:.1f} vs {plain['rss']:.1f} MiB ({d:+.1f}; goal within +-2: {'holds' if abs(d) <= 2 else 'misses'})")
+    enc, plain = summary.get("agent-age-restore"), summary.get("agent-restore")
+    if enc and plain and plain["cpu_gib"] > 0:
+        r = enc["cpu_gib"] / plain["cpu_gib"]
+        d = enc["rss"] - plain["rss"]
+        lines.append(f"- agent-age-restore ({scheme}): encrypted restore (decrypting while downloading) CPU {r:.2f}x the plain agent-restore in this run, "
+                     f"wall {enc['wall']:.2f} vs {plain['wall']:.2f} s; peak RSS {enc['rss']:.1f} vs {plain['rss']:.1f} MiB ({d:+.1f})")
     two, one = summary.get("agent-2vault"), summary.get("agent-minio")
     if two and one:
         extra = two["cpu_gib"] - one["cpu_gib"]

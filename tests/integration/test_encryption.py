@@ -526,3 +526,32 @@ def test_encrypted_restore_holds_no_out_of_order_range_in_memory(env, rclone):
     # The 6 ranges that arrive while one is held are decrypted and written at once, not kept.
     assert peaks["held"] <= peaks["plain"] + 4 * MiB, (peaks["plain"] // MiB, peaks["held"] // MiB)
     proxy.close()
+
+
+def test_an_older_journal_without_the_header_starts_the_encrypted_file_over(env, rclone):
+    """A format-1 journal (an older agent) kept an encrypted file's download as ciphertext, and no
+    header: that file is downloaded again from the start, the others keep their progress."""
+    identity, recipient = keygen(env)
+    env.add_vault("primary", rclone, encrypt_to=[recipient], identity_file=str(identity))
+    env.write_config()
+    big = pattern(32 * MiB + 1, 26)
+    env.make_backup("old", {"big.tar": big})
+    assert env.run("upload", "old").code == 0
+    env.vaults["primary"].update(bandwidth_limit="8MiB/s", concurrency=2)
+    env.write_config()
+    target = env.tmp / "restored"
+    proc = env.spawn("restore", "old", "--to", str(target))
+    seen = kill_restore_when(proc, target, lambda e: not e["big.tar"]["done"] and e["big.tar"]["chunks"])
+    proc.wait(10)
+    assert seen, read_spawn_output(proc)
+    path = target / ".offsite-restore" / "journal.json"
+    journal = json.loads(path.read_text())
+    journal["format"] = 1
+    for f in journal["files"]:
+        f.pop("age_header", None)
+    path.write_text(json.dumps(journal))
+    r = env.run("restore", "old", "--to", str(target), "--json")
+    assert r.code == 0, r
+    assert (target / "big.tar").read_bytes() == big
+    assert any("big.tar: the interrupted restore of it cannot be continued" in w for w in r.json["warnings"]), r.json
+    assert r.json["bytes_downloaded"] >= len(big)
