@@ -36,12 +36,13 @@ public struct AgentLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Metadata the engines attach to every transfer event (`vault`, `key`, `part`, `attempt`,
+    /// `operation`, `backup`, `path`) for handlers that read fields: the human line already says
+    /// them in words, as documented, so it does not repeat them.
+    public static let spokenKeys: Set<String> = ["vault", "key", "part", "attempt", "operation", "backup", "path"]
+
     public func log(event: LogEvent) {
-        var text = "\(event.message)"
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        if !merged.isEmpty {
-            text += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        }
+        let text = AgentLogHandler.text(event.message, metadata.merging(event.metadata ?? [:]) { $1 })
         if !AgentLogHandler.quietStderr && (!AgentLogHandler.errorsOnlyOnStderr || event.level >= .error) {
             switch event.level {
             case .trace, .debug, .info, .notice: StandardStreams.writeError(text + "\n")
@@ -50,6 +51,13 @@ public struct AgentLogHandler: LogHandler {
             }
         }
         AgentLogHandler.record(event.level, text)
+    }
+
+    /// The human line of an event: its message, then `key=value` for metadata it does not say in words.
+    public static func text(_ message: Logger.Message, _ metadata: Logger.Metadata) -> String {
+        let shown = metadata.filter { !spokenKeys.contains($0.key) }
+        guard !shown.isEmpty else { return "\(message)" }
+        return "\(message) " + shown.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
     }
 
     /// Writes one line to the log file only (when open): for what stdout or stderr already said

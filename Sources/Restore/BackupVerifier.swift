@@ -44,7 +44,9 @@ public final class BackupVerifier {
             }
             let result = report.files[index]
             if result.status != .ok {
-                session.logger.warning("verify \(backup): \(file.path): \(result.problems.joined(separator: "; "))")
+                session.logger.warning(
+                    "verify \(backup): \(file.path): \(result.problems.joined(separator: "; "))",
+                    metadata: ["backup": .string(backup), "path": .string(file.path), "key": .string(file.key)])
             }
         }
         report.seconds = monotonicSeconds() - started
@@ -61,10 +63,10 @@ public final class BackupVerifier {
         }
         var present = [Bool](repeating: false, count: files.count)
         var next = 0
-        var inFlight = 0
         var failure: AgentError?
-        func launchMore() {
-            while failure == nil, !session.http.shouldCancel(), inFlight < max(1, session.concurrency), next < files.count {
+        let window = TransferWindow(client: session.client, concurrency: session.concurrency)
+        window.fill = { [self, unowned window] in
+            while window.hasRoom, next < files.count {
                 let index = next
                 next += 1
                 let file = manifest.files[index]
@@ -72,9 +74,7 @@ public final class BackupVerifier {
                     files[index].status = .mismatch
                     files[index].problems.append("the manifest's part list does not describe a file of \(file.size) bytes")
                 }
-                inFlight += 1
-                session.client.send(session.client.headObjectOperation(key: files[index].key, checksumMode: wantsStoredChecksum(file))) { [self] result, attempts in
-                    inFlight -= 1
+                window.send(session.client.headObjectOperation(key: files[index].key, checksumMode: wantsStoredChecksum(file))) { [self] result, attempts in
                     switch result {
                     case .success(let answer):
                         present[index] = judge(file, ObjectInfo(headAnswer: answer), into: &files[index])
@@ -84,14 +84,14 @@ public final class BackupVerifier {
                             files[index].problems.append("the object \(files[index].key) is missing")
                         } else {
                             failure = failure ?? session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject")
+                            window.stop()
                         }
                     }
-                    launchMore()
                 }
             }
         }
-        launchMore()
-        session.http.run(until: { inFlight == 0 && (next == files.count || failure != nil || session.http.shouldCancel()) })
+        window.run(until: { next == files.count })
+        window.fill = {}
         if session.http.shouldCancel() {
             throw AgentError(.interrupted, "interrupted while checking the objects of backup \(manifest.backup)", hint: "run `agent verify` again", exit: .tempFail)
         }

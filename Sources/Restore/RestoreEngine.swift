@@ -183,7 +183,7 @@ public final class RestoreEngine {
             }
             guard let plan = AgeRangePlan(storedSize: file.size, plaintextSize: file.plaintextSize, rangeSize: chunkSize) else {
                 let problem = "its manifest entry's sizes (\(file.size) bytes stored, \(file.plaintextSize) decrypted) do not fit an age file"
-                session.logger.error("\(file.path): \(problem); not put in place")
+                session.logger.error("\(file.path): \(problem); not put in place", metadata: ["path": .string(file.path), "key": .string(file.key)])
                 results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .mismatch, problem: problem))
                 continue
             }
@@ -240,7 +240,7 @@ public final class RestoreEngine {
                 w.wanted.insert(c)
             }
         }
-        var inFlight = 0
+        let window = TransferWindow(client: session.client, concurrency: session.concurrency)
         var failure: AgentError?
         var downloaded: Int64 = 0
         var lastSave = monotonicSeconds()
@@ -389,7 +389,7 @@ public final class RestoreEngine {
         /// in flight), never put in place.
         func reject(_ w: Work, problem: String) {
             w.problem = problem
-            session.logger.error("\(w.file.path): \(problem); not put in place")
+            session.logger.error("\(w.file.path): \(problem); not put in place", metadata: ["path": .string(w.file.path), "key": .string(w.key)])
             w.finished = true
             queue.removeAll { works[$0.work] === w }
             w.wanted = ChunkSet()
@@ -428,7 +428,7 @@ public final class RestoreEngine {
 
         func launchMore() {
             var next = 0
-            while failure == nil, inFlight < session.concurrency, next < queue.count {
+            while failure == nil, window.hasRoom, next < queue.count {
                 let (workIndex, chunk) = queue[next]
                 let w = works[workIndex]
                 // An encrypted file's later ranges wait for its header (in its first range).
@@ -445,7 +445,6 @@ public final class RestoreEngine {
                     return
                 }
                 let (offset, length) = w.chunks[chunk]
-                inFlight += 1
                 w.inFlight += 1
                 var sink = ResponseSink.file(fd: fd, offset: offset)
                 if let plan = w.plan, let identities {
@@ -467,8 +466,7 @@ public final class RestoreEngine {
                     w.receivers[chunk] = receiver
                     sink = .stream(receiver)
                 }
-                session.client.send(session.rangedGet(key: w.key, offset: offset, length: length, sink: sink)) { [self] result, attempts in
-                    inFlight -= 1
+                window.send(session.rangedGet(key: w.key, offset: offset, length: length, sink: sink)) { [self] result, attempts in
                     w.inFlight -= 1
                     w.wanted.remove(chunk)
                     let receiver = w.receivers.removeValue(forKey: chunk)
@@ -510,10 +508,9 @@ public final class RestoreEngine {
                             failure = failure ?? session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject", rerun: "agent restore \(backup)")
                         }
                     }
-                    launchMore()
                 }
             }
-            if failure == nil, inFlight == 0, !queue.isEmpty, next == queue.count {
+            if failure == nil, window.inFlight == 0, !window.isCancelled, !queue.isEmpty, next == queue.count {
                 // Only ranges waiting for a header no GET is fetching: never wait for nothing.
                 failure = AgentError(
                     .rejected, "the restore of backup \(backup) stopped: ranges of encrypted files wait for a header that is not being downloaded",
@@ -523,8 +520,9 @@ public final class RestoreEngine {
 
         // Empty files, and the ranges an interrupted run already wrote, are hashed first.
         for w in works { advance(w) }
-        launchMore()
-        session.http.run(until: { inFlight == 0 && (queue.isEmpty || failure != nil) })
+        window.fill = launchMore
+        window.run(until: { queue.isEmpty || failure != nil })
+        window.fill = {}  // it captured the window: no cycle outlives the restore
         // Saved (after flushing the `.partial` files) before their descriptors close.
         save(force: true)
         summary.finish()

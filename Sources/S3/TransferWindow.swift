@@ -27,9 +27,21 @@ public final class TransferWindow {
     /// No new request from now on; those in flight finish.
     public func stop() { isStopped = true }
 
+    /// Claims a slot for a request that cannot start yet (its body is still being hashed):
+    /// `send(_:reserved: true)` then uses it, or `release()` gives it back.
+    public func reserve() { inFlight += 1 }
+
+    public func release() {
+        inFlight -= 1
+        fill()
+    }
+
     /// Sends `op` (with its retries); `completion` runs on the loop's thread, then `fill`.
-    public func send(_ op: S3Client.Operation, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void) {
-        inFlight += 1
+    /// `reserved`: in the slot `reserve()` claimed.
+    public func send(
+        _ op: S3Client.Operation, reserved: Bool = false, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void
+    ) {
+        if !reserved { inFlight += 1 }
         client.send(op) { [self] result, attempts in
             inFlight -= 1
             completion(result, attempts)

@@ -55,9 +55,10 @@ public final class UploadEngine {
         self.target = target
         self.http = http
         self.journal = journal
-        self.logger = logger
         session = VaultSession(endpoint: target.endpoint, http: http, logger: logger, retryBaseDelay: retryBaseDelay)
         client = session.client
+        // The session's logger: every event names the vault (metadata).
+        self.logger = session.logger
     }
 
     var bucket: String { target.location.bucket }
@@ -232,7 +233,8 @@ public final class UploadEngine {
         let rate = seconds > 0 ? Int64(Double(sentNow) / seconds) : 0
         let earlier = sentNow < size ? ", \(Units.formatSize(size - sentNow)) of it sent by an earlier run" : ""
         logger.info(
-            "uploaded \(f.path) -> \(f.key) (\(Units.formatSize(size)), \(f.uploadID == nil ? "1 request" : "\(f.parts.count) parts")\(earlier), \(Units.formatDuration(seconds)), \(Units.formatSize(rate))/s)")
+            "uploaded \(f.path) -> \(f.key) (\(Units.formatSize(size)), \(f.uploadID == nil ? "1 request" : "\(f.parts.count) parts")\(earlier), \(Units.formatDuration(seconds)), \(Units.formatSize(rate))/s)",
+            metadata: ["key": .string(f.key), "path": .string(f.path), "backup": .string(entry.backup)])
     }
 
     /// Mechanism headers for one body (SPEC 5: a payload checksum the provider verifies).
@@ -330,7 +332,6 @@ public final class UploadEngine {
 
     /// The callbacks' mailbox: files being hashed or PUT, and answers waiting to be looked at.
     private final class SmallBatch {
-        var inFlight = 0
         var arrived: [SmallPut] = []
         /// Files being hashed on the digest pool (cancelled when the batch stops).
         var hashing: [Int: DigestPool.Ticket] = [:]
@@ -363,16 +364,16 @@ public final class UploadEngine {
     /// for one PUT once encrypted: sent as multipart.
     private func sendSmallFiles(_ entry: inout JournalEntry, _ indices: [Int]) throws(AgentError) -> [Int] {
         let batch = SmallBatch()
-        let concurrency = max(1, target.concurrency)
+        let window = TransferWindow(client: client, concurrency: target.concurrency)
         var pending = indices[...]
         var again: [Int] = []
         var tooLarge: [Int] = []
         var firstError: AgentError?
         var summary = ManyFilesLog(verb: "uploaded", total: indices.count, logger: logger)
         while true {
-            while firstError == nil, !http.shouldCancel(), batch.inFlight < concurrency, let index = again.popLast() ?? pending.popFirst() {
+            while firstError == nil, window.hasRoom, let index = again.popLast() ?? pending.popFirst() {
                 do {
-                    if try !launchSmall(&entry, index, batch) { tooLarge.append(index) }
+                    if try !launchSmall(&entry, index, batch, window) { tooLarge.append(index) }
                 } catch {
                     firstError = error
                 }
@@ -382,8 +383,8 @@ public final class UploadEngine {
                 for ticket in batch.hashing.values { ticket.cancel() }
             }
             if batch.arrived.isEmpty {
-                if batch.inFlight == 0 || http.shouldCancel() { break }
-                http.run(until: { !batch.arrived.isEmpty || batch.inFlight == 0 })
+                if window.inFlight == 0 || window.isCancelled { break }
+                http.run(until: { !batch.arrived.isEmpty || window.inFlight == 0 })
             }
             let answers = batch.arrived
             batch.arrived = []
@@ -421,7 +422,7 @@ public final class UploadEngine {
 
     /// Opens one small file and hands it to the digest pool; its PUT starts when its digests are
     /// in. False when its stored bytes are too large for one PUT.
-    private func launchSmall(_ entry: inout JournalEntry, _ index: Int, _ batch: SmallBatch) throws(AgentError) -> Bool {
+    private func launchSmall(_ entry: inout JournalEntry, _ index: Int, _ batch: SmallBatch, _ window: TransferWindow) throws(AgentError) -> Bool {
         let file = entry.files[index]
         let fd = open(file.sourcePath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -442,8 +443,9 @@ public final class UploadEngine {
         // An encrypted body's tags, recorded while it is hashed, re-create it as it is sent.
         let tags = stored.isEncrypted ? AgeTagBook() : nil
         let put = SmallPut(index: index, stored: stored)
-        batch.inFlight += 1
-        batch.hashing[index] = digestAhead(stored, offset: 0, length: stored.size, withMD5: wantsMD5, file: file, tags: tags) { [self, batch] result in
+        // The PUT's slot is claimed while its body is hashed.
+        window.reserve()
+        batch.hashing[index] = digestAhead(stored, offset: 0, length: stored.size, withMD5: wantsMD5, file: file, tags: tags) { [self, batch, window] result in
             batch.hashing[index] = nil
             switch result {
             case .success(let digests) where !batch.stopping:
@@ -454,17 +456,16 @@ public final class UploadEngine {
                 let op = client.putObjectOperation(
                     key: file.key, body: stored.body(offset: 0, length: stored.size, tags: tags), payloadHash: payloadHash(digests),
                     headers: objectHeaders + lock.headers + integrityHeaders(digests))
-                client.send(op) { [batch] result, attempts in
-                    batch.inFlight -= 1
+                window.send(op, reserved: true) { [batch] result, attempts in
                     put.result = result.mapError { S3Error(failure: $0, attempts: attempts) }
                     batch.arrived.append(put)
                 }
             case .success:
-                batch.inFlight -= 1
+                window.release()
                 put.notSent = AgentError(.interrupted, "\(file.path) was not sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
                 batch.arrived.append(put)
             case .failure(let error):
-                batch.inFlight -= 1
+                window.release()
                 put.notSent = error
                 batch.arrived.append(put)
             }
@@ -565,7 +566,9 @@ public final class UploadEngine {
                 }
                 entry.files[index].parts = held.values.sorted { $0.number < $1.number }
                 try save(&entry)
-                logger.info("\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)")
+                logger.info(
+                    "\(file.path): the server holds \(held.count) of \(plan.partCount) parts; sending the other \(plan.partCount - held.count)",
+                    metadata: ["key": .string(file.key), "path": .string(file.path)])
                 let alreadyHeld = held.values.reduce(Int64(0)) { $0 + $1.size }
                 if alreadyHeld > 0 { onAlreadyHeld?(alreadyHeld) }
                 action = machine.partsListed(held: held)
@@ -639,7 +642,7 @@ public final class UploadEngine {
                 action = machine.storedObject(size: storedObject?.size, etag: storedObject?.etag)
 
             case .adoptStoredObject(let etag, let parts):
-                logger.info("\(file.path): the upload was already completed")
+                logger.info("\(file.path): the upload was already completed", metadata: ["key": .string(file.key), "path": .string(file.path)])
                 try confirmLock(key: file.key, head: storedObject, retainUntil: lock.retainUntil)
                 return try finishMultipart(&entry, index, parts: parts, etag: etag, fullCRC: try fullObjectCRC32C(parts, stored: stored, file: file))
 
@@ -732,7 +735,9 @@ public final class UploadEngine {
                     } else {
                         if case .transport(let t) = failure, t.kind == .stalled {
                             session.countStall()
-                            logger.warning("part \(number) of \(file.path) stalled: \(t.message)")
+                            logger.warning(
+                                "part \(number) of \(file.path) stalled: \(t.message)",
+                                metadata: ["key": .string(file.key), "part": .stringConvertible(number), "path": .string(file.path)])
                         }
                         m.partRefused(number, .failed(StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:PutObject")), sentWithMD5: withMD5)
                     }

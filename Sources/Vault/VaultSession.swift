@@ -33,6 +33,9 @@ public final class VaultSession {
     public init(endpoint: VaultEndpoint, objectLock: ObjectLockSettings? = nil, http: HTTPClient, logger: Logger, retryBaseDelay: Double = 0.5) {
         self.endpoint = endpoint
         self.http = http
+        // Every event of this session names its vault as metadata (item 9 of issue 13).
+        var logger = logger
+        logger[metadataKey: "vault"] = .string(endpoint.vault)
         self.logger = logger
         self.concurrency = max(1, endpoint.concurrency)
         self.objectLock = objectLock
@@ -45,11 +48,13 @@ public final class VaultSession {
         // Instance-role credentials expire: long transfers sign with fresh ones.
         client.currentCredentials = endpoint.currentCredentials
         client.onRetry = { [weak self, logger, unowned client] op, failure, attempt, delay in
+            let metadata = VaultSession.metadata(op, attempt: attempt)
             if case .transport(let t) = failure, t.kind == .stalled {
                 self?.stalls += 1
-                logger.warning("\(client.describe(op)) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))")
+                logger.warning(
+                    "\(client.describe(op)) stalled (\(t.message)); cutting it and retrying on a fresh connection (attempt \(attempt + 1))", metadata: metadata)
             } else {
-                logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))")
+                logger.warning("\(client.retryMessage(op, failure, attempt: attempt, delay: delay))", metadata: metadata)
             }
             self?.retries += 1
         }
@@ -59,6 +64,15 @@ public final class VaultSession {
             http.bandwidthTimetable = table
             http.onBandwidthChange = { rate in logger.info("bandwidth limit now \(BandwidthTimetable.format(rate)) (bandwidth_limit timetable)") }
         }
+    }
+
+    /// The fields of a request's log events: its operation, object key, part number and attempt.
+    public static func metadata(_ op: S3Client.Operation, attempt: Int? = nil) -> Logger.Metadata {
+        var m: Logger.Metadata = ["operation": .string(op.name)]
+        if let key = op.key { m["key"] = .string(key) }
+        if let part = op.query.first(where: { $0.name == "partNumber" })?.value { m["part"] = .string(part) }
+        if let attempt { m["attempt"] = .stringConvertible(attempt) }
+        return m
     }
 
     /// A session for a configured vault.

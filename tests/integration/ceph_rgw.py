@@ -151,9 +151,21 @@ rgw gc processor period = 5
         return proc
 
     def _ceph(self, *args, timeout=None):
-        return self._run("ceph", "-c", self.conf, "--connect-timeout", "10", *args, timeout=timeout)
+        # A monitor that has just become leader may answer a command with EPERM ("problem getting
+        # command descriptions", its log: "handle_command on fsid 0000...") while the client's
+        # map is not yet the cluster's: seen when several clusters start on one machine. Asked again.
+        for attempt in range(10):
+            proc = self._run("ceph", "-c", self.conf, "--connect-timeout", "10", *args, timeout=timeout, check=False)
+            if proc.returncode == 0 or "EPERM" not in proc.stderr or attempt == 9:
+                break
+            time.sleep(0.3)
+        if proc.returncode != 0:
+            raise RuntimeError(f"ceph {' '.join(args[:2])} failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+        return proc
 
     def _spawn(self, name, *args):
+        if name in self.logs:
+            self.logs[name].close()
         log = open(self.root / "log" / f"{name}.stderr", "w")
         self.logs[name] = log
         self.procs[name] = subprocess.Popen(
@@ -201,13 +213,20 @@ rgw gc processor period = 5
         if osd_id != "0":
             raise RuntimeError(f"unexpected OSD id {osd_id!r}")
         self._run("ceph-osd", "-c", self.conf, "-i", "0", "--mkfs", "--osd-uuid", osd_uuid)
-        self._spawn("osd", "ceph-osd", "-c", self.conf, "-i", "0", "-f")
-
         def osd_up():
             stat = json.loads(self._ceph("osd", "stat", "--format", "json", timeout=5).stdout)
             stat = stat.get("osdmap", stat)
             return stat.get("num_up_osds", 0) >= 1 and stat.get("num_in_osds", 0) >= 1
-        self._wait("OSD", osd_up, "osd")
+        # The same startup race makes the OSD's first registration fail ("wrong fsid"): started again.
+        for attempt in range(3):
+            self._spawn("osd", "ceph-osd", "-c", self.conf, "-i", "0", "-f")
+            try:
+                self._wait("OSD", osd_up, "osd")
+                break
+            except RuntimeError as e:
+                if "wrong fsid" not in str(e) or attempt == 2:
+                    raise
+                time.sleep(0.5)
 
         self._spawn("rgw", "radosgw", "-c", self.conf, "-n", "client.rgw", "-f")
 
