@@ -105,6 +105,7 @@ fuzz: setup profiles
 	SWIFT=$(SWIFT) ./scripts/fuzz.sh
 
 bench: deb
+	@$(PYTHON) scripts/text-order.py --check
 	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench.py
 	AGENT_BIN=$(CURDIR)/$(RELEASE_BIN) $(PYTHON) scripts/bench_manyfiles.py
 

@@ -12,6 +12,8 @@ How: links the release binary with a map (`make release` writes .build/release-a
 callgrind (through scripts/bench.py, whose setup it reuses), collects every executed address inside the
 agent binary, and lists the input sections of .text that hold them (functions of whole-object .text
 sections cannot be moved and are left out). Needs valgrind (apt install valgrind); not part of `make test`.
+
+`text-order.py --check` (run by `make bench`) says how many listed sections this build still has.
 """
 import bisect
 import json
@@ -85,7 +87,19 @@ def executed_addresses(files, object_name):
     return seen
 
 
+def check():
+    """`make bench`: how much of the order still names code of this build (renamed code drops out)."""
+    listed = [l.strip() for l in open(OUT) if l.strip() and not l.startswith("#")]
+    present = {s[2] for s in text_sections(MAP)} if MAP.exists() else set()
+    found = sum(1 for name in listed if name in present)
+    share = found / len(listed) if listed else 0
+    print(f"text-order: {found} of {len(listed)} listed code sections are in this build ({share:.0%})"
+          + ("" if share >= 0.9 else ": stale, `make text-order` remakes it (peak RSS grows meanwhile)"))
+
+
 def main():
+    if sys.argv[1:] == ["--check"]:
+        return check()
     if not shutil_which("valgrind"):
         sys.exit("text-order: needs valgrind (apt install valgrind)")
     if not MAP.exists() or MAP.stat().st_mtime < BINARY.stat().st_mtime - 5:
