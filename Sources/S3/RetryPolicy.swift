@@ -7,9 +7,10 @@ public struct RetryPolicy: Sendable {
     /// First backoff, doubled per attempt up to `maxDelay`.
     public var baseDelay: Double
     public var maxDelay: Double
-    /// Seconds a request may take from its first attempt, retries and waits included: no retry
-    /// starts that could not begin within it (a server asking to wait long, again and again,
-    /// cannot hold a run for hours).
+    /// Seconds a request may spend waiting between its attempts: no retry is scheduled whose wait
+    /// would take the total past it (a server asking to wait long, again and again, cannot hold a
+    /// run for hours). Time inside attempts does not count: a part that takes 20 minutes at a
+    /// bandwidth limit keeps all of `maxAttempts`; a stalled attempt is cut by the stall timeout.
     public var deadline: Double
 
     public init(maxAttempts: Int = 5, baseDelay: Double = 0.5, maxDelay: Double = 20, deadline: Double = 900) {
@@ -24,12 +25,12 @@ public struct RetryPolicy: Sendable {
         case giveUp
     }
 
-    /// `attempt` is the number of the attempt that just failed (1 for the first); `elapsed`: the
-    /// seconds since the request's first attempt began.
-    public func decide(_ failure: S3Failure, attempt: Int, elapsed: Double = 0) -> Decision {
+    /// `attempt` is the number of the attempt that just failed (1 for the first); `waited`: the
+    /// seconds this request has already waited between attempts.
+    public func decide(_ failure: S3Failure, attempt: Int, waited: Double = 0) -> Decision {
         guard failure.isTransient, attempt < maxAttempts else { return .giveUp }
         let wait = delay(attempt: attempt, retryAfter: failure.retryAfter)
-        guard elapsed + wait < deadline else { return .giveUp }
+        guard waited + wait < deadline else { return .giveUp }
         return .retry(after: wait)
     }
 

@@ -67,6 +67,10 @@ extension S3Client {
         return all
     }
 
+    /// Pages of ListParts / ListMultipartUploads followed at most: far more than any real listing
+    /// (10,000 parts are 10 pages).
+    static let maxListPages = 10_000
+
     /// Each page of the listing under `prefix`, following continuation tokens to the end. A
     /// listing that cannot be followed to its end (truncated without a token, a token repeated,
     /// more than `maxVersionPages` pages) is an error, never a silently partial list or a loop.
@@ -182,11 +186,14 @@ extension S3Client {
         _ = try run(Operation(name: "AbortMultipartUpload", method: "DELETE", key: key, query: [("uploadId", uploadID)]))
     }
 
-    /// Every part the server holds for an upload, following `NextPartNumberMarker`.
+    /// Every part the server holds for an upload, following `NextPartNumberMarker` while it moves
+    /// forward (part numbers ascend) and for at most `maxListPages` pages: a server whose markers
+    /// go round in circles ends the list instead of looping. A part missing from a list cut short
+    /// is only sent again.
     public func listParts(key: String, uploadID: String) throws(S3Error) -> [UploadedPart] {
         var parts: [UploadedPart] = []
         var marker: String?
-        while true {
+        for _ in 0..<Self.maxListPages {
             var query: [(name: String, value: String?)] = [("uploadId", uploadID), ("max-parts", "1000")]
             if let marker { query.append(("part-number-marker", marker)) }
             let r = try run(Operation(name: "ListParts", method: "GET", key: key, query: query))
@@ -197,17 +204,21 @@ extension S3Client {
             }
             let truncated = (root.value("IsTruncated") ?? "false").lowercased() == "true"
             let next = root.value("NextPartNumberMarker")
-            if truncated, let next, !next.isEmpty, next != marker { marker = next } else { break }
+            guard truncated, let next, !next.isEmpty else { break }
+            guard let n = Int(next), n > Int(marker ?? "0") ?? 0 else { break }
+            marker = String(n)
         }
         return parts
     }
 
-    /// Multipart uploads in progress under `prefix`, following the markers.
+    /// Multipart uploads in progress under `prefix`, following the markers until they end, repeat
+    /// or `maxListPages` pages were read.
     public func listMultipartUploads(prefix: String) throws(S3Error) -> [MultipartUploadInfo] {
         var uploads: [MultipartUploadInfo] = []
         var keyMarker: String?
         var idMarker: String?
-        while true {
+        var seen: Set<String> = []
+        for _ in 0..<Self.maxListPages {
             var query: [(name: String, value: String?)] = [("uploads", nil), ("prefix", prefix)]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let idMarker { query.append(("upload-id-marker", idMarker)) }
@@ -225,7 +236,8 @@ extension S3Client {
             }
             let truncated = (root.value("IsTruncated") ?? "false").lowercased() == "true"
             guard truncated, let nk = root.value("NextKeyMarker"), !nk.isEmpty else { break }
-            if nk == keyMarker && root.value("NextUploadIdMarker") == idMarker { break }
+            // Markers seen before: the server goes round in circles; what was listed is kept.
+            guard seen.insert(nk + "\u{0}" + (root.value("NextUploadIdMarker") ?? "")).inserted else { break }
             keyMarker = nk
             idMarker = root.value("NextUploadIdMarker")
         }

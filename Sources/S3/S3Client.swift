@@ -119,7 +119,7 @@ public final class S3Client {
     /// Sends an operation, retrying transient failures per the policy; `completion` gets the
     /// 2xx answer, or the last failure together with every attempt's error.
     public func send(_ op: Operation, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void) {
-        attempt(op, number: 1, history: [], skewCorrected: false, started: monotonicSeconds(), completion: completion)
+        attempt(op, number: 1, history: [], skewCorrected: false, waited: 0, completion: completion)
     }
 
     /// After a refusal for the request's time: the offset to sign with from now on (server −
@@ -142,7 +142,7 @@ public final class S3Client {
     }
 
     private func attempt(
-        _ op: Operation, number: Int, history: [String], skewCorrected: Bool, started: Double,
+        _ op: Operation, number: Int, history: [String], skewCorrected: Bool, waited: Double,
         completion: @escaping (Result<HTTPResponse, S3Failure>, [String]) -> Void
     ) {
         let signedWith = ClockOffsets.offset(for: location.endpointDescription)
@@ -159,10 +159,10 @@ public final class S3Client {
             let history = history + ["attempt \(number): \(failure)"]
             // Refused for its time: signed again with the server's time, once (not an attempt).
             if !skewCorrected, correctClock(failure, signedWith: signedWith) != nil {
-                attempt(op, number: number, history: history, skewCorrected: true, started: started, completion: completion)
+                attempt(op, number: number, history: history, skewCorrected: true, waited: waited, completion: completion)
                 return
             }
-            switch retry.decide(failure, attempt: number, elapsed: monotonicSeconds() - started) {
+            switch retry.decide(failure, attempt: number, waited: waited) {
             case .giveUp:
                 completion(.failure(failure), history)
             case .retry(let delay):
@@ -172,7 +172,7 @@ public final class S3Client {
                         completion(.failure(failure), history)
                         return
                     }
-                    attempt(op, number: number + 1, history: history, skewCorrected: skewCorrected, started: started, completion: completion)
+                    attempt(op, number: number + 1, history: history, skewCorrected: skewCorrected, waited: waited + delay, completion: completion)
                 }
             }
         }

@@ -526,18 +526,32 @@ public final class UploadEngine {
         return false
     }
 
+    /// Whether a part plan is one the provider takes: at most `maxParts` parts, none larger than
+    /// `maxPartSize`, none but the last smaller than `minPartSize`.
+    static func fits(_ plan: PartPlan, _ limits: MultipartLimits) -> Bool {
+        plan.partCount <= limits.maxParts && plan.partSize <= limits.maxPartSize && (plan.partCount == 1 || plan.partSize >= limits.minPartSize)
+    }
+
     /// Sends one file in parts, driven by its `MultipartUploadStateMachine`: this function does
     /// the I/O each action asks for and reports what happened.
     private func sendMultipart(_ entry: inout JournalEntry, _ index: Int, _ stored: StoredBytes) throws(AgentError) {
         let file = entry.files[index]
         let size = stored.size
         let lock = lockHeaders()
-        let recorded = file.partSize.flatMap { partSize in
+        var recorded = file.partSize.flatMap { partSize in
             file.uploadID != nil ? PartPlan(fileSize: size, partSize: partSize, partCount: max(1, Int((size + partSize - 1) / partSize))) : nil
+        }
+        var recordedUploadID = file.uploadID
+        if let plan = recorded, !Self.fits(plan, target.limits), let old = recordedUploadID {
+            // A journal's plan no provider takes (a damaged or edited file): this file starts over.
+            warn("the journal's part plan for \(file.path) (\(plan.partCount) parts of \(plan.partSize) bytes) is outside the provider's limits; sending the file afresh")
+            abortQuietly(key: file.key, uploadID: old)
+            recorded = nil
+            recordedUploadID = nil
         }
         var machine = MultipartUploadStateMachine(
             path: file.path, plan: recorded ?? PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits))
-        var action = machine.start(recordedUploadID: file.uploadID)
+        var action = machine.start(recordedUploadID: recordedUploadID)
         // The object's HEAD when the upload was gone at Complete.
         var storedObject: ObjectInfo?
         while true {

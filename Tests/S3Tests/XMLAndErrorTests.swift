@@ -60,13 +60,14 @@ import Testing
     #expect(policy.decide(denied, attempt: 1) == .giveUp)
 }
 
-/// Retries have a time budget as well as a count: no retry starts that would begin after the
-/// request's deadline (here a server asking for 7 s waits, with 10 s left, then 2 s left).
+/// Retries have a budget of waiting time as well as a count: no wait is scheduled that would take
+/// the request's waits past the deadline (here a server asking for 7 s waits, with 10 s of waiting
+/// left, then 2 s left). Time spent inside attempts is not waiting.
 @Test func retryPolicyGivesUpAtTheDeadline() {
     let policy = RetryPolicy(maxAttempts: 10, baseDelay: 0.1, deadline: 20)
     let slow = S3Failure.service(S3ServiceError(status: 503, code: "SlowDown", message: "", requestID: "", details: [:], headers: [("Retry-After", "7")], operation: "UploadPart"))
-    #expect(policy.decide(slow, attempt: 1, elapsed: 10) == .retry(after: 7))
-    #expect(policy.decide(slow, attempt: 2, elapsed: 18) == .giveUp)
+    #expect(policy.decide(slow, attempt: 1, waited: 10) == .retry(after: 7))
+    #expect(policy.decide(slow, attempt: 2, waited: 18) == .giveUp)
     #expect(RetryPolicy().deadline == 900)
 }
 

@@ -41,3 +41,15 @@ private func limits(min: Int64 = 5 << 20, max: Int64 = 5 << 30, parts: Int = 100
     #expect(plan.partSize <= 5 << 30)
     #expect(plan.partCount <= 10000)
 }
+
+/// A journal's recorded plan is resumed only when the provider takes it: a damaged `part_size`
+/// of 1 byte for a 4 GiB file (4.3e9 parts) starts the file over instead of building the list.
+@Test func aRecordedPlanOutsideTheProvidersLimitsIsNotResumed() {
+    let size: Int64 = 4 << 30
+    let bogus = PartPlan(fileSize: size, partSize: 1, partCount: Int(size))
+    #expect(!UploadEngine.fits(bogus, limits()))
+    #expect(!UploadEngine.fits(PartPlan(fileSize: size, partSize: 6 << 30, partCount: 1), limits(max: 5 << 30)))
+    #expect(!UploadEngine.fits(PartPlan(fileSize: 100 << 20, partSize: 1 << 20, partCount: 100), limits()))
+    #expect(UploadEngine.fits(PartPlan.make(fileSize: size, requested: nil, limits: limits()), limits()))
+    #expect(UploadEngine.fits(PartPlan(fileSize: 3 << 20, partSize: 3 << 20, partCount: 1), limits()))
+}
