@@ -8,6 +8,7 @@ The server runs until stdin closes.
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +21,10 @@ parser.add_argument("--actions", default="s3:*")
 parser.add_argument("--bucket", default="moto-bucket")
 parser.add_argument("--object-lock", action="store_true", help="create the bucket with Object Lock enabled")
 args = parser.parse_args()
+
+# Started by the Swift test runner, this process inherits a mask that blocks SIGTERM; unblocked
+# here (and so for moto_server, which inherits it) so that both can be stopped.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0))
@@ -53,6 +58,8 @@ boto3.client("s3", **admin).create_bucket(Bucket=args.bucket, ObjectLockEnabledF
 
 print(json.dumps({"endpoint": endpoint, "access_key": key["AccessKeyId"], "secret_key": key["SecretAccessKey"],
                   "bucket": args.bucket, "pid": proc.pid}), flush=True)
+# A SIGTERM (the Swift tests' LiveServer.stop) must still stop moto_server, not orphan it.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 try:
     sys.stdin.read()
 finally:
