@@ -514,7 +514,7 @@ public final class RestoreEngine {
                 // Only ranges waiting for a header no GET is fetching: never wait for nothing.
                 failure = AgentError(
                     .rejected, "the restore of backup \(backup) stopped: ranges of encrypted files wait for a header that is not being downloaded",
-                    hint: "run the same `agent restore \(backup)` again; report this if it recurs", exit: .tempFail)
+                    hint: "run the same `agent restore \(backup)` again; report this if it recurs")
             }
         }
 
