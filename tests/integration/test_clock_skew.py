@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import uuid
 
 import pytest
@@ -78,6 +79,15 @@ def kill_9_group_after_parts(proxy, proc, n):
     wait_for_parts(proxy, n)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(10)
+    # The agent, a child of the faketime wrapper, may outlive it by a moment on a loaded machine,
+    # still holding its journal lock (the resume then said LOCKED): wait until the group is gone.
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
     return read_spawn_output(proc)
 
 
