@@ -78,10 +78,12 @@ def run_n(tools, server, work, n):
         if stored < n:
             raise SystemExit(f"bench: the agent stored {stored} of {n} files")
         results.setdefault(("agent", "upload"), []).append(r)
-        shutil.rmtree(bucket_root / "aws" / backup, ignore_errors=True)
-        r = timed([bench.tool_path("aws"), "s3", "sync", str(tree), f"s3://{server.bucket}/aws/{backup}/", "--endpoint-url", server.endpoint,
+        # A fresh prefix each round: rclone serve s3 lists from a cache, so objects removed behind
+        # its back would still be listed and `aws s3 sync` would send nothing.
+        aws_prefix = f"aws/{backup}-r{round_no}"
+        r = timed([bench.tool_path("aws"), "s3", "sync", str(tree), f"s3://{server.bucket}/{aws_prefix}/", "--endpoint-url", server.endpoint,
                    "--only-show-errors"], tools.aws_env, work / f"aws-up-{n}.log")
-        stored = count_files(bucket_root / "aws" / backup)
+        stored = count_files(bucket_root / aws_prefix)
         if stored < n:
             raise SystemExit(f"bench: aws s3 sync stored {stored} of {n} files")
         results.setdefault(("aws", "upload"), []).append(r)
@@ -96,13 +98,14 @@ def run_n(tools, server, work, n):
         shutil.rmtree(target, ignore_errors=True)
         target = work / f"restore-aws-{n}"
         shutil.rmtree(target, ignore_errors=True)
-        r = timed([bench.tool_path("aws"), "s3", "sync", f"s3://{server.bucket}/aws/{backup}/", str(target), "--endpoint-url", server.endpoint,
+        r = timed([bench.tool_path("aws"), "s3", "sync", f"s3://{server.bucket}/{aws_prefix}/", str(target), "--endpoint-url", server.endpoint,
                    "--only-show-errors"], tools.aws_env, work / f"aws-down-{n}.log")
         got = count_files(target)
         if got < n:
             raise SystemExit(f"bench: aws s3 sync restored {got} of {n} files")
         results.setdefault(("aws", "restore"), []).append(r)
         shutil.rmtree(target, ignore_errors=True)
+        shutil.rmtree(bucket_root / aws_prefix, ignore_errors=True)
         for (tool, op), rs in sorted(results.items()):
             x = rs[-1]
             print(f"  {n:6d} files round {round_no} {tool:5s} {op:7s} wall {x['wall']:7.2f}s  cpu {x['cpu']:7.2f}s  rss {x['rss']:6.1f} MiB", flush=True)

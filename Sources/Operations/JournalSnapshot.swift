@@ -19,7 +19,7 @@ struct JournalSnapshot {
         let journal = Journal(stateDir: stateDir)
         for name in (DirectoryListing.names(in: directory) ?? []) where name.hasSuffix(".json") {
             let path = "\(directory)/\(name)"
-            if let text = AtomicFile.read(path), let json = JSON.parse(text) {
+            if let text = AtomicFile.read(path, limit: Journal.maxFileSize), let json = JSON.parse(text) {
                 if let entry = JournalEntry(json: json) {
                     entries.append(journal.withLog(entry))
                     continue

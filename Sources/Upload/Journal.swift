@@ -112,8 +112,10 @@ public struct Journal: Sendable {
         return .failure(JournalDamage(damaged: Damaged(path: p, movedTo: aside, reason: reason)))
     }
 
-    /// Largest journal file read: an entry for 10,000 parts of every file of a large backup fits many times.
-    public static let maxFileSize = 64 << 20
+    /// Largest journal snapshot read. A large entry is written one file per line (about 500 bytes a
+    /// file): 1 GiB holds a backup of two million files, more than a manifest may list (issue 19;
+    /// at 64 MiB an entry of some 140,000 files was taken for damage and the upload started over).
+    public static let maxFileSize = 1 << 30
 
     /// Every entry, plus the damaged files found (moved aside) and a newer agent's (left alone).
     public func all() -> (entries: [JournalEntry], corrupt: [Damaged], newer: [AgentError]) {
