@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "Credentials", dependencies: ["HTTPTransport", "AgentSupport"]),
         .target(name: "Config", dependencies: ["Providers", "Credentials", "AgentSupport", "Age"]),
         .target(name: "Metrics", dependencies: ["AgentSupport"]),
-        .target(name: "Monitoring", dependencies: ["AgentSupport", "HTTPTransport"]),
+        .target(name: "Monitoring", dependencies: ["AgentSupport", "HTTPTransport", "SigV4"]),
         .target(name: "CTimeShim"),
         // agent doctor and agent fleet: the knowledge-base checklist and the bucket-wide view.
         .target(

@@ -1,3 +1,5 @@
+import SigV4
+
 /// The URLs of the Healthchecks ping protocol (https://healthchecks.io/docs/http_api/), built from
 /// one configured `ping_url`: `<url>/start` when a run begins, `<url>` on success, `<url>/fail` on
 /// failure, each with `?rid=<uuid>` so the monitor pairs start and end and measures the run.
@@ -35,7 +37,7 @@ public enum PingURL {
             case .success:
                 return path + "?" + replacing(["status": "up"], in: query)
             case .failure:
-                return path + "?" + replacing(["status": "down", "msg": percentEncoded(failureMessage)], in: query)
+                return path + "?" + replacing(["status": "down", "msg": SigV4Signer.uriEncode(failureMessage, encodeSlash: true)], in: query)
             }
         }
         while path.hasSuffix("/"), !path.hasSuffix("://") { path = path.dropLast() }
@@ -61,23 +63,6 @@ public enum PingURL {
             pairs.append(name + "=" + (values[name] ?? ""))
         }
         return pairs.joined(separator: "&")
-    }
-
-    /// `text` percent-encoded for a query value (RFC 3986 unreserved characters kept).
-    private static func percentEncoded(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                let hex = String(byte, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" : "") + hex
-            }
-        }
-        return out
     }
 
     /// A random (version 4) UUID for `rid`.
