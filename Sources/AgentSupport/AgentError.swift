@@ -135,13 +135,19 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     public var exitStatus: ExitStatus
     /// Earlier attempts' errors, kept when a retry budget runs out.
     public var attempts: [String]
+    /// The typed error this one reports, when there is one (a `TOMLParseError`, say): for code and
+    /// tests to match on its type and fields rather than on the message's words. Never printed.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: ErrorCode, _ message: String, hint: String, exit: ExitStatus? = nil, attempts: [String] = []) {
+    public init(
+        _ code: ErrorCode, _ message: String, hint: String, exit: ExitStatus? = nil, attempts: [String] = [], cause: (any Error & Sendable)? = nil
+    ) {
         self.code = code
         self.message = message
         self.hint = hint
         self.exitStatus = exit ?? code.exitStatus
         self.attempts = attempts
+        self.cause = cause
     }
 
     public var description: String { "\(code): \(message)" }

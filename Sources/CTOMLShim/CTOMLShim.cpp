@@ -41,6 +41,7 @@ struct ctoml_document {
     std::vector<ctoml_node> nodes;
     std::deque<std::string> texts;  // formatted dates; a deque keeps each string where it is
     std::string error;
+    ctoml_error_kind error_kind = CTOML_ERROR_NONE;
     uint32_t error_line = 0, error_column = 0;
     bool failed = false;
 };
@@ -148,7 +149,7 @@ void append(ctoml_document &doc, const tomlpp::node &node, const tomlpp::key *ke
         // the document is refused, never handed to Swift as an empty string.
         if (!doc.failed) {
             doc.failed = true;
-            doc.error = "a value of a type this agent does not read";
+            doc.error_kind = CTOML_ERROR_VALUE_TYPE;
             doc.error_line = out.line;
             doc.error_column = out.column;
         }
@@ -250,7 +251,7 @@ ctoml_document *ctoml_parse(const char *text, size_t length) {
         uint32_t line = 0, column = 0;
         if (text && bad_table_header(text, length, line, column)) {
             doc->failed = true;
-            doc->error = "a table header's name must start with a letter, digit, '_', '-' or a quote";
+            doc->error_kind = CTOML_ERROR_TABLE_HEADER;
             doc->error_line = line;
             doc->error_column = column;
             return doc;
@@ -259,6 +260,7 @@ ctoml_document *ctoml_parse(const char *text, size_t length) {
         if (!result) {
             const auto &error = result.error();
             doc->failed = true;
+            doc->error_kind = CTOML_ERROR_SYNTAX;
             doc->error = std::string(error.description());
             doc->error_line = position(error.source().begin.line);
             doc->error_column = position(error.source().begin.column);
@@ -270,27 +272,22 @@ ctoml_document *ctoml_parse(const char *text, size_t length) {
     } catch (const toml_check_failed &) {
         doc->nodes.clear();
         doc->failed = true;
+        doc->error_kind = CTOML_ERROR_PARSER_CHECK;
         doc->error_line = 0;
         doc->error_column = 0;
-        try {
-            doc->error = "the TOML parser could not make sense of the document (check every table header, date and time)";
-        } catch (...) {
-        }
     } catch (...) {
         // Out of memory, or anything else C++ might throw: never let it reach Swift.
         doc->nodes.clear();
         doc->failed = true;
+        doc->error_kind = CTOML_ERROR_OUT_OF_MEMORY;
         doc->error_line = 0;
         doc->error_column = 0;
-        try {
-            doc->error = "the TOML document could not be processed (out of memory)";
-        } catch (...) {
-        }
     }
     return doc;
 }
 
 int ctoml_failed(const ctoml_document *doc) { return doc->failed ? 1 : 0; }
+int32_t ctoml_error_reason(const ctoml_document *doc) { return doc->failed ? doc->error_kind : CTOML_ERROR_NONE; }
 const char *ctoml_error_description(const ctoml_document *doc) { return doc->error.c_str(); }
 uint32_t ctoml_error_line(const ctoml_document *doc) { return doc->error_line; }
 uint32_t ctoml_error_column(const ctoml_document *doc) { return doc->error_column; }

@@ -96,13 +96,12 @@ package struct TOMLTable: Sendable {
         guard let document = bytes.withUnsafeBufferPointer({ buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { ctoml_parse($0, count) }
         }) else {
-            throw TOMLParseError(description: "out of memory while reading the TOML document", position: TOMLPosition(line: 0, column: 0))
+            throw TOMLParseError(.outOfMemory, line: 0, column: 0)
         }
         defer { ctoml_free(document) }
         if ctoml_failed(document) != 0 {
             throw TOMLParseError(
-                description: String(cString: ctoml_error_description(document)),
-                position: TOMLPosition(line: Int(ctoml_error_line(document)), column: Int(ctoml_error_column(document))))
+                document: document, line: Int(ctoml_error_line(document)), column: Int(ctoml_error_column(document)))
         }
         let nodes = UnsafeBufferPointer(start: ctoml_nodes(document), count: ctoml_node_count(document))
         var cursor = 0
@@ -150,8 +149,57 @@ package struct TOMLTable: Sendable {
     }
 }
 
-/// Text that is not valid TOML 1.0.
-package struct TOMLParseError: Error, Sendable {
-    package var description: String
-    package var position: TOMLPosition
+/// Text that is not valid TOML 1.0, or a document the reader could not process: why, and where
+/// (1-based; line 0 when the place is unknown). Callers match on `reason`; the one translation
+/// into what an operator reads is `TOMLParseError.agentError(file:)` (INVALID_CONFIG).
+package struct TOMLParseError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Reason: Sendable, Equatable {
+        /// Not valid TOML 1.0; toml++'s own description ("expected '=' ...").
+        case syntax(String)
+        /// A table header whose name starts with a character no key starts with (`[:x]`).
+        case invalidTableHeader
+        /// One of toml++'s consistency checks failed on malformed input (a date cut by quotes).
+        case parserCheckFailed
+        /// A value of a type the reader does not hand over (none in TOML 1.0).
+        case unsupportedValueType
+        /// Memory ran out while reading the document.
+        case outOfMemory
+    }
+
+    package var reason: Reason
+    package var line: Int
+    package var column: Int
+
+    package init(_ reason: Reason, line: Int, column: Int) {
+        self.reason = reason
+        self.line = line
+        self.column = column
+    }
+
+    /// The refusal `ctoml_parse` recorded in `document`.
+    init(document: OpaquePointer, line: Int, column: Int) {
+        let text = String(cString: ctoml_error_description(document))
+        let reason: Reason
+        switch ctoml_error_kind(rawValue: UInt32(bitPattern: ctoml_error_reason(document))) {
+        case CTOML_ERROR_TABLE_HEADER: reason = .invalidTableHeader
+        case CTOML_ERROR_PARSER_CHECK: reason = .parserCheckFailed
+        case CTOML_ERROR_VALUE_TYPE: reason = .unsupportedValueType
+        case CTOML_ERROR_OUT_OF_MEMORY: reason = .outOfMemory
+        default: reason = .syntax(text.isEmpty ? "not valid TOML" : text)
+        }
+        self.init(reason, line: line, column: column)
+    }
+
+    package var position: TOMLPosition { TOMLPosition(line: line, column: column) }
+
+    /// Why, in words: toml++'s description for a syntax error, else the reader's own.
+    package var description: String {
+        switch reason {
+        case .syntax(let text): return text
+        case .invalidTableHeader: return "a table header's name must start with a letter, digit, '_', '-' or a quote"
+        case .parserCheckFailed: return "the TOML parser could not make sense of the document (check every table header, date and time)"
+        case .unsupportedValueType: return "a value of a type this agent does not read"
+        case .outOfMemory: return "the TOML document could not be processed (out of memory)"
+        }
+    }
 }

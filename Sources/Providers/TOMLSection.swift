@@ -11,15 +11,13 @@ package struct TOMLSection {
     /// The line this table's name was first written on; nil for the root.
     package let line: Int?
 
-    /// Parses `text`; malformed TOML is `INVALID_CONFIG` with the file, line and column.
-    package static func parse(_ text: String, file: String) throws -> TOMLSection {
+    /// Parses `text`; malformed TOML is `INVALID_CONFIG` with the file, line and column, and the
+    /// `TOMLParseError` as its `cause`.
+    package static func parse(_ text: String, file: String) throws(AgentError) -> TOMLSection {
         do {
             return TOMLSection(file: file, table: try TOMLTable.parse(text), path: [], line: nil)
         } catch {
-            let at = error.position
-            throw AgentError(
-                .invalidConfig, "\(file):\(at.line):\(at.column): malformed TOML: \(error.description)",
-                hint: "fix the TOML syntax on line \(at.line) of \(file) (see https://toml.io)")
+            throw error.agentError(file: file)
         }
     }
 
@@ -164,5 +162,22 @@ package struct TOMLSection {
         if let s = value.string { return "\"\(s)\"" }
         if let i = value.int { return String(i) }
         return value.type.description
+    }
+}
+
+extension TOMLParseError {
+    /// What an operator reads (the one place a TOML refusal becomes words):
+    /// `INVALID_CONFIG` "FILE:LINE:COLUMN: malformed TOML: WHY", with this error as its cause.
+    package func agentError(file: String) -> AgentError {
+        let place = line > 0 ? "\(file):\(line):\(max(column, 1))" : file
+        let hint: String
+        switch reason {
+        case .outOfMemory: hint = "free memory on this server, or check that \(file) is the small text file it should be"
+        case .invalidTableHeader:
+            hint = "a table header is `[name]` or `[[name]]`: fix the one on line \(line) of \(file) (see https://toml.io)"
+        case .syntax, .parserCheckFailed, .unsupportedValueType:
+            hint = line > 0 ? "fix the TOML syntax on line \(line) of \(file) (see https://toml.io)" : "fix the TOML syntax of \(file) (see https://toml.io)"
+        }
+        return AgentError(.invalidConfig, "\(place): malformed TOML: \(description)", hint: hint, cause: self)
     }
 }

@@ -1,6 +1,7 @@
 import AgentSupport
 import Config
 import Foundation
+import Providers
 import TestSupport
 import Testing
 
@@ -31,6 +32,10 @@ struct ConfigLoadingTests {
         let error = agentError { _ = try fixture.load() }
         #expect(error?.code == .invalidConfig)
         #expect(error?.message.contains("\(fixture.path):4") == true, "\(error?.message ?? "")")
+        // The typed parse error travels as the cause: matched on its fields, not on the words.
+        let cause = error?.cause as? TOMLParseError
+        #expect(cause?.line == 4)
+        if case .syntax = cause?.reason {} else { Issue.record("cause: \(String(describing: cause))") }
     }
 
     @Test func unknownTopLevelKeyIsNamedWithItsLine() throws {

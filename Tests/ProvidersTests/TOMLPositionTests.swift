@@ -56,12 +56,11 @@ struct TOMLPositionTests {
             do {
                 _ = try TOMLSection.parse(text, file: "bad.toml")
                 Issue.record("accepted \(text)")
-            } catch let error as AgentError {
+            } catch {
                 #expect(error.code == .invalidConfig)
+                #expect((error.cause as? TOMLParseError)?.line == line, "\(error.message)")
                 #expect(error.message.hasPrefix("bad.toml:\(line):"), "\(error.message)")
                 #expect(error.message.contains("malformed TOML"))
-            } catch {
-                Issue.record("unexpected \(error)")
             }
         }
     }

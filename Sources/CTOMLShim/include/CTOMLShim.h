@@ -49,9 +49,26 @@ typedef struct ctoml_document ctoml_document;
 /* Parses `length` bytes of `text`. Returns NULL only when memory ran out. */
 ctoml_document *ctoml_parse(const char *text, size_t length);
 
+/* Why a document was refused (ctoml_error_reason). */
+typedef enum {
+    CTOML_ERROR_NONE = 0,
+    /* Not valid TOML 1.0: toml++'s description says why. */
+    CTOML_ERROR_SYNTAX = 1,
+    /* A table header whose name starts with a character no key can start with (`[:x]`). */
+    CTOML_ERROR_TABLE_HEADER = 2,
+    /* One of toml++'s own consistency checks failed on malformed input. */
+    CTOML_ERROR_PARSER_CHECK = 3,
+    /* A value of a type this shim does not hand over. */
+    CTOML_ERROR_VALUE_TYPE = 4,
+    /* Memory ran out (or C++ threw anything else). */
+    CTOML_ERROR_OUT_OF_MEMORY = 5,
+} ctoml_error_kind;
+
 /* Non-zero when the text is not valid TOML (or could not be processed); then the nodes are empty
- * and the error describes why and where. */
+ * and the error says why (ctoml_error_reason; for CTOML_ERROR_SYNTAX toml++'s description, else
+ * an empty description: the caller words it) and where. */
 int ctoml_failed(const ctoml_document *document);
+int32_t ctoml_error_reason(const ctoml_document *document);
 const char *ctoml_error_description(const ctoml_document *document);
 uint32_t ctoml_error_line(const ctoml_document *document);
 uint32_t ctoml_error_column(const ctoml_document *document);
