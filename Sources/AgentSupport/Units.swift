@@ -136,11 +136,14 @@ extension String {
         return out + rest
     }
 
-    /// Trims the given characters from both ends (no Foundation needed).
+    /// Trims the given characters from both ends (no Foundation needed). Compared scalar by
+    /// scalar: in " \t\r\n" the pair "\r\n" is one Character, yet a lone "\n" is trimmed too.
     public func trimming(_ set: String) -> String {
+        let members = Set(set.unicodeScalars)
+        func trimmed(_ c: Character) -> Bool { c.unicodeScalars.allSatisfy(members.contains) }
         var scalars = Substring(self)
-        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
+        while let first = scalars.first, trimmed(first) { scalars.removeFirst() }
+        while let last = scalars.last, trimmed(last) { scalars.removeLast() }
         return String(scalars)
     }
 }

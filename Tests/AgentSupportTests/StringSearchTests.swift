@@ -26,4 +26,13 @@ import Testing
         #expect("unchanged".replacingAll("", with: "x") == "unchanged")
         #expect("aaa".replacingAll("aa", with: "b") == "ba")
     }
+
+    /// " \t\r\n" holds the Character "\r\n", not "\n": a lone "\n" (an IMDS answer's end) is trimmed all the same.
+    @Test func trimsEachScalarOfTheSetWhateverTheGraphemes() {
+        #expect("role\n".trimming(" \t\r\n") == "role")
+        #expect("\r\n\t role \r".trimming(" \t\r\n") == "role")
+        #expect("a\r\n".trimming(" \n") == "a\r\n")
+        #expect("..x..".trimming(".") == "x")
+        #expect(" \n".trimming(" \n") == "")
+    }
 }

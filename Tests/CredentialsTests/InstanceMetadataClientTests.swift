@@ -27,6 +27,58 @@ struct InstanceMetadataClientTests {
         #expect(throws: AgentError.self) { try InstanceMetadataClient.parseCredentials(text, role: "r") }
     }
 
+    @Test(arguments: ["backup-role", "a", "Role+=,.@_-9", String(repeating: "r", count: 64), "a..b", "..."])
+    func aRoleNameIAMAllowsIsUsed(name: String) throws {
+        #expect(try InstanceMetadataClient.roleName(from: name) == name)
+    }
+
+    /// Hostile answers naming the role (it becomes the next request's path segment): each refused
+    /// with INVALID_CONFIG, its problem as the typed cause, and none of the answer in the words.
+    @Test(arguments: [
+        ("", InstanceMetadataClient.RoleNameProblem.none),
+        ("role-a\nrole-b", .severalLines),
+        ("role\r\nX-Injected: 1", .severalLines),
+        (String(repeating: "r", count: 65), .tooLong(length: 65)),
+        (String(repeating: "SECRETISH", count: 1000), .tooLong(length: 9000)),
+        ("../../../latest/api/token", .invalidByte(0x2F, position: 3)),
+        ("role/../other", .invalidByte(0x2F, position: 5)),
+        ("..", .dotSegment),
+        (".", .dotSegment),
+        ("r%2F..%2Fx", .invalidByte(0x25, position: 2)),
+        ("role?x=1", .invalidByte(0x3F, position: 5)),
+        ("role#frag", .invalidByte(0x23, position: 5)),
+        ("ro le", .invalidByte(0x20, position: 3)),
+        ("role\u{0}x", .invalidByte(0x00, position: 5)),
+        ("role\u{1B}[2J", .invalidByte(0x1B, position: 5)),
+        ("r\u{00E9}le", .invalidByte(0xC3, position: 2)),
+        ("rôle\u{FFFD}", .invalidByte(0xC3, position: 2)),
+    ])
+    func aHostileRoleNameIsRefused(answer: String, problem: InstanceMetadataClient.RoleNameProblem) {
+        do {
+            let name = try InstanceMetadataClient.roleName(from: answer)
+            Issue.record("accepted \(name.debugDescription)")
+        } catch {
+            #expect(error.code == .invalidConfig)
+            #expect(error.cause as? InstanceMetadataClient.RoleNameProblem == problem, "\(error)")
+            #expect(error.message.hasPrefix("credentials = \"instance\": "))
+            if answer.count > 2 { #expect(!error.message.contains(answer) && !error.hint.contains(answer), "\(error.message)") }
+            #expect(!error.message.contains("SECRETISH"))
+        }
+    }
+
+    @Test func aSessionTokenThatCouldNotBeAHeaderValueIsRefused() throws {
+        #expect(try InstanceMetadataClient.sessionToken(from: "AQAEAFq-token_==") == "AQAEAFq-token_==")
+        for hostile in ["", "tok\r\nX-Evil: 1", "tok en", String(repeating: "t", count: 4097), "t\u{7F}", "t\u{00E9}"] {
+            do {
+                _ = try InstanceMetadataClient.sessionToken(from: hostile)
+                Issue.record("accepted \(hostile.debugDescription)")
+            } catch {
+                #expect(error.code == .invalidConfig)
+                if !hostile.isEmpty { #expect(!error.message.contains(hostile)) }
+            }
+        }
+    }
+
     @Test func endpointComesFromTheEnvironment() {
         #expect(InstanceMetadataClient(environment: [:]).endpoint == "http://169.254.169.254")
         #expect(InstanceMetadataClient(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9/"]).endpoint == "http://127.0.0.1:9")

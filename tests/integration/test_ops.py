@@ -427,7 +427,7 @@ class IMDSStub:
     """A loopback EC2 instance metadata service, IMDSv2 only: a token from PUT /latest/api/token
     (TTL header required), then the role name and its credentials with that token."""
 
-    def __init__(self, access_key, secret_key, session_token, role="offsite-agent-role"):
+    def __init__(self, access_key, secret_key, session_token, role="offsite-agent-role", role_answer=None, padding=0):
         self.requests = []
         self.token = "imds-" + new_secret()
         stub = self
@@ -455,12 +455,13 @@ class IMDSStub:
                     return self.answer(401, "")
                 base = "/latest/meta-data/iam/security-credentials/"
                 if self.path == base:
-                    return self.answer(200, role + "\n")
+                    return self.answer(200, (role_answer if role_answer is not None else role) + "\n")
                 if self.path == base + role:
                     expiry = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600))
                     return self.answer(200, json.dumps({
                         "Code": "Success", "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "Type": "AWS-HMAC",
-                        "AccessKeyId": access_key, "SecretAccessKey": secret_key, "Token": session_token, "Expiration": expiry}))
+                        "AccessKeyId": access_key, "SecretAccessKey": secret_key, "Token": session_token, "Expiration": expiry,
+                        "Padding": "p" * padding}))
                 self.answer(404, "")
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -497,6 +498,35 @@ def test_instance_role_over_imdsv2_signs_requests_rclone_accepts(env, rclone):
     r = env.run("upload", "b1", "--json", "--force", env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"http://127.0.0.1:{free_port()}"})
     assert r.code == 3, r
     assert r.json["error"]["code"] == "INVALID_CONFIG" and "metadata service" in r.json["error"]["message"]
+
+
+@pytest.mark.parametrize("role_answer", ["../../latest/api/token", "role\nsecond-role", "r" * 65, "..", "r%2F..", "role\x1b[2J"])
+def test_instance_role_hostile_role_name_is_refused_before_any_further_request(env, role_answer):
+    stub = IMDSStub("AKIDUNUSED", new_secret(), new_secret("tok"), role_answer=role_answer)
+    try:
+        env.add_vault("primary", endpoint="http://127.0.0.1:9", bucket="unused", credentials="instance")
+        env.write_config()
+        r = env.run("config", "check", "--json", env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": stub.endpoint})
+        assert r.code == 3, r
+        assert "INVALID_CONFIG" in r.stdout + r.stderr and "role" in r.stdout + r.stderr, r
+        assert len(role_answer) <= 2 or role_answer not in r.stdout + r.stderr, r
+        # The token, then the listing: nothing was asked with the hostile name in the path.
+        assert [(m, p) for m, p, _ in stub.requests] == [("PUT", "/latest/api/token"), ("GET", "/latest/meta-data/iam/security-credentials/")]
+    finally:
+        stub.stop()
+
+
+def test_instance_role_oversized_credentials_answer_is_refused(env):
+    secret = new_secret()
+    stub = IMDSStub("AKIDUNUSED", secret, new_secret("tok"), padding=100 << 10)
+    try:
+        env.add_vault("primary", endpoint="http://127.0.0.1:9", bucket="unused", credentials="instance")
+        env.write_config()
+        r = env.run("config", "check", "--json", env={"AWS_EC2_METADATA_SERVICE_ENDPOINT": stub.endpoint})
+        assert r.code == 3, r
+        assert "64 KiB" in r.stdout + r.stderr and secret not in r.stdout + r.stderr, r
+    finally:
+        stub.stop()
 
 
 # ---------------------------------------------------------------------------------------------
