@@ -123,6 +123,15 @@ let package = Package(
         .testTarget(name: "MetricsTests", dependencies: ["Metrics", "AgentSupport", "TestSupport"]),
         .testTarget(
             name: "AgentSupportTests", dependencies: ["AgentSupport", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        // An in-process S3 server on loopback for the unit tests (never linked into the agent),
+        // and the tests that drive the real upload and restore engines through it.
+        .target(name: "S3StubSupport", dependencies: ["Hashing", "S3"], path: "Tests/S3StubSupport"),
+        .testTarget(
+            name: "EngineRecoveryTests",
+            dependencies: [
+                "Upload", "Restore", "Vault", "Backups", "Providers", "Config", "S3", "HTTPTransport", "SigV4", "Hashing", "AgentSupport", "TestSupport",
+                "S3StubSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "RestoreTests", dependencies: ["Restore", "Vault", "Upload", "Backups", "S3", "HTTPTransport", "Hashing", "AgentSupport", "TestSupport"], exclude: ["Fixtures"]),
     ],
     cxxLanguageStandard: .cxx17
