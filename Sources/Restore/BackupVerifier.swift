@@ -149,12 +149,14 @@ public final class BackupVerifier {
         // `concurrency + 1` ranges are in flight or waiting, so a held-back range cannot make memory grow.
         var arrivals = OrderedArrivals<[UInt8]>(capacity: session.concurrency + 1)
         let window = TransferWindow(client: session.client, concurrency: session.concurrency)
+        window.onProgress = onProgress
         window.fill = { [self, unowned window] in
             while window.hasRoom, next < chunks.count, arrivals.mayClaim(next) {
                 let index = next
                 next += 1
                 let (offset, length) = chunks[index]
-                window.send(session.rangedGet(key: key, offset: offset, length: length, sink: .memory(limit: Int(length)))) { [self] result, attempts in
+                let get = session.rangedGet(key: key, offset: offset, length: length, sink: .memory(limit: Int(length)))
+                window.send(get, progress: length) { [self] result, attempts in
                     switch result {
                     case .success(let response):
                         if let p = VaultSession.rangeProblem(response, offset: offset, length: length, objectSize: file.size) {
@@ -173,7 +175,6 @@ public final class BackupVerifier {
                                 }
                             }
                             bytes += Int64(body.count)
-                            onProgress?(Int64(body.count))
                         }
                     case .failure(let f):
                         if let s = f.serviceError, s.status == 404 || s.status == 416 {

@@ -1,10 +1,15 @@
 import HTTPTransport
 
 /// The one scheduler of requests in flight over the HTTP client's multi loop (uploads' small
-/// files and parts, `verify --deep`'s ranges): at most `concurrency` requests at once, each
-/// retried by the client's `RetryPolicy` (one classification, a count and a deadline), stopped by
-/// SIGINT/SIGTERM through the HTTP client's `shouldCancel`, and `fill` called whenever a slot
-/// frees so the caller launches what comes next.
+/// files and parts, restore's and `verify --deep`'s ranges, verify's HEADs): at most
+/// `concurrency` requests at once, each retried by the client's `RetryPolicy` (one
+/// classification, a count and a deadline), stopped by SIGINT/SIGTERM through the HTTP client's
+/// `shouldCancel`, `fill` called whenever a slot frees so the caller launches what comes next,
+/// and `onProgress` told the bytes of every request that succeeded.
+///
+/// An answer that needs blocking work of its own (a HEAD that verifies a PUT, a journal record
+/// that must not overlap a launch) is `settle`d: it runs from `run`, outside the transfer
+/// callbacks, with launching paused until it returns.
 public final class TransferWindow {
     public let client: S3Client
     public let concurrency: Int
@@ -13,6 +18,12 @@ public final class TransferWindow {
     public private(set) var isStopped = false
     /// Called when a slot may have freed: launch more with `send` while `hasRoom`.
     public var fill: () -> Void = {}
+    /// Called with the `progress` bytes of each request whose answer was a success.
+    public var onProgress: ((_ bytes: Int64) -> Void)?
+    /// Work handed to `settle`, run by `run` in order.
+    private var settling: [() -> Void] = []
+    /// True while settled work runs: slots freed meanwhile are filled after it returns.
+    private var isSettling = false
 
     public init(client: S3Client, concurrency: Int) {
         self.client = client
@@ -33,28 +44,52 @@ public final class TransferWindow {
 
     public func release() {
         inFlight -= 1
-        fill()
+        slotFreed()
     }
 
     /// Sends `op` (with its retries); `completion` runs on the loop's thread, then `fill`.
-    /// `reserved`: in the slot `reserve()` claimed.
+    /// `reserved`: in the slot `reserve()` claimed. `progress`: the bytes `onProgress` is told
+    /// when the answer is a success (a part's or a range's length).
     public func send(
-        _ op: S3Client.Operation, reserved: Bool = false, completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void
+        _ op: S3Client.Operation, reserved: Bool = false, progress: Int64 = 0,
+        completion: @escaping (Result<HTTPResponse, S3Failure>, _ attempts: [String]) -> Void
     ) {
         if !reserved { inFlight += 1 }
         client.send(op) { [self] result, attempts in
             inFlight -= 1
+            if progress > 0, case .success = result { onProgress?(progress) }
             completion(result, attempts)
-            fill()
+            slotFreed()
         }
     }
 
-    /// Launches (`fill`) and runs the loop until nothing is in flight and either `done` says the
-    /// work is over or the window stopped or was cancelled. `busy`: the caller's own work still
-    /// pending on the loop (digests being computed), waited for as requests are.
+    /// Queues `work` to run from `run`, outside the transfer callbacks: it may make blocking
+    /// requests of its own and change state a launch also changes, because nothing is launched
+    /// while it runs (requests already in flight go on).
+    public func settle(_ work: @escaping () -> Void) { settling.append(work) }
+
+    private func slotFreed() {
+        if !isSettling { fill() }
+    }
+
+    /// Launches (`fill`) and runs the loop until nothing is in flight or waiting to be settled,
+    /// and either `done` says the work is over or the window stopped or was cancelled. `busy`:
+    /// the caller's own work still pending on the loop (digests being computed), waited for as
+    /// requests are.
     public func run(busy: () -> Bool = { false }, until done: () -> Bool) {
         fill()
-        client.http.run(until: { self.inFlight == 0 && !busy() && (done() || self.isStopped || self.isCancelled) })
+        while true {
+            client.http.run(until: {
+                !self.settling.isEmpty || (self.inFlight == 0 && !busy() && (done() || self.isStopped || self.isCancelled))
+            })
+            guard !settling.isEmpty else { return }
+            let work = settling
+            settling = []
+            isSettling = true
+            for item in work { item() }
+            isSettling = false
+            fill()
+        }
     }
 }
 

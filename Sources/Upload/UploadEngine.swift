@@ -332,10 +332,15 @@ public final class UploadEngine {
 
     /// The callbacks' mailbox: files being hashed or PUT, and answers waiting to be looked at.
     private final class SmallBatch {
-        var arrived: [SmallPut] = []
         /// Files being hashed on the digest pool (cancelled when the batch stops).
         var hashing: [Int: DigestPool.Ticket] = [:]
         var stopping = false
+
+        /// No file starts hashing from now on; those being hashed are not sent.
+        func stop() {
+            stopping = true
+            for ticket in hashing.values { ticket.cancel() }
+        }
     }
 
     /// One small file's PUT: its open descriptor (closed when the PUT is done with), what was sent.
@@ -357,59 +362,56 @@ public final class UploadEngine {
         deinit { close(stored.fd) }
     }
 
-    /// Single PUTs, up to `concurrency` in flight through the one multi loop (connections reused),
-    /// each hashed on the digest pool first. Each answer is looked at outside the transfer
-    /// callbacks: verified (a HEAD only where the PUT's answer does not prove the stored bytes, or
-    /// to check an Object Lock), then recorded in the journal's log. Returns the files too large
-    /// for one PUT once encrypted: sent as multipart.
+    /// Single PUTs, up to `concurrency` in flight through the one window (connections reused),
+    /// each hashed on the digest pool first. Each answer is settled by the window outside the
+    /// transfer callbacks: verified (a HEAD only where the PUT's answer does not prove the stored
+    /// bytes, or to check an Object Lock), then recorded in the journal's log. Returns the files
+    /// too large for one PUT once encrypted: sent as multipart.
     private func sendSmallFiles(_ entry: inout JournalEntry, _ indices: [Int]) throws(AgentError) -> [Int] {
         let batch = SmallBatch()
         let window = TransferWindow(client: client, concurrency: target.concurrency)
+        window.onProgress = onProgress
+        // The closures below outlive this call's inout access: they work on a copy.
+        var working = entry
         var pending = indices[...]
         var again: [Int] = []
         var tooLarge: [Int] = []
         var firstError: AgentError?
         var summary = ManyFilesLog(verb: "uploaded", total: indices.count, logger: logger)
-        while true {
-            while firstError == nil, window.hasRoom, let index = again.popLast() ?? pending.popFirst() {
-                do {
-                    if try !launchSmall(&entry, index, batch, window) { tooLarge.append(index) }
-                } catch {
-                    firstError = error
-                }
-            }
-            if firstError != nil || http.shouldCancel() {
-                batch.stopping = true
-                for ticket in batch.hashing.values { ticket.cancel() }
-            }
-            if batch.arrived.isEmpty {
-                if window.inFlight == 0 || window.isCancelled { break }
-                http.run(until: { !batch.arrived.isEmpty || window.inFlight == 0 })
-            }
-            let answers = batch.arrived
-            batch.arrived = []
-            for put in answers {
-                if let notSent = put.notSent {
-                    if notSent.code != .interrupted { firstError = firstError ?? notSent }
-                    continue
-                }
-                do {
-                    if try finishSmall(&entry, put) {
-                        let f = entry.files[put.index]
-                        summary.add(bytes: put.stored.size, detail: "\(f.path) -> \(f.key) (\(Units.formatSize(put.stored.size)), 1 request)")
-                    } else {
-                        again.append(put.index)
-                    }
-                } catch {
-                    firstError = firstError ?? error
-                }
-            }
-            if http.shouldCancel() { break }
+        func failed(_ error: AgentError) {
+            if error.code != .interrupted { firstError = firstError ?? error }
+            window.stop()
+            batch.stop()
         }
+        func settled(_ put: SmallPut) {
+            if let notSent = put.notSent { return failed(notSent) }
+            do {
+                if try finishSmall(&working, put) {
+                    let f = working.files[put.index]
+                    summary.add(bytes: put.stored.size, detail: "\(f.path) -> \(f.key) (\(Units.formatSize(put.stored.size)), 1 request)")
+                } else {
+                    again.append(put.index)
+                }
+            } catch {
+                failed(error)
+            }
+        }
+        window.fill = { [self, unowned window] in
+            if http.shouldCancel() { batch.stop() }
+            while firstError == nil, !batch.stopping, window.hasRoom, let index = again.popLast() ?? pending.popFirst() {
+                do throws(AgentError) {
+                    if try !launchSmall(&working, index, batch, window, settled: settled) { tooLarge.append(index) }
+                } catch {
+                    failed(error)
+                }
+            }
+        }
+        window.run(until: { pending.isEmpty && again.isEmpty })
+        window.fill = {}  // it captured the window: no cycle outlives the batch
         // No worker may still read a file when its descriptor is closed.
-        batch.stopping = true
-        for ticket in batch.hashing.values { ticket.cancel() }
+        batch.stop()
         http.waitForPosts(until: { batch.hashing.isEmpty })
+        entry = working
         summary.finish()
         if http.shouldCancel() {
             throw AgentError(
@@ -422,7 +424,9 @@ public final class UploadEngine {
 
     /// Opens one small file and hands it to the digest pool; its PUT starts when its digests are
     /// in. False when its stored bytes are too large for one PUT.
-    private func launchSmall(_ entry: inout JournalEntry, _ index: Int, _ batch: SmallBatch, _ window: TransferWindow) throws(AgentError) -> Bool {
+    private func launchSmall(
+        _ entry: inout JournalEntry, _ index: Int, _ batch: SmallBatch, _ window: TransferWindow, settled: @escaping (SmallPut) -> Void
+    ) throws(AgentError) -> Bool {
         let file = entry.files[index]
         let fd = open(file.sourcePath, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -456,18 +460,18 @@ public final class UploadEngine {
                 let op = client.putObjectOperation(
                     key: file.key, body: stored.body(offset: 0, length: stored.size, tags: tags), payloadHash: payloadHash(digests),
                     headers: objectHeaders + lock.headers + integrityHeaders(digests))
-                window.send(op, reserved: true) { [batch] result, attempts in
+                window.send(op, reserved: true, progress: stored.size) { result, attempts in
                     put.result = result.mapError { S3Error(failure: $0, attempts: attempts) }
-                    batch.arrived.append(put)
+                    window.settle { settled(put) }
                 }
             case .success:
-                window.release()
                 put.notSent = AgentError(.interrupted, "\(file.path) was not sent", hint: "run `agent resume --all` to finish", exit: .tempFail)
-                batch.arrived.append(put)
-            case .failure(let error):
+                window.settle { settled(put) }
                 window.release()
+            case .failure(let error):
                 put.notSent = error
-                batch.arrived.append(put)
+                window.settle { settled(put) }
+                window.release()
             }
         }
         return true
@@ -504,7 +508,6 @@ public final class UploadEngine {
         try confirmLock(key: file.key, head: head, retainUntil: put.retainUntil)
         try record(&entry, index, .done(path: file.path, etag: etag, checksum: fileChecksum(put.digests)))
         bytesSent += size
-        onProgress?(size)
         return true
     }
 
@@ -690,6 +693,7 @@ public final class UploadEngine {
         // at most `concurrency + pool threads` parts are claimed at once (digests only, no bytes held).
         var hashing: [Int: DigestPool.Ticket] = [:]
         var ready: [(number: Int, digests: PayloadDigests, tags: AgeTagBook?)] = []
+        window.onProgress = onProgress
         let lookahead = window.concurrency + digestPool.threads
         var stopped: Bool { m.isStopping || http.shouldCancel() }
 
@@ -714,7 +718,7 @@ public final class UploadEngine {
             let op = client.uploadPartOperation(
                 key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length, tags: tags),
                 payloadHash: payloadHash(digests), headers: integrityHeaders(digests))
-            window.send(op) { [self] result, attempts in
+            window.send(op, progress: length) { [self] result, attempts in
                 switch result {
                 case .success(let response):
                     let etag = unquoteETag(response.header("ETag") ?? "")
@@ -730,7 +734,6 @@ public final class UploadEngine {
                         crc32c: digests.crc32c.map(CRC32C.hex))
                     m.partStored(part)
                     bytesSent += length
-                    onProgress?(length)
                     do throws(AgentError) {
                         try record(&working, index, .part(path: file.path, part))
                         try checkUnchanged(fd: fd, file: file)
