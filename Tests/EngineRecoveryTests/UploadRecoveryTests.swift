@@ -63,15 +63,22 @@ import Testing
         #expect(rig.stub.object(bucket: "vault-bucket", key: rig.key("db.tar"))?.bytes.md5 == bytes.md5)
     }
 
+    /// How an answer is lost: the connection closes before its first byte (libcurl itself tries
+    /// a reused connection once more), or in the middle of its body (the S3 client's retry).
+    enum Loss: CaseIterable, Sendable {
+        case beforeAnyByte, midBody
+        var reply: S3Stub.Reply { self == .beforeAnyByte ? .lostAnswer : .truncated(sendBytes: 60) }
+    }
+
     /// `partMD5s`: the vault sends Content-MD5 (so the journal holds each part's MD5 and the
     /// object's ETag is predictable), or only the signed SHA-256.
-    @Test(arguments: [true, false])
-    func aLostCompleteAnswerIsRetriedAndTheStoredObjectIsAdopted(partMD5s: Bool) throws {
+    @Test(arguments: [true, false], Loss.allCases)
+    func aLostCompleteAnswerIsRetriedAndTheStoredObjectIsAdopted(partMD5s: Bool, loss: Loss) throws {
         let rig = try UploadRig()
         let bytes = try rig.write("db.tar", size: Self.size)
         // The server completes the upload, but its answer never arrives; the retry finds the
         // upload gone (404 NoSuchUpload), and the object stored is made of our parts.
-        rig.stub.script = { r in r.operation == .completeMultipartUpload && r.ordinal == 1 ? .lostAnswer : nil }
+        rig.stub.script = { r in r.operation == .completeMultipartUpload && r.ordinal == 1 ? loss.reply : nil }
         let result = try rig.upload(rig.target(preferred: partMD5s ? .contentMD5 : .signedPayload)).get()
         let completes = rig.stub.requests(.completeMultipartUpload)
         #expect(completes.count >= 2)
@@ -114,12 +121,13 @@ import Testing
         #expect(result.warnings.contains { $0.contains("NoSuchUpload on complete") })
     }
 
-    @Test func aLostCompleteAnswerRetriedAgainstAServerThatAnswersItAgainCompletes() throws {
+    @Test(arguments: Loss.allCases)
+    func aLostCompleteAnswerRetriedAgainstAServerThatAnswersItAgainCompletes(loss: Loss) throws {
         let rig = try UploadRig()
         let bytes = try rig.write("db.tar", size: Self.size)
         // AWS answers a repeated Complete of a completed upload with its result for a while.
         rig.stub.completeIsIdempotent = true
-        rig.stub.script = { r in r.operation == .completeMultipartUpload && r.ordinal == 1 ? .lostAnswer : nil }
+        rig.stub.script = { r in r.operation == .completeMultipartUpload && r.ordinal == 1 ? loss.reply : nil }
         let result = try rig.upload(rig.target()).get()
         #expect(rig.count(.completeMultipartUpload) == 2)
         #expect(rig.count(.createMultipartUpload) == 1)
