@@ -2,6 +2,7 @@ import Age
 import AgentSupport
 import Backups
 import HTTPTransport
+import Logging
 import S3
 import Vault
 
@@ -48,7 +49,8 @@ public final class RestoreEngine {
         resealBuffer?.deallocate()
     }
 
-    /// One file being restored.
+    /// One file being restored: its state machine (which ranges are wanted, in flight, written,
+    /// hashed; what happens next) and the I/O objects the engine drives for it.
     private final class Work {
         let index: Int
         let file: OffsiteManifest.File
@@ -57,7 +59,7 @@ public final class RestoreEngine {
         let staging: String
         var partial: String { "\(staging)/\(index).partial" }
         let chunks: [(offset: Int64, length: Int64)]
-        var done: ChunkSet
+        var machine: RestoreFileStateMachine
         /// The running check of the file's bytes: made when its first bytes are hashed and dropped
         /// once it is finished, so only the files in progress hold a digest (issue 19).
         var verifier: SegmentVerifier {
@@ -70,27 +72,14 @@ public final class RestoreEngine {
             set { verifierStore = newValue }
         }
         private var verifierStore: SegmentVerifier?
-        /// Chunks before this one are hashed.
-        var frontier = 0
         var fd: Int32 = -1
-        var downloads = 1
-        var finished = false
+        /// Why it was not put in place.
         var problem: String?
-        /// Ranged GETs of this file not yet answered: its descriptor stays open (and its
-        /// `.partial` in place) until the last one has called back.
-        var inFlight = 0
-        /// Chunks queued or in flight: never asked for twice at once.
-        var wanted = ChunkSet()
-        /// Chunks written by this run (an earlier run's may have been lost with the page cache).
-        var fetched = ChunkSet()
         /// An encrypted file: its ranges of whole sealed chunks, its keys once its header is open,
-        /// the ranges in flight, and whether a range that failed authentication was fetched again.
+        /// and the receivers of its ranges in flight.
         let plan: AgeRangePlan?
         var keys: AgeFileKeys?
         var receivers: [Int: AgeRangeReceiver] = [:]
-        var authRetried = false
-        /// A rejected file's descriptor is closed and its `.partial` removed (once nothing is in flight).
-        var discarded = false
 
         init(index: Int, file: OffsiteManifest.File, key: String, staging: String, chunkSize: Int64, done: [Int], plan: AgeRangePlan? = nil) {
             self.index = index
@@ -100,14 +89,15 @@ public final class RestoreEngine {
             self.plan = plan
             let chunks = plan.map { p in (0..<p.rangeCount).map { p.stored($0) } } ?? VaultSession.chunks(size: file.size, chunkSize: chunkSize)
             self.chunks = chunks
-            self.done = ChunkSet(done.filter { $0 >= 0 && $0 < chunks.count })
+            machine = RestoreFileStateMachine(rangeCount: chunks.count, encrypted: plan != nil, recorded: done)
         }
 
-        /// Finished (restored or rejected): what only a file in progress needs goes.
+        /// Finished (restored or rejected): what only a file in progress needs goes (the
+        /// machine's settled states hold no ranges).
         func release() {
             verifierStore = nil
-            wanted = ChunkSet()
-            fetched = ChunkSet()
+            keys = nil
+            receivers = [:]
         }
 
         /// Where chunk `c`'s bytes are in the `.partial`: the range itself, or its plaintext.
@@ -115,6 +105,9 @@ public final class RestoreEngine {
 
         /// Bytes the finished file has.
         var finalSize: Int64 { plan == nil ? file.size : file.plaintextSize }
+
+        /// swift-log metadata of the file's log lines.
+        func metadata(backup: String) -> Logger.Metadata { ["path": .string(file.path), "key": .string(key), "backup": .string(backup)] }
     }
 
     // MARK: restore
@@ -147,9 +140,9 @@ public final class RestoreEngine {
             if earlier.manifestSHA256 == journal.manifestSHA256, earlier.chunkSize == chunkSize, earlier.files.map(\.path) == journal.files.map(\.path) {
                 journal = earlier
                 resumed = true
-                session.logger.info("continuing the interrupted restore of backup \(backup) into \(target)")
+                session.logger.info("continuing the interrupted restore of backup \(backup) into \(target)", metadata: ["backup": .string(backup)])
             } else {
-                warn("the interrupted restore in \(target) belongs to another version of backup \(backup)'s manifest; starting over")
+                warn("the interrupted restore in \(target) belongs to another version of backup \(backup)'s manifest; starting over", metadata: ["backup": .string(backup)])
             }
         }
         journal.vault = session.vault
@@ -183,16 +176,16 @@ public final class RestoreEngine {
             }
             guard let plan = AgeRangePlan(storedSize: file.size, plaintextSize: file.plaintextSize, rangeSize: chunkSize) else {
                 let problem = "its manifest entry's sizes (\(file.size) bytes stored, \(file.plaintextSize) decrypted) do not fit an age file"
-                session.logger.error("\(file.path): \(problem); not put in place", metadata: ["path": .string(file.path), "key": .string(file.key)])
+                session.logger.error("\(file.path): \(problem); not put in place", metadata: ["path": .string(file.path), "key": .string(key), "backup": .string(backup)])
                 results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .mismatch, problem: problem))
                 continue
             }
             let w = Work(index: index, file: file, key: key, staging: staging, chunkSize: chunkSize, done: journal.files[index].chunks, plan: plan)
-            resumeKeys(w, header: journal.files[index].ageHeader)
+            resumeKeys(w, header: journal.files[index].ageHeader, backup: backup)
             works.append(w)
         }
         let total = manifest.totalBytes
-        let alreadyDone = results.reduce(Int64(0)) { $0 + ($1.status == .already ? $1.size : 0) } + works.reduce(Int64(0)) { sum, w in sum + w.done.reduce(Int64(0)) { $0 + w.chunks[$1].length } }
+        let alreadyDone = results.reduce(Int64(0)) { $0 + ($1.status == .already ? $1.size : 0) } + works.reduce(Int64(0)) { sum, w in sum + w.machine.journalRanges.reduce(Int64(0)) { $0 + w.chunks[$1].length } }
         onStart?(total, alreadyDone)
         // Room for what is still to come, before the first byte of it is fetched: each file's size
         // (an encrypted file's plaintext: nothing else of it is written) less what its `.partial`
@@ -203,8 +196,8 @@ public final class RestoreEngine {
             let held = lstat(w.partial, &st) == 0 ? Int64(st.st_blocks) * 512 : 0
             return Self.stillNeeded(finalSize: w.finalSize, held: held)
         }
-        if let free = Self.freeBytes(staging), free < bytesStillNeeded {
-            throw noSpace(free: free)
+        if let free = StorageErrors.freeBytes(staging), free < bytesStillNeeded {
+            throw StorageErrors.noSpace(StorageErrors.WriteTarget(directory: target, bytesNeeded: bytesStillNeeded, bytesFree: free))
         }
 
         let downloaded = try run(works, journal: &journal, target: target, backup: backup)
@@ -223,22 +216,21 @@ public final class RestoreEngine {
             let seconds = result.seconds
             let rate = seconds > 0 ? Int64(Double(downloaded) / seconds) : 0
             session.logger.info(
-                "Restored: \(results.count) files, \(total) bytes (\(Units.formatSize(total))) of backup \(backup) into \(target); downloaded \(Units.formatSize(downloaded)) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)"
-            )
+                "Restored: \(results.count) files, \(total) bytes (\(Units.formatSize(total))) of backup \(backup) into \(target); downloaded \(Units.formatSize(downloaded)) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)",
+                metadata: ["backup": .string(backup)])
         }
         return result
     }
 
     // MARK: transfers
 
-    /// Downloads every missing chunk, several in flight, and finishes each file as its last chunk lands.
+    /// Downloads every missing chunk, several in flight, and finishes each file as its last chunk
+    /// lands. Each file's decisions are its `RestoreFileStateMachine`'s; this is the I/O driver:
+    /// the ranged GETs (`TransferWindow`), reading back and hashing, flushing, renaming, the journal.
     private func run(_ works: [Work], journal: inout RestoreJournal, target: String, backup: String) throws(AgentError) -> Int64 {
         var queue: [(work: Int, chunk: Int)] = []
         for (i, w) in works.enumerated() {
-            for c in w.chunks.indices where !w.done.contains(c) {
-                queue.append((i, c))
-                w.wanted.insert(c)
-            }
+            for c in w.machine.start() { queue.append((i, c)) }
         }
         let window = TransferWindow(client: session.client, concurrency: session.concurrency)
         var failure: AgentError?
@@ -249,18 +241,9 @@ public final class RestoreEngine {
         var working = journal
 
         func record(_ w: Work) {
-            working.files[w.index].chunks = w.done.sorted()
+            working.files[w.index].chunks = w.machine.journalRanges
             // A re-run needs the header to decrypt the ranges still missing.
-            working.files[w.index].ageHeader = w.done.isEmpty || w.chunks.count < 2 ? nil : w.keys?.headerAndNonce
-        }
-
-        /// Queues chunks of a file again (first in line), each at most once while queued or in flight.
-        func requeue(_ w: Work, _ chunks: Set<Int>) {
-            let fresh = chunks.subtracting(w.wanted).sorted()
-            guard !fresh.isEmpty else { return }
-            w.wanted.formUnion(fresh)
-            let workIndex = works.firstIndex { $0 === w } ?? 0
-            queue.insert(contentsOf: fresh.map { (workIndex, $0) }, at: 0)
+            working.files[w.index].ageHeader = w.machine.journalKeepsHeader ? w.keys?.headerAndNonce : nil
         }
 
         // Rewriting the journal costs in proportion to the backup's files: it waits at least a second
@@ -271,52 +254,83 @@ public final class RestoreEngine {
         func save(force: Bool) {
             let began = monotonicSeconds()
             guard force || began - lastSave >= saveInterval else { return }
-            for w in works where !w.finished { record(w) }
+            for w in works where !w.machine.isSettled { record(w) }
             // The journal is durable: the bytes it says are written must be too, first.
-            for w in works where w.fd >= 0 && !w.finished {
+            for w in works where w.fd >= 0 && !w.machine.isSettled {
                 if fdatasync(w.fd) != 0 {
                     failure = failure ?? writeFailure("cannot flush \(w.partial)", errno)
                     return
                 }
             }
             do {
-                try working.save(target: target)
+                try working.save(target: target, space: space())
                 lastSave = monotonicSeconds()
                 saveInterval = max(1, 50 * (lastSave - began))
             } catch {
-                failure = failure ?? (error.code == .noSpace ? noSpace(free: Self.freeBytes(target)) : error)
+                failure = failure ?? error
             }
         }
 
-        /// Recorded as written by an earlier run but not in the `.partial` (lost in a power cut, or
-        /// the file was removed): chunk `from` and every later one that run wrote are fetched again.
-        func refetchLost(_ w: Work, from: Int) {
-            let lost = Set((from..<w.chunks.count).filter { w.done.contains($0) && !w.fetched.contains($0) })
-            warn("\(w.file.path): \(lost.count) range(s) recorded as written are missing from \(w.partial); downloading them again")
-            w.done.subtract(lost)
-            record(w)
-            requeue(w, lost)
+        /// Does what a file's machine asks for next.
+        func perform(_ w: Work, _ action: RestoreFileStateMachine.Action) {
+            switch action {
+            case .none:
+                return
+            case .hashNext:
+                advance(w)
+            case .refetch(let ranges, let why, let restartHashing):
+                warn(refetchText(w, why), metadata: w.metadata(backup: backup))
+                record(w)
+                let workIndex = works.firstIndex { $0 === w } ?? 0
+                queue.insert(contentsOf: ranges.map { (workIndex, $0) }, at: 0)
+                if restartHashing {
+                    w.verifier = SegmentVerifier(segments: w.file.segments)
+                    advance(w)
+                }
+            case .verify:
+                do throws(AgentError) { try verify(w) } catch { failure = failure ?? error }
+            case .install:
+                do throws(AgentError) { try install(w) } catch { failure = failure ?? error }
+            case .reject(let why, let discardNow):
+                let problem = rejectionText(w, why)
+                w.problem = problem
+                session.logger.error("\(w.file.path): \(problem); not put in place", metadata: w.metadata(backup: backup))
+                queue.removeAll { works[$0.work] === w }
+                for receiver in w.receivers.values { receiver.cancelled = true }
+                working.files[w.index].chunks = []
+                working.files[w.index].ageHeader = nil
+                if discardNow { discard(w) }
+            case .discard:
+                discard(w)
+            case .stopRestore(let why):
+                failure = failure ?? stopError(w, why, backup: backup)
+            }
         }
 
         /// Hashes the chunks that are written and next in order; finishes the file after its last.
         func advance(_ w: Work) {
-            guard !w.finished else { return }
             do throws(AgentError) {
                 if let plan = w.plan {
                     try advanceSealed(w, plan)
                     return
                 }
-                while w.frontier < w.chunks.count, w.done.contains(w.frontier) {
-                    let (offset, length) = w.chunks[w.frontier]
-                    if !w.fetched.contains(w.frontier), try !holds(w, offset: offset, length: length) {
-                        refetchLost(w, from: w.frontier)
-                        break
+                while true {
+                    switch w.machine.nextToHash() {
+                    case .wait:
+                        return
+                    case .complete:
+                        perform(w, w.machine.allHashed())
+                        return
+                    case .hash(let c, let checkOnDisk):
+                        let (offset, length) = w.chunks[c]
+                        if checkOnDisk, try !holds(w, offset: offset, length: length) {
+                            perform(w, w.machine.lostOnDisk(from: c))
+                            return
+                        }
+                        try hash(w, offset: offset, length: length)
+                        w.machine.hashed(c)
                     }
-                    try hash(w, offset: offset, length: length)
-                    w.frontier += 1
                 }
-                // Finished only once no GET of it is in flight: they write through its descriptor.
-                if w.frontier == w.chunks.count, !w.finished, w.inFlight == 0 { try finish(w) }
             } catch {
                 failure = failure ?? error
             }
@@ -326,111 +340,77 @@ public final class RestoreEngine {
         /// hashed as they arrived (their range came ahead of an earlier one, or in an earlier run),
         /// re-created by re-sealing their plaintext from the `.partial`.
         func advanceSealed(_ w: Work, _ plan: AgeRangePlan) throws(AgentError) {
+            guard w.machine.progress != nil else { return }
             while !w.verifier.isComplete, let keys = w.keys {
                 let position = w.verifier.position
                 let r = plan.range(containing: position)
                 let end: Int64
-                if w.done.contains(r) {
+                switch w.machine.written(r) {
+                case .thisRun, .earlierRun:
                     let p = plan.plain(r)
-                    if !w.fetched.contains(r), try !holds(w, offset: p.offset, length: p.length) {
-                        refetchLost(w, from: r)
-                        break
+                    if w.machine.written(r) == .earlierRun, try !holds(w, offset: p.offset, length: p.length) {
+                        perform(w, w.machine.lostOnDisk(from: r))
+                        return
                     }
                     end = plan.stored(r).offset + plan.stored(r).length
-                } else if let receiver = w.receivers[r], receiver.written > position {
+                case .no:
+                    guard let receiver = w.receivers[r], receiver.written > position else { return }
                     end = receiver.written
-                } else {
-                    break
                 }
                 try reseal(w, keys: keys, from: position, to: end)
             }
-            if w.verifier.isComplete, !w.finished, w.inFlight == 0 { try finish(w) }
+            if w.verifier.isComplete { perform(w, w.machine.allHashed()) }
         }
 
-        func finish(_ w: Work) throws(AgentError) {
+        /// Every byte hashed, nothing in flight: the digest decides.
+        func verify(_ w: Work) throws(AgentError) {
             let fd = try descriptor(w)
             if ftruncate(fd, off_t(w.finalSize)) != 0 { throw writeFailure("cannot size \(w.partial)", errno) }
             let mismatched = w.verifier.mismatches
             if mismatched.isEmpty {
-                if w.verifier.unchecked > 0 { warn("\(w.file.path): the manifest holds no checksum for it; only its size was checked") }
-                if fsync(fd) != 0 { throw writeFailure("cannot flush \(w.partial)", errno) }
-                close(fd)
-                w.fd = -1
-                try makeParents(of: w.file.path, in: target)
-                w.finished = true
-                w.release()
-                working.files[w.index].done = true
-                working.files[w.index].chunks = []
-                // Large files are recorded at once; small ones with the next save (at most a second
-                // later, issue 19): a crash before it only fetches them again.
-                save(force: w.chunks.count > 1)
-                let final = "\(target)/\(w.file.path)"
-                if rename(w.partial, final) != 0 { throw writeFailure("cannot move the restored file into place at \(final)", errno) }
-                let line = "\(w.file.path) (\(Units.formatSize(w.file.plaintextSize))\(w.file.encryption != nil ? ", decrypted" : ""))"
-                if w.chunks.count > 1 {
-                    session.logger.info("restored \(line)")
-                } else {
-                    summary.add(bytes: w.file.plaintextSize, detail: line)
-                }
+                if w.verifier.unchecked > 0 { warn("\(w.file.path): the manifest holds no checksum for it; only its size was checked", metadata: w.metadata(backup: backup)) }
+                perform(w, w.machine.digestChecked(.matches))
                 return
             }
-            let what = w.verifier.segments.count == 1 ? (w.verifier.segments[0].crc32c != nil ? "its CRC-32C" : "its SHA-256") : "the SHA-256 of part(s) \(mismatched.map { String($0 + 1) }.joined(separator: ", "))"
-            if w.downloads < 2 {
-                // Damaged in transit or on a disk? One more download of the parts that differ.
-                warn("\(w.file.path): \(what) differs from the manifest after download; downloading those bytes again")
-                w.downloads += 1
-                // A chunk overlapping several bad parts is fetched once.
-                let again = Self.chunksOverlapping(mismatched.map { w.verifier.segments[$0] }, chunks: w.chunks)
-                w.done.subtract(again)
-                w.verifier = SegmentVerifier(segments: w.file.segments)
-                w.frontier = 0
-                record(w)
-                requeue(w, again)
-                advance(w)
-                return
-            }
-            reject(w, problem: "\(what) differs from the manifest, also after a second download")
+            let what =
+                w.verifier.segments.count == 1
+                ? (w.verifier.segments[0].crc32c != nil ? "its CRC-32C" : "its SHA-256") : "the SHA-256 of part(s) \(mismatched.map { String($0 + 1) }.joined(separator: ", "))"
+            // A chunk overlapping several bad parts is fetched once.
+            let again = Self.chunksOverlapping(mismatched.map { w.verifier.segments[$0] }, chunks: w.chunks)
+            perform(w, w.machine.digestChecked(.differs(ranges: again, what: what)))
         }
 
-        /// Gives up on a file: reported as a mismatch, its download removed (once no GET of it is
-        /// in flight), never put in place.
-        func reject(_ w: Work, problem: String) {
-            w.problem = problem
-            session.logger.error("\(w.file.path): \(problem); not put in place", metadata: ["path": .string(w.file.path), "key": .string(w.key)])
-            w.finished = true
-            queue.removeAll { works[$0.work] === w }
-            w.wanted = ChunkSet()
-            for receiver in w.receivers.values { receiver.cancelled = true }
+        /// Checked: flushed, recorded done, renamed into place.
+        func install(_ w: Work) throws(AgentError) {
+            let fd = try descriptor(w)
+            if fsync(fd) != 0 { throw writeFailure("cannot flush \(w.partial)", errno) }
+            close(fd)
+            w.fd = -1
+            try makeParents(of: w.file.path, in: target)
+            w.release()
+            working.files[w.index].done = true
             working.files[w.index].chunks = []
             working.files[w.index].ageHeader = nil
-            discardIfIdle(w)
+            // Large files are recorded at once; small ones with the next save (at most a second
+            // later, issue 19): a crash before it only fetches them again.
+            save(force: w.chunks.count > 1)
+            let final = "\(target)/\(w.file.path)"
+            if rename(w.partial, final) != 0 { throw writeFailure("cannot move the restored file into place at \(final)", errno) }
+            w.machine.installed()
+            let line = "\(w.file.path) (\(Units.formatSize(w.file.plaintextSize))\(w.file.encryption != nil ? ", decrypted" : ""))"
+            if w.chunks.count > 1 {
+                session.logger.info("restored \(line)", metadata: w.metadata(backup: backup))
+            } else {
+                summary.add(bytes: w.file.plaintextSize, detail: line)
+            }
         }
 
-        func discardIfIdle(_ w: Work) {
-            guard w.problem != nil, w.inFlight == 0, !w.discarded else { return }
-            w.discarded = true
+        /// A rejected file's `.partial` goes once no GET of it is in flight.
+        func discard(_ w: Work) {
             w.release()
             if w.fd >= 0 { close(w.fd) }
             w.fd = -1
             unlink(w.partial)
-        }
-
-        /// An encrypted range that did not authenticate: fetched once more (damaged in transit?),
-        /// then the file is given up. An identity that opens no header stops the restore.
-        func rangeFailedDecryption(_ w: Work, range: Int, _ problem: AgeError) {
-            if problem == .noMatch {
-                if let manifest { failure = failure ?? RestoreDecryption.mismatch(manifest, path: w.file.path, vault: session.vault) }
-                return
-            }
-            let bytes = w.chunks[range]
-            if !w.authRetried {
-                w.authRetried = true
-                warn("\(w.file.path): bytes \(bytes.offset)-\(bytes.offset + bytes.length - 1) of its stored object failed decryption (\(problem)); downloading them again")
-                requeue(w, [range])
-                return
-            }
-            // Tampered (or rewritten together with the manifest): never put in place.
-            reject(w, problem: "it failed decryption: \(problem) (bytes \(bytes.offset)-\(bytes.offset + bytes.length - 1) of its stored object, also after a second download)")
         }
 
         func launchMore() {
@@ -439,7 +419,7 @@ public final class RestoreEngine {
                 let (workIndex, chunk) = queue[next]
                 let w = works[workIndex]
                 // An encrypted file's later ranges wait for its header (in its first range).
-                if w.plan != nil, chunk != 0, w.keys == nil {
+                guard w.machine.mayLaunch(chunk) else {
                     next += 1
                     continue
                 }
@@ -452,7 +432,7 @@ public final class RestoreEngine {
                     return
                 }
                 let (offset, length) = w.chunks[chunk]
-                w.inFlight += 1
+                w.machine.rangeLaunched(chunk)
                 var sink = ResponseSink.file(fd: fd, offset: offset)
                 if let plan = w.plan, let identities {
                     let receiver = AgeRangeReceiver(
@@ -461,6 +441,7 @@ public final class RestoreEngine {
                             let opened = openKeys(w, head, identities: identities)
                             if case .success(let keys) = opened, w.keys == nil {
                                 w.keys = keys
+                                w.machine.headerOpened()
                                 // The ranges waiting for it start from the loop, not from libcurl's callback.
                                 session.http.after(0) { launchMore() }
                             }
@@ -474,46 +455,35 @@ public final class RestoreEngine {
                     sink = .stream(receiver)
                 }
                 window.send(session.rangedGet(key: w.key, offset: offset, length: length, sink: sink)) { [self] result, attempts in
-                    w.inFlight -= 1
-                    w.wanted.remove(chunk)
                     let receiver = w.receivers.removeValue(forKey: chunk)
                     switch result {
-                    case _ where w.problem != nil:
-                        // Given up meanwhile: its `.partial` goes once its last GET is back.
-                        discardIfIdle(w)
                     case .success(let response):
                         if let problem = VaultSession.rangeProblem(response, offset: offset, length: length, objectSize: w.file.size) {
-                            failure =
-                                failure
-                                ?? AgentError(
-                                    .rejected, "vault \(session.vault) answered a ranged GET of \(w.key) wrongly: \(problem)",
-                                    hint: "the endpoint does not serve byte ranges as S3 does; check the vault's endpoint", exit: .failed)
-                            break
-                        }
-                        if let problem = receiver?.problem {
-                            rangeFailedDecryption(w, range: chunk, problem)
+                            perform(w, w.machine.rangeFailed(chunk, .wrongAnswer(problem)))
+                        } else if let problem = receiver?.problem {
+                            perform(w, w.machine.rangeFailedDecryption(chunk, problem))
                             advance(w)
-                            break
+                        } else {
+                            let counted = !w.machine.isGivenUp
+                            let action = w.machine.rangeArrived(chunk, etag: response.header("ETag"))
+                            if counted {
+                                downloaded += length
+                                onProgress?(length)
+                            }
+                            perform(w, action)
+                            save(force: false)
                         }
-                        w.done.insert(chunk)
-                        w.fetched.insert(chunk)
-                        downloaded += length
-                        onProgress?(length)
-                        advance(w)
-                        save(force: false)
                     case .failure(let f):
+                        let why: RestoreFileStateMachine.RangeFailure
                         if let s = f.serviceError, s.status == 404 || s.status == 416 {
-                            failure =
-                                failure
-                                ?? AgentError(
-                                    .notFound, "the object \(w.key) of backup \(backup) is missing from vault \(session.vault) or shorter than its manifest says",
-                                    hint: "run `agent verify \(backup) --vault \(session.vault)`; restore from another vault if you have one")
+                            why = .missing
                         } else if case .transport(let t) = f, t.writeErrno != 0 {
                             // Our disk, not the vault: a full target is NO_SPACE, never a storage error.
-                            failure = failure ?? writeFailure("cannot write \(w.partial)", t.writeErrno)
+                            why = .diskWrite(errno: t.writeErrno)
                         } else {
-                            failure = failure ?? session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject", rerun: "agent restore \(backup)")
+                            why = .vault(session.storageError(S3Error(failure: f, attempts: attempts), action: "s3:GetObject", rerun: "agent restore \(backup)"))
                         }
+                        perform(w, w.machine.rangeFailed(chunk, why))
                     }
                 }
             }
@@ -530,6 +500,10 @@ public final class RestoreEngine {
         window.fill = launchMore
         window.run(until: { queue.isEmpty || failure != nil })
         window.fill = {}  // it captured the window: no cycle outlives the restore
+        // Nothing more is fetched or put in place: what is written stays recorded.
+        if failure != nil || window.isCancelled {
+            for w in works { w.machine.cancelled() }
+        }
         // Saved (after flushing the `.partial` files) before their descriptors close.
         save(force: true)
         summary.finish()
@@ -547,19 +521,65 @@ public final class RestoreEngine {
         return downloaded
     }
 
+    /// The warning of a file's ranges fetched again.
+    private func refetchText(_ w: Work, _ why: RestoreFileStateMachine.Refetch) -> String {
+        switch why {
+        case .lostOnDisk(let count):
+            return "\(w.file.path): \(count) range(s) recorded as written are missing from \(w.partial); downloading them again"
+        case .digestDiffers(let what):
+            return "\(w.file.path): \(what) differs from the manifest after download; downloading those bytes again"
+        case .decryptionFailed(let range, let problem):
+            let bytes = w.chunks[range]
+            return "\(w.file.path): bytes \(bytes.offset)-\(bytes.offset + bytes.length - 1) of its stored object failed decryption (\(problem)); downloading them again"
+        }
+    }
+
+    /// Why a file is not put in place, in the words of the report.
+    private func rejectionText(_ w: Work, _ why: RestoreFileStateMachine.Rejection) -> String {
+        switch why {
+        case .digestDiffers(let what, let replaced):
+            let changed = replaced.map { " (its object was replaced in the vault during the restore: ETag \($0.from), then \($0.to))" } ?? ""
+            return "\(what) differs from the manifest, also after a second download\(changed)"
+        case .decryptionFailed(let range, let problem):
+            let bytes = w.chunks[range]
+            return "it failed decryption: \(problem) (bytes \(bytes.offset)-\(bytes.offset + bytes.length - 1) of its stored object, also after a second download)"
+        }
+    }
+
+    /// The failure a range's GET stops the restore with.
+    private func stopError(_ w: Work, _ why: RestoreFileStateMachine.RangeFailure, backup: String) -> AgentError {
+        switch why {
+        case .missing:
+            return AgentError(
+                .notFound, "the object \(w.key) of backup \(backup) is missing from vault \(session.vault) or shorter than its manifest says",
+                hint: "run `agent verify \(backup) --vault \(session.vault)`; restore from another vault if you have one")
+        case .wrongAnswer(let problem):
+            return AgentError(
+                .rejected, "vault \(session.vault) answered a ranged GET of \(w.key) wrongly: \(problem)",
+                hint: "the endpoint does not serve byte ranges as S3 does; check the vault's endpoint", exit: .failed)
+        case .diskWrite(let code):
+            return writeFailure("cannot write \(w.partial)", code)
+        case .vault(let error):
+            return error
+        case .identityMismatch:
+            return RestoreDecryption.mismatch(manifest ?? OffsiteManifest(backup: backup, host: "", files: []), path: w.file.path, vault: session.vault)
+        }
+    }
+
     // MARK: encrypted files
 
     /// An encrypted file continued from the journal: the ranges an earlier run wrote are kept only
     /// when the journal's copy of its header opens with the identities and fits the manifest.
-    private func resumeKeys(_ w: Work, header: [UInt8]?) {
-        guard !w.done.isEmpty else { return }
+    private func resumeKeys(_ w: Work, header: [UInt8]?, backup: String) {
+        guard !(w.machine.progress?.done.isEmpty ?? true) else { return }
         if let header, let identities, case .success(let keys) = openKeys(w, header, identities: identities) {
             w.keys = keys
+            _ = w.machine.recordedHeader(opens: true)
             return
         }
+        guard w.machine.recordedHeader(opens: false) else { return }
         let why = header == nil ? "the interrupted run kept it encrypted (an older agent)" : "the journal's copy of its header does not open"
-        warn("\(w.file.path): the interrupted restore of it cannot be continued (\(why)); downloading it again")
-        w.done = []
+        warn("\(w.file.path): the interrupted restore of it cannot be continued (\(why)); downloading it again", metadata: w.metadata(backup: backup))
     }
 
     /// Opens an encrypted file's header and nonce; its re-sealing reads the plaintext back from its `.partial`.
@@ -605,7 +625,7 @@ public final class RestoreEngine {
     private func descriptor(_ w: Work) throws(AgentError) -> Int32 {
         if w.fd >= 0 { return w.fd }
         var flags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW
-        if w.done.isEmpty { flags |= O_TRUNC }
+        if w.machine.progress?.done.isEmpty ?? true { flags |= O_TRUNC }
         let fd = open(w.partial, flags, 0o600)
         guard fd >= 0 else { throw writeFailure("cannot open \(w.partial)", errno) }
         w.fd = fd
@@ -675,7 +695,7 @@ public final class RestoreEngine {
         try RestoreJournal.refuseNewer(target: target)
         if let journal = RestoreJournal.load(target: target), journal.backup == backup { return journal }
         if force {
-            warn("the target \(target) already holds \(names.count) entries; --force: restoring over them (files at the backup's paths are replaced)")
+            warn("the target \(target) already holds \(names.count) entries; --force: restoring over them (files at the backup's paths are replaced)", metadata: ["backup": .string(backup)])
             return nil
         }
         let finished = access("\(target)/\(Backup.inProgressMarker)", F_OK) != 0 && !manifest.files.isEmpty
@@ -744,34 +764,17 @@ public final class RestoreEngine {
         return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
+    /// The target and what the restore still has to write, for NO_SPACE.
+    private func space() -> StorageErrors.WriteTarget {
+        StorageErrors.WriteTarget(directory: spaceTarget, bytesNeeded: bytesStillNeeded, bytesFree: StorageErrors.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget))
+    }
+
     private func writeFailure(_ what: String, _ code: Int32) -> AgentError {
-        if code == ENOSPC || code == EDQUOT { return noSpace(free: Self.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget)) }
-        return AgentError(
-            .restoreWriteFailed, "\(what): \(String(cString: strerror(code)))",
-            hint: "check free space and permissions of the restore target, or restore elsewhere with `--to DIR`", exit: .failed)
+        StorageErrors.writeFailure(what, errno: code, target: spaceTarget.isEmpty ? nil : space())
     }
 
-    /// The target filled up (or would): what it needs and what it has. Nothing half-written is
-    /// ever at a final path: files are renamed into place only once whole and checked.
-    private func noSpace(free: Int64?) -> AgentError {
-        let freeText = free.map { "\($0) bytes (\(Units.formatSize($0))) free" } ?? "free space unknown"
-        return AgentError(
-            .noSpace,
-            "no space left for restoring into \(spaceTarget): \(bytesStillNeeded) bytes (\(Units.formatSize(bytesStillNeeded))) still to write, \(freeText)",
-            hint: "free space on that filesystem, or restore elsewhere with `--to DIR`; a re-run continues where this one stopped",
-            exit: .failed)
-    }
-
-    /// Bytes an unprivileged writer may still use on the filesystem holding `path`.
-    static func freeBytes(_ path: String) -> Int64? {
-        var fs = statvfs()
-        guard statvfs(path, &fs) == 0 else { return nil }
-        let (bytes, overflow) = Int64(clamping: fs.f_bavail).multipliedReportingOverflow(by: Int64(clamping: fs.f_frsize))
-        return overflow ? Int64.max : bytes
-    }
-
-    private func warn(_ text: String) {
+    private func warn(_ text: String, metadata: Logger.Metadata? = nil) {
         warnings.append(text)
-        session.logger.warning("\(text)")
+        session.logger.warning("\(text)", metadata: metadata)
     }
 }

@@ -1,5 +1,6 @@
 import Age
 import AgentSupport
+import Vault
 
 #if canImport(Glibc)
     import Glibc
@@ -113,18 +114,12 @@ public struct RestoreJournal: Sendable, Equatable {
         return RestoreJournal(json: json)
     }
 
-    public func save(target: String) throws(AgentError) {
+    /// `space`: for NO_SPACE, what the restore still has to write.
+    public func save(target: String, space: StorageErrors.WriteTarget? = nil) throws(AgentError) {
         do {
             try AtomicFile.write(to: RestoreJournal.path(in: target), mode: 0o600) { write(to: &$0) }
         } catch {
-            if error.code == ENOSPC || error.code == EDQUOT {
-                throw AgentError(
-                    .noSpace, "no space left for the restore journal in \(target): \(error)",
-                    hint: "free space on that filesystem, or restore elsewhere with `--to DIR`", exit: .failed)
-            }
-            throw AgentError(
-                .restoreWriteFailed, "cannot write the restore journal: \(error)", hint: "check free space and permissions of the target directory", exit: .failed)
+            throw StorageErrors.writeFailure("cannot write the restore journal \(RestoreJournal.path(in: target))", errno: error.code, target: space)
         }
     }
 }
-

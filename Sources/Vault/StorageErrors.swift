@@ -20,15 +20,7 @@ public enum StorageErrors {
             }
             if t.writeErrno != 0 {
                 // Our side failed writing a download (restore, verify): the disk, not the vault.
-                if t.writeErrno == ENOSPC || t.writeErrno == EDQUOT {
-                    return AgentError(
-                        .noSpace, "no space left writing what vault \(vault) sent: \(t.message)",
-                        hint: "free space on the target's filesystem (`df -h`), or restore elsewhere with `--to DIR`; the restore continues where it stopped",
-                        attempts: attempts)
-                }
-                return AgentError(
-                    .restoreWriteFailed, "writing what vault \(vault) sent failed: \(t.message) (\(String(cString: strerror(t.writeErrno))))",
-                    hint: "check the target directory's permissions and the disk", attempts: attempts)
+                return writeFailure("writing what vault \(vault) sent failed: \(t.message)", errno: t.writeErrno, attempts: attempts)
             }
             if t.kind == .fileRead {
                 // Our side failed, not the vault: the source file, not the network.
@@ -125,5 +117,55 @@ public enum StorageErrors {
                 return AgentError(.rejected, "vault \(vault) rejected \(s.operation): \(said)", hint: "this is not fixed by retrying; check the vault's settings and the object key", attempts: attempts)
             }
         }
+    }
+
+    /// Where downloaded bytes go and how many are still to come: NO_SPACE names them.
+    public struct WriteTarget: Sendable, Equatable {
+        public var directory: String
+        public var bytesNeeded: Int64
+        /// Bytes free on its filesystem (`freeBytes`); nil: unknown.
+        public var bytesFree: Int64?
+
+        public init(directory: String, bytesNeeded: Int64, bytesFree: Int64?) {
+            self.directory = directory
+            self.bytesNeeded = bytesNeeded
+            self.bytesFree = bytesFree
+        }
+    }
+
+    /// The one mapping of a failed write of what a vault sent (a restored file, the restore
+    /// journal, a range libcurl wrote): `NO_SPACE` when the filesystem is full or over quota
+    /// (naming the target, the bytes still to write and the bytes free, when known), else
+    /// `RESTORE_WRITE_FAILED`. Both exit 1: the disk, not the vault.
+    public static func writeFailure(_ what: String, errno code: Int32, target: WriteTarget? = nil, attempts: [String] = []) -> AgentError {
+        if code == ENOSPC || code == EDQUOT { return noSpace(target, cause: "\(what): \(String(cString: strerror(code)))", attempts: attempts) }
+        return AgentError(
+            .restoreWriteFailed, "\(what): \(String(cString: strerror(code)))",
+            hint: "check free space and permissions of the restore target, or restore elsewhere with `--to DIR`", exit: .failed, attempts: attempts)
+    }
+
+    /// The target filled up (or would, `cause` nil: found before downloading). Nothing
+    /// half-written is ever at a final path: files are renamed into place only once whole and checked.
+    public static func noSpace(_ target: WriteTarget?, cause: String? = nil, attempts: [String] = []) -> AgentError {
+        var message: String
+        if let target {
+            let free = target.bytesFree.map { "\($0) bytes (\(Units.formatSize($0))) free" } ?? "free space unknown"
+            message = "no space left for restoring into \(target.directory): \(target.bytesNeeded) bytes (\(Units.formatSize(target.bytesNeeded))) still to write, \(free)"
+            if let cause { message += " (\(cause))" }
+        } else {
+            message = "no space left: \(cause ?? "the target's filesystem is full")"
+        }
+        return AgentError(
+            .noSpace, message,
+            hint: "free space on that filesystem (`df -h`), or restore elsewhere with `--to DIR`; a re-run continues where this one stopped",
+            exit: .failed, attempts: attempts)
+    }
+
+    /// Bytes an unprivileged writer may still use on the filesystem holding `path`.
+    public static func freeBytes(_ path: String) -> Int64? {
+        var fs = statvfs()
+        guard statvfs(path, &fs) == 0 else { return nil }
+        let (bytes, overflow) = Int64(clamping: fs.f_bavail).multipliedReportingOverflow(by: Int64(clamping: fs.f_frsize))
+        return overflow ? Int64.max : bytes
     }
 }
