@@ -99,7 +99,7 @@ let package = Package(
         // libFuzzer targets for the parsers of outside input (`make fuzz`); in this ordinary build,
         // a replayer of their inputs (`agent-fuzz TARGET FILE...`).
         .executableTarget(
-            name: "agent-fuzz", dependencies: ["AgentSupport", "Config", "Providers", "Restore", "S3", "SigV4", "Upload", "Vault", "HTTPTransport"],
+            name: "agent-fuzz", dependencies: ["Age", "AgentSupport", "Config", "Providers", "Restore", "S3", "SigV4", "Upload", "Vault", "HTTPTransport"],
             path: "Fuzz/Sources"),
 
         .testTarget(name: "HashingTests", dependencies: ["Hashing"]),

@@ -1,3 +1,4 @@
+import Age
 import AgentSupport
 import HTTPTransport
 import Config
@@ -24,6 +25,8 @@ enum FuzzTargets {
         "config": config,
         "profile": profile,
         "sigv4": sigv4,
+        "age": age,
+        "httpheaders": httpHeaders,
     ]
 
     static func require(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -146,6 +149,51 @@ enum FuzzTargets {
         if let location = S3Location(endpoint: "https://s3.example.com", bucket: "bucket", region: "us-east-1", pathStyle: false) {
             _ = location.url(rawPath: location.rawPath(key: path), query: query)
         }
+    }
+}
+
+extension FuzzTargets {
+    /// An identity no seed was sealed to: unwrapping tries every X25519 stanza and fails cleanly.
+    static let ageIdentity = AgeIdentity(scalar: [UInt8](repeating: 0x42, count: 32))!
+
+    /// The age header alone, as restore and `agent decrypt` read a vault's object: at most
+    /// `AgeHeader.maxLength` (1 MiB) of it. A header read is exactly the bytes it came from, and
+    /// writing its stanzas again gives the bytes its MAC covers (the encoding is canonical).
+    static func age(_ input: [UInt8]) {
+        let bytes = Array(input.prefix(AgeHeader.maxLength))
+        let parsed = bytes.withUnsafeBytes { AgeHeader.parse($0) }
+        guard case .success(let (header, payloadOffset)) = parsed else { return }
+        require(payloadOffset <= bytes.count && header.encoded == Array(bytes[0..<payloadOffset]), "the header is not the bytes it was read from")
+        let rewritten = AgeHeader.versionLine + "\n" + header.stanzas.map(AgeHeader.encodeStanza).joined() + "---"
+        require(Array(rewritten.utf8) == header.macInput, "the stanzas do not write back to the bytes the MAC covers")
+        require(header.mac.count == 32, "a MAC of \(header.mac.count) bytes")
+        _ = header.unwrap(with: [ageIdentity])
+        _ = header.x25519StanzaCount
+    }
+
+    /// CurlTransfer's response header lines (ResponseHeaderParser): the input cut into callback
+    /// calls at LF (as libcurl calls it). What is kept is bounded and well formed.
+    static func httpHeaders(_ bytes: [UInt8]) {
+        var parser = ResponseHeaderParser()
+        var start = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count, bytes[end] != 0x0A { end += 1 }
+            parser.consume(Array(bytes[start..<min(end + 1, bytes.count)]))
+            start = end + 1
+        }
+        require(parser.headers.count <= ResponseHeaderParser.maxHeaders, "\(parser.headers.count) headers kept")
+        var kept = 0
+        for (name, value) in parser.headers {
+            kept += name.utf8.count + value.utf8.count
+            require(!name.isEmpty && name.utf8.allSatisfy(ResponseHeaderParser.isTokenByte), "a malformed name was kept")
+            require(!value.utf8.contains(0x0A), "a value holds a line feed")
+            let edges = [value.utf8.first, value.utf8.last].compactMap { $0 }
+            require(!edges.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }), "a value keeps blanks at its ends")
+        }
+        // U+FFFD takes 3 bytes where the server sent 1: the bound is on the bytes received.
+        require(kept <= 3 * ResponseHeaderParser.maxBytes, "\(kept) bytes of headers kept")
+        _ = HTTPResponse(status: 200, headers: parser.headers, body: [], bodyLength: 0, totalTime: 0).header("etag")
     }
 }
 

@@ -43,7 +43,7 @@ public struct AgeHeader: Sendable {
         return AgeHeader(stanzas: stanzas, mac: mac, macInput: macInput, encoded: encoded)
     }
 
-    static func encodeStanza(_ s: Stanza) -> String {
+    package static func encodeStanza(_ s: Stanza) -> String {
         var text = "-> " + ([s.type] + s.arguments).joined(separator: " ") + "\n"
         let b64 = Array(AgeBase64.encode(s.body).utf8)
         var i = 0

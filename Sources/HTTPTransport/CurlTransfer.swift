@@ -22,7 +22,7 @@ final class CurlTransfer {
     var readFailure: String?
 
     // Response.
-    private(set) var responseHeaders: [(name: String, value: String)] = []
+    private var responseHeaders = ResponseHeaderParser()
     private(set) var responseBody: [UInt8] = []
     private(set) var responseLength: Int64 = 0
     var writeFailure: String?
@@ -184,16 +184,7 @@ final class CurlTransfer {
     }
 
     func header(_ buffer: UnsafeMutablePointer<CChar>, count: Int) -> Int {
-        let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: count), as: UTF8.self)
-        if line.hasPrefix("HTTP/") {
-            // A new response (after 100 Continue or an informational answer): start over.
-            responseHeaders.removeAll(keepingCapacity: true)
-            return count
-        }
-        guard let colon = line.firstIndex(of: ":") else { return count }
-        let name = String(line[..<colon])
-        let value = line[line.index(after: colon)...].trimmingCharactersForHeader()
-        responseHeaders.append((name: name, value: value))
+        responseHeaders.consume(UnsafeRawBufferPointer(start: buffer, count: count))
         return count
     }
 
@@ -241,16 +232,7 @@ final class CurlTransfer {
         ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var total = 0.0
         ccurl_getinfo_double(handle, CURLINFO_TOTAL_TIME, &total)
-        return HTTPResponse(status: status, headers: responseHeaders, body: responseBody, bodyLength: responseLength, totalTime: total)
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharactersForHeader() -> String {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" || l == "\r\n" { s.removeLast() }
-        return String(s)
+        return HTTPResponse(status: status, headers: responseHeaders.headers, body: responseBody, bodyLength: responseLength, totalTime: total)
     }
 }
 
