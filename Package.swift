@@ -107,7 +107,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .testTarget(name: "AgeTests", dependencies: ["Age", "CZlib", "Hashing"], exclude: ["Fixtures"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Hashing"], exclude: ["Fixtures"]),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         // TOMLKit only here: the agent reads TOML with toml++; this test reads every sample, profile
         // and test config with both and requires the same result.
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport", "TOMLKit"], exclude: ["Fixtures"]),
@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(name: "S3Tests", dependencies: ["S3", "HTTPTransport", "SigV4", "Hashing"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "S3", "HTTPTransport", "Providers", "Config", "AgentSupport", "TestSupport"]),
         .testTarget(
-            name: "VaultTests", dependencies: ["Vault", "Upload", "Backups", "Config", "S3", "HTTPTransport", "AgentSupport", "TestSupport"]),
+            name: "VaultTests", dependencies: ["Vault", "Upload", "Restore", "Backups", "Config", "S3", "HTTPTransport", "AgentSupport", "TestSupport"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload", "Vault", "Backups", "Providers", "AgentSupport", "Config", "S3"], exclude: ["Fixtures"]),
         .testTarget(name: "CredentialsTests", dependencies: ["Credentials", "HTTPTransport", "AgentSupport"]),
         .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "AgentSupport"]),

@@ -5,11 +5,19 @@ import Synchronization
     import Glibc
 #endif
 
+/// How `state_dir/agent.log` is written (`log_format` in the config): `text`, the human line after a
+/// timestamp and level, or `json`, one JSON object per line with every metadata key as a field.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text, json
+}
+
 /// Writes each event as one line: to stderr (`warning: ...`, plain for info) and, when a log
-/// file is open, appended there with a UTC ISO-8601 timestamp. Metadata is rendered `key=value`.
+/// file is open, appended there with a UTC ISO-8601 timestamp, as text or as a JSON object.
 public struct AgentLogHandler: LogHandler {
     /// The shared log file descriptor (-1: none). Opened once by the CLI.
     nonisolated(unsafe) public static var fileDescriptor: Int32 = -1
+    /// The log file's format (`log_format`); stderr always gets the human line.
+    nonisolated(unsafe) public static var fileFormat: LogFormat = .text
     /// When true nothing goes to stderr (e.g. `--json --progress` keeps stderr for JSON lines only).
     nonisolated(unsafe) public static var quietStderr = false
     /// `--quiet`: only errors reach stderr (the log file still gets every event).
@@ -36,13 +44,13 @@ public struct AgentLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    /// Metadata the engines attach to every transfer event (`vault`, `key`, `part`, `attempt`,
-    /// `operation`, `backup`, `path`) for handlers that read fields: the human line already says
-    /// them in words, as documented, so it does not repeat them.
-    public static let spokenKeys: Set<String> = ["vault", "key", "part", "attempt", "operation", "backup", "path"]
+    /// The fields of a JSON log line that metadata cannot take: a metadata key of the same name
+    /// is written as `meta_<key>`.
+    public static let fixedFields: Set<String> = ["ts", "level", "msg"]
 
     public func log(event: LogEvent) {
-        let text = AgentLogHandler.text(event.message, metadata.merging(event.metadata ?? [:]) { $1 })
+        let metadata = metadata.merging(event.metadata ?? [:]) { $1 }
+        let text = "\(event.message)"
         if !AgentLogHandler.quietStderr && (!AgentLogHandler.errorsOnlyOnStderr || event.level >= .error) {
             switch event.level {
             case .trace, .debug, .info, .notice: StandardStreams.writeError(text + "\n")
@@ -50,20 +58,18 @@ public struct AgentLogHandler: LogHandler {
             case .error, .critical: StandardStreams.writeError("error: " + text + "\n")
             }
         }
-        AgentLogHandler.record(event.level, text)
+        AgentLogHandler.record(event.level, text, metadata: metadata)
     }
 
-    /// The human line of an event: its message, then `key=value` for metadata it does not say in words.
-    public static func text(_ message: Logger.Message, _ metadata: Logger.Metadata) -> String {
-        let shown = metadata.filter { !spokenKeys.contains($0.key) }
-        guard !shown.isEmpty else { return "\(message)" }
-        return "\(message) " + shown.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-    }
+    /// The human line of an event is its message, exactly as documented: every message says in
+    /// words what its metadata (`vault`, `key`, `part`, `attempt`, ...) holds, so the metadata is
+    /// not repeated there; the JSON format writes it as fields.
+    public static func text(_ message: Logger.Message, _ metadata: Logger.Metadata) -> String { "\(message)" }
 
     /// Writes one line to the log file only (when open): for what stdout or stderr already said
     /// in other words, so the terminal shows each fact once and the log keeps the record.
-    public static func record(_ level: Logger.Level, _ text: String) {
-        var line = "\(Timestamp.iso8601(Timestamp.now())) \(level.rawValue.uppercased()) \(text)\n"
+    public static func record(_ level: Logger.Level, _ text: String, metadata: Logger.Metadata = [:]) {
+        var line = fileLine(level, text, metadata: metadata, at: Timestamp.iso8601(Timestamp.now()), format: fileFormat) + "\n"
         fileLock.withLock { _ in
             guard fileDescriptor >= 0 else { return }
             line.withUTF8 { buf in _ = Glibc.write(fileDescriptor, buf.baseAddress, buf.count) }
@@ -71,8 +77,48 @@ public struct AgentLogHandler: LogHandler {
         }
     }
 
-    /// Opens `<stateDir>/agent.log` for appending (0600). Failure to open is not fatal.
-    public static func openLogFile(stateDir: String) {
+    /// One line of the log file (without its newline): `<ts> <LEVEL> <message>`, or in `json`
+    /// `{"ts": ..., "level": ..., "msg": ..., <metadata keys in order>}`.
+    public static func fileLine(_ level: Logger.Level, _ text: String, metadata: Logger.Metadata, at ts: String, format: LogFormat) -> String {
+        let levelWord = level.rawValue.uppercased()
+        switch format {
+        case .text:
+            return "\(ts) \(levelWord) \(text)"
+        case .json:
+            var fields: [(String, JSON)] = [("ts", .string(ts)), ("level", .string(levelWord)), ("msg", .string(text))]
+            var taken = fixedFields
+            for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+                var name = key
+                while taken.contains(name) { name = "meta_" + name }
+                taken.insert(name)
+                fields.append((name, json(value)))
+            }
+            return JSON.object(fields).serialized()
+        }
+    }
+
+    /// A metadata value as JSON: a number given as a number (`.stringConvertible` of an integer
+    /// or floating-point value) stays a number, a Bool a Bool; everything else is a string;
+    /// dictionaries and arrays keep their shape.
+    public static func json(_ value: Logger.Metadata.Value) -> JSON {
+        switch value {
+        case .string(let s): return .string(s)
+        case .stringConvertible(let v):
+            switch v {
+            case let b as Bool: return .bool(b)
+            case let i as any BinaryInteger: return .int(Int64(clamping: i))
+            case let d as Double: return d.isFinite ? .double(d) : .string(d.description)
+            case let f as Float: return f.isFinite ? .double(Double(f)) : .string(f.description)
+            default: return .string(v.description)
+            }
+        case .dictionary(let d): return .object(d.sorted { $0.key < $1.key }.map { ($0.key, json($0.value)) })
+        case .array(let a): return .array(a.map(json))
+        }
+    }
+
+    /// Opens `<stateDir>/agent.log` for appending (0600), written in `format`. Failure to open is not fatal.
+    public static func openLogFile(stateDir: String, format: LogFormat = .text) {
+        fileFormat = format
         guard fileDescriptor < 0, AtomicFile.makeDirectories(stateDir, mode: 0o700) else { return }
         let path = stateDir.hasSuffix("/") ? stateDir + "agent.log" : stateDir + "/agent.log"
         logPath = path

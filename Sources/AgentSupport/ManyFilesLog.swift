@@ -30,12 +30,13 @@ public struct ManyFilesLog {
         lastLine = started
     }
 
-    /// One small file done; `detail` is its own line's text when there are few.
-    public mutating func add(bytes size: Int64, detail: @autoclosure () -> String) {
+    /// One small file done; `detail` is its own line's text when there are few, `metadata` its
+    /// fields (`key`, `path`).
+    public mutating func add(bytes size: Int64, detail: @autoclosure () -> String, metadata: @autoclosure () -> Logger.Metadata = [:]) {
         done += 1
         bytes += size
         if total <= ManyFilesLog.perFileUpTo {
-            logger.info("\(verb) \(detail())")
+            logger.info("\(verb) \(detail())", metadata: metadata().merging(["bytes": .stringConvertible(size)]) { $1 })
             reported = done
             return
         }
@@ -51,7 +52,11 @@ public struct ManyFilesLog {
     private mutating func line(_ now: Double) {
         let seconds = now - started
         let rate = seconds > 0 ? Double(done) / seconds : 0
-        logger.info("\(verb) \(done) of \(total) small files (\(Units.formatSize(bytes)), \(Units.formatDuration(seconds)), \(Units.formatFixed(rate, digits: 0)) files/s)")
+        var metadata = Units.transferredMetadata(files: done, bytes: bytes, seconds: seconds)
+        metadata["total_files"] = .stringConvertible(total)
+        logger.info(
+            "\(verb) \(done) of \(total) small files (\(Units.formatSize(bytes)), \(Units.formatDuration(seconds)), \(Units.formatFixed(rate, digits: 0)) files/s)",
+            metadata: metadata)
         reported = done
         lastLine = now
     }

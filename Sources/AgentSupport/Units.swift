@@ -1,3 +1,5 @@
+import Logging
+
 /// Byte sizes and durations as written in the config: `16MiB`, `20MiB/s`, `30s`, `26h`.
 public enum Units {
     /// Parses `123`, `123B`, `5KiB`, `16MiB`, `1GiB`, `2TiB` (also `KB`/`MB`/`GB` as powers of 1000).
@@ -72,6 +74,14 @@ public enum Units {
     /// "Transferred: 3 files, 5300 bytes (5.2 KiB) in 1.2s (4.3 KiB/s)". `rate` is bytes per second.
     public static func transferredLine(files: Int, bytes: Int64, seconds: Double, rate: Int64) -> String {
         "Transferred: \(files) files, \(bytes) bytes (\(formatSize(bytes))) in \(formatDuration(seconds)) (\(formatSize(rate))/s)"
+    }
+
+    /// The fields of a `Transferred:` or many-files summary event (numbers): files, bytes,
+    /// seconds (to the millisecond) and the rate in bytes per second.
+    public static func transferredMetadata(files: Int, bytes: Int64, seconds: Double, rate: Int64? = nil) -> Logger.Metadata {
+        var m: Logger.Metadata = ["files": .stringConvertible(files), "bytes": .stringConvertible(bytes), "seconds": .stringConvertible((seconds * 1000).rounded() / 1000)]
+        if let rate { m["rate"] = .stringConvertible(rate) }
+        return m
     }
 
     public static func formatDuration(_ seconds: Double) -> String {

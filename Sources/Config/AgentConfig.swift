@@ -17,6 +17,8 @@ public struct AgentConfig: Sendable {
     public var defaultVaults: [String]
     public var providersDir: String?
     public var metricsFile: String?
+    /// `log_format`: how `state_dir/agent.log` is written, `text` (default) or `json`.
+    public var logFormat: LogFormat = .text
     /// Top-level `ping_url`: the monitor every vault without its own `ping_url` reports to.
     public var pingURL: String?
     /// Shipped profiles plus `providers_dir` (or /etc/offsite-agent/providers.d).
@@ -37,6 +39,7 @@ public struct AgentConfig: Sendable {
 
     static let topLevelKeys: Set<String> = Set([
         "backup_dir", "state_dir", "default_vault", "default_vaults", "providers_dir", "metrics_file", "vaults", "ping_url",
+        "log_format",
     ]).union(VaultSettings.inheritableKeys)
 
     /// Reads the config at `path` (nil: `defaultPath`). `MISSING_CONFIG` when there is no file;
@@ -86,7 +89,7 @@ public struct AgentConfig: Sendable {
             }
         }
 
-        return AgentConfig(
+        var config = AgentConfig(
             path: path,
             backupDir: try nonEmpty(root, "backup_dir") ?? defaultBackupDir,
             stateDir: try nonEmpty(root, "state_dir") ?? defaultStateDir,
@@ -100,6 +103,17 @@ public struct AgentConfig: Sendable {
             vaultSettings: vaultSettings,
             environment: environment,
             locations: locations)
+        config.logFormat = try logFormatSetting(root)
+        return config
+    }
+
+    /// `log_format = "text" | "json"`.
+    static func logFormatSetting(_ root: TOMLSection) throws -> LogFormat {
+        guard let value = try root.string("log_format") else { return .text }
+        guard let format = LogFormat(rawValue: value) else {
+            throw root.error("log_format", "is \"\(value)\"; it takes \"text\" or \"json\"", hint: "set log_format = \"text\" (the default) or \"json\" (one JSON object per line in agent.log)")
+        }
+        return format
     }
 
     /// The ping URL for runs against vault `name`: its own `ping_url`, else the top-level one.

@@ -15,12 +15,13 @@ public final class MonitorPings {
 
     private var monitors: [Monitor]
     public let runID: String
-    private let warn: (String) -> Void
+    /// A warning's text and its fields (`operation`, `ping`, `monitor` (the host only), `vault`).
+    private let warn: (String, [String: String]) -> Void
     private let http = HTTPClient()
     public var timeout: Double = 10
 
     /// `urls`: each vault of the run with its effective ping URL (nil: none).
-    public init(urls: [(vault: String, url: String?)], runID: String = PingURL.newRunID(), warn: @escaping (String) -> Void) {
+    public init(urls: [(vault: String, url: String?)], runID: String = PingURL.newRunID(), warn: @escaping (String, [String: String]) -> Void) {
         var monitors: [Monitor] = []
         for (vault, url) in urls {
             guard let url else { continue }
@@ -41,7 +42,7 @@ public final class MonitorPings {
     public func start() {
         for i in monitors.indices where !monitors[i].started {
             monitors[i].started = true
-            send(monitors[i].url, .start, body: nil)
+            send(monitors[i], .start, body: nil)
         }
     }
 
@@ -60,10 +61,10 @@ public final class MonitorPings {
             }
             let body = lines.joined(separator: "\n") + "\n"
             if failures.isEmpty {
-                send(monitor.url, .success, body: body)
+                send(monitor, .success, body: body)
             } else {
                 let worst = ExitStatus.worst(failures.map(\.exitStatus))
-                send(monitor.url, .failure, body: "exit status \(worst.rawValue)\n" + body,
+                send(monitor, .failure, body: "exit status \(worst.rawValue)\n" + body,
                      summary: "offsite upload failed: exit status \(worst.rawValue)")
             }
         }
@@ -76,13 +77,14 @@ public final class MonitorPings {
         start()
         for monitor in monitors {
             let body = "exit status \(error.exitStatus.rawValue)\nerror: \(error.code): \(error.message)\nhint: \(error.hint)\n"
-            send(monitor.url, .failure, body: body,
+            send(monitor, .failure, body: body,
                  summary: "offsite upload failed: exit status \(error.exitStatus.rawValue), \(error.code)")
         }
     }
 
     /// One ping: at most `timeout` seconds, any failure a warning naming only the monitor's host.
-    private func send(_ base: String, _ kind: PingKind, body: String?, summary: String = "") {
+    private func send(_ monitor: Monitor, _ kind: PingKind, body: String?, summary: String = "") {
+        let base = monitor.url
         guard let url = PingURL.make(base, kind: kind, runID: runID, failureMessage: summary) else { return }
         // An Uptime Kuma push takes its status in the query of a GET; it has no use for a body.
         let body = PingURL.isUptimeKumaPush(base) ? nil : body
@@ -97,15 +99,16 @@ public final class MonitorPings {
             body: bytes.map { .bytes($0) } ?? .none, sink: .memory(limit: 4096), options: options)
         let host = Redaction.url(base)
         let what = kind == .start ? "start" : kind == .success ? "success" : "failure"
+        let fields = ["operation": "ping", "ping": what, "monitor": host, "vault": monitor.vaults.joined(separator: ",")]
         switch http.execute(request) {
         case .success(let response) where (200..<300).contains(response.status):
             return
         case .success(let response):
-            warn("monitor ping (\(what)) to \(host) was answered HTTP \(response.status); the run's result is unchanged")
+            warn("monitor ping (\(what)) to \(host) was answered HTTP \(response.status); the run's result is unchanged", fields)
         case .failure(let error):
             // libcurl's messages name hosts and ports, never the path that holds the capability.
             let reason = error.message.replacingAll(base, with: host).replacingAll(url, with: host)
-            warn("monitor ping (\(what)) to \(host) failed: \(reason); the run's result is unchanged")
+            warn("monitor ping (\(what)) to \(host) failed: \(reason); the run's result is unchanged", fields)
         }
     }
 }

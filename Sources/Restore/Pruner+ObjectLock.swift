@@ -1,4 +1,5 @@
 import AgentSupport
+import Logging
 import S3
 import Vault
 
@@ -62,7 +63,9 @@ extension Pruner {
             if try !deleteVersion(version, of: backup, into: &report, now: now) { held = true }
         }
         if held {
-            session.logger.info("prune: backup \(backup.id)'s manifest is protected; the backup is kept whole")
+            session.logger.info(
+                "prune: backup \(backup.id)'s manifest is protected; the backup is kept whole",
+                metadata: ["operation": "prune", "backup": .string(backup.id), "key": .string(manifestKey)])
             return .kept
         }
         for version in versions where version.key != manifestKey {
@@ -88,7 +91,14 @@ extension Pruner {
             if Pruner.isRetentionRefusal(s) || (retention?.retainUntil ?? 0) > now {
                 let reason = retention.map { "\($0.mode) retention until \($0.retainUntilText)" } ?? (s.message.isEmpty ? s.code : "\(s.code): \(s.message)")
                 report.held.append(PruneReport.Held(backup: backup.id, key: "\(version.key) (version \(version.versionID))", reason: reason))
-                session.logger.warning("prune: \(version.key) version \(version.versionID) is protected (\(reason)); left in place")
+                var metadata: Logger.Metadata = [
+                    "operation": "prune", "backup": .string(backup.id), "key": .string(version.key), "version": .string(version.versionID), "reason": .string(reason),
+                ]
+                if let retention {
+                    metadata["mode"] = .string(retention.mode)
+                    metadata["retain_until"] = .string(retention.retainUntilText)
+                }
+                session.logger.warning("prune: \(version.key) version \(version.versionID) is protected (\(reason)); left in place", metadata: metadata)
                 return false
             }
             throw session.storageError(error, action: "s3:DeleteObjectVersion", rerun: "agent prune --vault \(session.vault)")

@@ -1,5 +1,6 @@
 import AgentSupport
 import Hashing
+import Logging
 import S3
 import Vault
 
@@ -38,7 +39,8 @@ public final class Pruner {
                     let done = byVersion == .unsupported ? try deleteObjects(of: leftover, into: &report) : byVersion == .deleted
                     if done {
                         report.finishedEarlier.append(id)
-                        session.logger.info("prune: finished deleting backup \(id), started by an interrupted prune")
+                        session.logger.info(
+                            "prune: finished deleting backup \(id), started by an interrupted prune", metadata: ["operation": "prune", "backup": .string(id)])
                     } else {
                         unfinished.append(id)
                     }
@@ -58,7 +60,9 @@ public final class Pruner {
             if let until = lock.retainUntil, until > now {
                 report.locked.append((backup, until, lock.mode ?? ""))
                 report.kept.append(backup)
-                session.logger.info("prune: backup \(backup.id) is under Object Lock retention (\(lock.mode ?? "")) until \(Timestamp.iso8601(until)); kept")
+                session.logger.info(
+                    "prune: backup \(backup.id) is under Object Lock retention (\(lock.mode ?? "")) until \(Timestamp.iso8601(until)); kept",
+                    metadata: ["operation": "prune", "backup": .string(backup.id), "mode": .string(lock.mode ?? ""), "retain_until": .string(Timestamp.iso8601(until))])
                 continue
             }
             if dryRun {
@@ -71,7 +75,9 @@ public final class Pruner {
             switch byVersion {
             case .deleted:
                 report.deleted.append(backup)
-                session.logger.info("prune: deleted backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files, every object version)")
+                session.logger.info(
+                    "prune: deleted backup \(backup.id) (\(Units.formatSize(backup.size)), \(backup.fileCount) files, every object version)",
+                    metadata: Pruner.deletedMetadata(backup))
             case .kept:
                 report.kept.append(backup)
             case .partlyHeld:
@@ -93,6 +99,11 @@ public final class Pruner {
             try savePending(pending)
         }
         return report
+    }
+
+    /// The fields of a "deleted backup" event: the backup, its size in bytes and its file count (numbers).
+    static func deletedMetadata(_ backup: OffsiteBackup) -> Logger.Metadata {
+        ["operation": "prune", "backup": .string(backup.id), "bytes": .stringConvertible(backup.size), "files": .stringConvertible(backup.fileCount)]
     }
 
     /// Every object of a backup but the manifest (already gone or never there); false when

@@ -33,7 +33,8 @@ public struct VaultCatalog {
                     manifest = try session.manifest(of: id)
                 } catch  where error.code == .rejected {
                     // An unreadable manifest proves nothing: the backup is listed as incomplete.
-                    session.logger.warning("\(error.message)")
+                    session.logger.warning(
+                        "\(error.message)", metadata: ["backup": .string(id), "key": .string(session.manifestKey(id)), "code": .string(error.code.rawValue)])
                 }
             }
             found.append(OffsiteBackup(id: id, manifest: manifest, objects: held))

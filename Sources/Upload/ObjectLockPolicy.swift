@@ -56,9 +56,16 @@ public struct ObjectLockPolicy: Sendable {
         }
         guard config.enabled else { throw disabled("bucket \(bucket) does not have Object Lock enabled") }
         if let retention = config.defaultRetentionDescription {
-            logger.info("vault \(vault): bucket \(bucket) has Object Lock with a default retention of \(retention); uploads set \(mode) for \(settings.days) days on every object")
+            logger.info(
+                "vault \(vault): bucket \(bucket) has Object Lock with a default retention of \(retention); uploads set \(mode) for \(settings.days) days on every object",
+                metadata: ["vault": .string(vault), "bucket": .string(bucket), "mode": .string(mode), "days": .stringConvertible(settings.days), "default_retention": .string(retention)])
         }
         return config
+    }
+
+    /// The fields of a "retention set" event: the object, and the mode and date it now holds.
+    static func retentionMetadata(_ key: String, _ retention: ObjectRetention) -> Logger.Metadata {
+        ["operation": "PutObjectRetention", "key": .string(key), "mode": .string(retention.mode), "retain_until": .string(retention.retainUntilText)]
     }
 
     private func disabled(_ why: String) -> AgentError {
@@ -86,7 +93,9 @@ public struct ObjectLockPolicy: Sendable {
             putFailure = error
         }
         if putFailure == nil, let info = try? client.headObject(key: key), let shown = ObjectRetention.from(info), satisfies(shown, retainUntil) {
-            logger.info("\(key): stored with \(before); retention set afterwards with PutObjectRetention (\(shown.mode) until \(shown.retainUntilText))")
+            logger.info(
+                "\(key): stored with \(before); retention set afterwards with PutObjectRetention (\(shown.mode) until \(shown.retainUntilText))",
+                metadata: Self.retentionMetadata(key, shown))
             return (shown, true)
         }
         let stored: ObjectRetention?
@@ -103,7 +112,9 @@ public struct ObjectLockPolicy: Sendable {
             throw notApplied(key, retainUntil, what: before, because: putFailure.map { "PutObjectRetention failed: \($0.failure)" } ?? "its retention cannot be read back (\(error.failure))", denied: Self.isMissingPermission(putFailure))
         }
         if let stored, satisfies(stored, retainUntil) {
-            if putFailure == nil { logger.info("\(key): retention set with PutObjectRetention (\(stored.mode) until \(stored.retainUntilText))") }
+            if putFailure == nil {
+                logger.info("\(key): retention set with PutObjectRetention (\(stored.mode) until \(stored.retainUntilText))", metadata: Self.retentionMetadata(key, stored))
+            }
             return (stored, putFailure == nil)
         }
         let what = stored.map { "\($0.mode) until \($0.retainUntilText)" } ?? "no retention"

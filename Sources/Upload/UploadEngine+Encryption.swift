@@ -32,7 +32,9 @@ extension UploadEngine {
         if let e = file.encryption, e.hasSecrets, e.recipients == recipients { return }
         if let uploadID = file.uploadID {
             // The parts sent so far cannot be re-created (other recipients, or the key is gone): start over.
-            warn("\(file.path): the interrupted encrypted upload cannot be continued (its recipients changed or its key is gone); sending it again from the start")
+            warn(
+                "\(file.path): the interrupted encrypted upload cannot be continued (its recipients changed or its key is gone); sending it again from the start",
+                metadata: ["key": .string(file.key), "path": .string(file.path)])
             abortQuietly(key: file.key, uploadID: uploadID)
             entry.files[index].uploadID = nil
             entry.files[index].parts = []

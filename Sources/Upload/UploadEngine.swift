@@ -23,7 +23,8 @@ public final class UploadEngine {
     let session: VaultSession
     let http: HTTPClient
     let journal: Journal
-    let logger: Logger
+    /// The session's logger: every event names the vault, and during `upload(backup:)` the backup (metadata).
+    var logger: Logger
     /// Hashes here, on the transfer thread, only what resuming needs (a part's MD5 or CRC
     /// read again); every body's digests come from `digestPool`.
     lazy var hasher = RegionHasher()
@@ -67,6 +68,7 @@ public final class UploadEngine {
 
     public func upload(backup: Backup, force: Bool) throws(AgentError) -> UploadResult {
         let started = monotonicSeconds()
+        logger[metadataKey: "backup"] = .string(backup.id)
         // Fail closed: a vault that asks for Object Lock sends nothing to a bucket without it.
         if let lock = target.objectLock { try lock.preflight(client, logger: logger) }
         try journal.prepare()
@@ -100,8 +102,11 @@ public final class UploadEngine {
             resumed = true
             let limit = target.bandwidthLimit > 0 ? "bandwidth limit \(Units.formatSize(target.bandwidthLimit))/s" : "no bandwidth limit"
             logger.info(
-                "resuming upload \(id) of backup \(backup.id) to vault \(target.vault) (\(Units.formatSize(existing.bytesDone)) of \(Units.formatSize(existing.bytesTotal)) already sent; \(limit), concurrency \(target.concurrency))"
-            )
+                "resuming upload \(id) of backup \(backup.id) to vault \(target.vault) (\(Units.formatSize(existing.bytesDone)) of \(Units.formatSize(existing.bytesTotal)) already sent; \(limit), concurrency \(target.concurrency))",
+                metadata: [
+                    "operation": "resume", "upload": .string(id), "bytes_done": .stringConvertible(existing.bytesDone), "bytes": .stringConvertible(existing.bytesTotal),
+                    "concurrency": .stringConvertible(target.concurrency),
+                ])
             try reconcileSources(&entry, with: backup)
             onAlreadyHeld?(entry.files.filter { $0.state == .done }.reduce(Int64(0)) { $0 + $1.identity.size })
         case .replaceCompleted(let done, let checkManifest):
@@ -145,7 +150,9 @@ public final class UploadEngine {
         let seconds = monotonicSeconds() - started
         let total = entry.bytesTotal
         let rate = seconds > 0 ? Int64(Double(bytesSent) / seconds) : 0
-        logger.info("\(Units.transferredLine(files: entry.files.count, bytes: total, seconds: seconds, rate: rate))")
+        logger.info(
+            "\(Units.transferredLine(files: entry.files.count, bytes: total, seconds: seconds, rate: rate))",
+            metadata: Units.transferredMetadata(files: entry.files.count, bytes: total, seconds: seconds, rate: rate))
         var result = UploadResult(
             backup: backup.id, vault: target.vault, entryID: id,
             files: entry.files.map { f in
@@ -195,9 +202,13 @@ public final class UploadEngine {
             if old.identity != f.identity || old.key != key {
                 if old.identity != f.identity {
                     // A new start also means a new age file key: never the same key and nonce over other plaintext.
-                    warn("SOURCE_CHANGED: \(f.relativePath) changed since the interrupted upload; sending it again from the start")
+                    warn(
+                        "SOURCE_CHANGED: \(f.relativePath) changed since the interrupted upload; sending it again from the start",
+                        metadata: ["key": .string(key), "path": .string(f.relativePath), "code": "SOURCE_CHANGED"])
                 } else {
-                    warn("\(f.relativePath): the vault's encryption setting changed since the interrupted upload; sending it again from the start as \(key)")
+                    warn(
+                        "\(f.relativePath): the vault's encryption setting changed since the interrupted upload; sending it again from the start as \(key)",
+                        metadata: ["key": .string(key), "path": .string(f.relativePath)])
                 }
                 if let uploadID = old.uploadID { abortQuietly(key: old.key, uploadID: uploadID) }
                 old = JournalEntry.File(path: f.relativePath, sourcePath: f.absolutePath, key: key, identity: f.identity)
@@ -388,7 +399,9 @@ public final class UploadEngine {
             do {
                 if try finishSmall(&working, put) {
                     let f = working.files[put.index]
-                    summary.add(bytes: put.stored.size, detail: "\(f.path) -> \(f.key) (\(Units.formatSize(put.stored.size)), 1 request)")
+                    summary.add(
+                        bytes: put.stored.size, detail: "\(f.path) -> \(f.key) (\(Units.formatSize(put.stored.size)), 1 request)",
+                        metadata: ["key": .string(f.key), "path": .string(f.path)])
                 } else {
                     again.append(put.index)
                 }
@@ -547,7 +560,9 @@ public final class UploadEngine {
         var recordedUploadID = file.uploadID
         if let plan = recorded, !Self.fits(plan, target.limits), let old = recordedUploadID {
             // A journal's plan no provider takes (a damaged or edited file): this file starts over.
-            warn("the journal's part plan for \(file.path) (\(plan.partCount) parts of \(plan.partSize) bytes) is outside the provider's limits; sending the file afresh")
+            warn(
+                "the journal's part plan for \(file.path) (\(plan.partCount) parts of \(plan.partSize) bytes) is outside the provider's limits; sending the file afresh",
+                metadata: ["key": .string(file.key), "path": .string(file.path)])
             abortQuietly(key: file.key, uploadID: old)
             recorded = nil
             recordedUploadID = nil
@@ -560,7 +575,9 @@ public final class UploadEngine {
         while true {
             switch action {
             case .listParts(let uploadID, let because):
-                if let because { warn("\(file.path): \(because); checking the parts the server holds and sending the rest again") }
+                if let because {
+                    warn("\(file.path): \(because); checking the parts the server holds and sending the rest again", metadata: ["key": .string(file.key), "path": .string(file.path)])
+                }
                 let serverParts: [UploadedPart]
                 do {
                     serverParts = try client.listParts(key: file.key, uploadID: uploadID)
@@ -591,7 +608,9 @@ public final class UploadEngine {
                 action = machine.partsListed(held: held)
 
             case .startOver(let reason):
-                warn("the server forgot the multipart upload of \(file.path) (\(reason)); starting this file over with a new upload")
+                warn(
+                    "the server forgot the multipart upload of \(file.path) (\(reason)); starting this file over with a new upload",
+                    metadata: ["key": .string(file.key), "path": .string(file.path)])
                 entry.files[index].uploadID = nil
                 entry.files[index].parts = []
                 entry.files[index].partSize = nil
@@ -1000,7 +1019,9 @@ public final class UploadEngine {
             try client.abortMultipartUpload(key: key, uploadID: uploadID)
         } catch {
             if !error.failure.isUnknownUpload {
-                warn("could not abort the old multipart upload of \(key): \(error); `agent cleanup` removes it later")
+                warn(
+                    "could not abort the old multipart upload of \(key): \(error); `agent cleanup` removes it later",
+                    metadata: ["operation": "AbortMultipartUpload", "key": .string(key), "upload_id": .string(uploadID)])
             }
         }
     }
@@ -1029,9 +1050,10 @@ public final class UploadEngine {
         if recordsSinceSnapshot >= max(1024, entry.files.count) { try save(&entry) }
     }
 
-    func warn(_ text: String) {
+    /// A warning of the run (also in its result); `metadata`: the file it is about (`key`, `path`).
+    func warn(_ text: String, metadata: Logger.Metadata = [:]) {
         warnings.append(text)
-        logger.warning("\(text)")
+        logger.warning("\(text)", metadata: metadata)
     }
 
     // MARK: offsite manifest
@@ -1060,7 +1082,9 @@ public final class UploadEngine {
                 existing = try client.getObject(key: key)
             } catch {
                 if let s = error.failure.serviceError, s.status == 404 || s.code == "NoSuchKey" {
-                    logger.info("backup \(backup.id) has no offsite manifest yet: \(entry.files.first?.path ?? "the file") was uploaded; upload the whole backup to complete its offsite copy")
+                    logger.info(
+                        "backup \(backup.id) has no offsite manifest yet: \(entry.files.first?.path ?? "the file") was uploaded; upload the whole backup to complete its offsite copy",
+                        metadata: ["key": .string(key), "path": .string(entry.files.first?.path ?? "")])
                     return
                 }
                 throw StorageErrors.agentError(error, vault: target.vault, bucket: bucket, action: "s3:GetObject")

@@ -62,7 +62,9 @@ public final class VaultSession {
         http.bandwidthShares = self.concurrency
         if let table = endpoint.bandwidthTimetable {
             http.bandwidthTimetable = table
-            http.onBandwidthChange = { rate in logger.info("bandwidth limit now \(BandwidthTimetable.format(rate)) (bandwidth_limit timetable)") }
+            http.onBandwidthChange = { rate in
+                logger.info("bandwidth limit now \(BandwidthTimetable.format(rate)) (bandwidth_limit timetable)", metadata: ["bandwidth_limit": .stringConvertible(rate)])
+            }
         }
     }
 
@@ -70,7 +72,7 @@ public final class VaultSession {
     public static func metadata(_ op: S3Client.Operation, attempt: Int? = nil) -> Logger.Metadata {
         var m: Logger.Metadata = ["operation": .string(op.name)]
         if let key = op.key { m["key"] = .string(key) }
-        if let part = op.query.first(where: { $0.name == "partNumber" })?.value { m["part"] = .string(part) }
+        if let part = op.query.first(where: { $0.name == "partNumber" })?.value { m["part"] = Int(part).map { .stringConvertible($0) } ?? .string(part) }
         if let attempt { m["attempt"] = .stringConvertible(attempt) }
         return m
     }

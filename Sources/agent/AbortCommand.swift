@@ -52,7 +52,11 @@ struct AbortCommand: ParsableCommand {
         for i in entry.files.indices { entry.files[i].dropSecrets() }
         entry.updated = Timestamp.now()
         try journal.save(entry)
-        logger.info("aborted upload \(uploadID) of backup \(entry.backup) to vault \(entry.vault) (\(aborted) multipart upload(s) removed from the server)")
+        logger.info(
+            "aborted upload \(uploadID) of backup \(entry.backup) to vault \(entry.vault) (\(aborted) multipart upload(s) removed from the server)",
+            metadata: [
+                "operation": "abort", "upload": .string(uploadID), "backup": .string(entry.backup), "vault": .string(entry.vault), "aborted": .stringConvertible(aborted),
+            ])
         if global.json {
             Output.emit(.object([("ok", .bool(true)), ("id", .string(uploadID)), ("aborted_multipart_uploads", .int(Int64(aborted)))]))
         } else {

@@ -82,6 +82,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Least severe log events to show and write to state_dir/agent.log.")
     var logLevel: LogLevel = .info
 
+    @Option(name: .long, help: "Format of state_dir/agent.log: text or json (one JSON object per line); overrides log_format.")
+    var logFormat: LogFormatOption?
+
     @Flag(name: .long, help: "Print only errors (for cron); agent.log still records everything.")
     var quiet = false
 
@@ -91,6 +94,7 @@ struct GlobalOptions: ParsableArguments {
         Output.quiet = quiet
         AgentLogHandler.errorsOnlyOnStderr = quiet
         Runtime.logLevel = logLevel.level
+        Runtime.logFormat = logFormat.map(\.format)
     }
 }
 
@@ -99,6 +103,13 @@ enum LogLevel: String, CaseIterable, ExpressibleByArgument {
     case trace, debug, info, notice, warning, error, critical
 
     var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+}
+
+/// `--log-format` values.
+enum LogFormatOption: String, CaseIterable, ExpressibleByArgument {
+    case text, json
+
+    var format: LogFormat { self == .json ? .json : .text }
 }
 
 enum AgentVersion {

@@ -49,7 +49,11 @@ struct CleanupCommand: ParsableCommand {
         } catch {
             throw session.storageError(error, action: "s3:ListBucketMultipartUploads", rerun: "agent cleanup --vault \(resolved.name)")
         }
-        for c in found where c.error != nil { logger.warning("could not abort \(c.key) (\(c.uploadID)): \(c.error ?? "")") }
+        for c in found where c.error != nil {
+            logger.warning(
+                "could not abort \(c.key) (\(c.uploadID)): \(c.error ?? "")",
+                metadata: ["operation": "AbortMultipartUpload", "vault": .string(resolved.name), "key": .string(c.key), "upload_id": .string(c.uploadID)])
+        }
         if found.contains(where: { $0.error != nil }) { Output.exitStatus = .storage }
         if global.json {
             Output.emit(

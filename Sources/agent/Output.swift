@@ -1,4 +1,5 @@
 import AgentSupport
+import Logging
 
 #if canImport(Glibc)
     import Glibc
@@ -15,6 +16,8 @@ enum Output {
     nonisolated(unsafe) static var exitStatus: ExitStatus = .success
     /// What this run works on ("vault main", "backup b1, vault main"): named in its log's ERROR line.
     nonisolated(unsafe) static var context = ""
+    /// The same as fields of the ERROR line in a JSON log (`vault`, `backup`).
+    nonisolated(unsafe) static var contextMetadata: Logger.Metadata = [:]
 
     /// Human text on stdout (not recorded).
     static func line(_ text: String) {
@@ -44,16 +47,18 @@ enum Output {
         diagnostic("error: \(error.code): \(error.message)")
         for attempt in error.attempts { diagnostic("  attempt: \(attempt)") }
         diagnostic("hint: \(error.hint)")
-        logFailure(error, context: context)
+        logFailure(error, context: context, metadata: contextMetadata)
         if json {
             emit(errorDocument(error))
         }
     }
 
-    /// The failed run's one ERROR line in agent.log: code, message, hint, and what it worked on.
-    static func logFailure(_ error: AgentError, context: String) {
+    /// The failed run's one ERROR line in agent.log: code, message, hint, and what it worked on
+    /// (`metadata`: the same as fields, with `code` and `hint`).
+    static func logFailure(_ error: AgentError, context: String, metadata: Logger.Metadata = [:]) {
         let on = context.isEmpty ? "" : " [\(context)]"
-        AgentLogHandler.record(.error, "\(error.code): \(error.message)\(on); hint: \(error.hint)")
+        let fields = metadata.merging(["code": .string(error.code.rawValue), "hint": .string(error.hint)]) { $1 }
+        AgentLogHandler.record(.error, "\(error.code): \(error.message)\(on); hint: \(error.hint)", metadata: fields)
     }
 
     static func errorDocument(_ error: AgentError, extra: [(String, JSON)] = []) -> JSON {

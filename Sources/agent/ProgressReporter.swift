@@ -77,7 +77,12 @@ final class ProgressReporter {
         case .log:
             guard now - lastLog >= 10 else { return }
             lastLog = now
-            logger.info("progress \(label): \(Units.formatSize(done)) of \(Units.formatSize(total)) (\(Units.formatFixed(percent, digits: 1))%), \(Units.formatSize(Int64(rate)))/s, ETA \(etaText)")
+            logger.info(
+                "progress \(label): \(Units.formatSize(done)) of \(Units.formatSize(total)) (\(Units.formatFixed(percent, digits: 1))%), \(Units.formatSize(Int64(rate)))/s, ETA \(etaText)",
+                metadata: [
+                    "operation": "progress", "label": .string(label), "bytes": .stringConvertible(done), "total_bytes": .stringConvertible(total), "rate": .stringConvertible(Int64(rate)),
+                    "eta_seconds": .stringConvertible(Int64(eta)),
+                ])
         case .jsonLines:
             let event = JSON.object([
                 ("event", .string("progress")), ("label", .string(label)), ("bytes", .int(done)), ("total", .int(total)),

@@ -117,13 +117,19 @@ struct PruneCommand: ParsableCommand {
             guard !mine.isEmpty, mine.allSatisfy({ if case .success = $0.result { return true } else { return false } }) else { continue }
             let policy = policy(of: vault)
             guard policy.isSet else {
-                logger.warning("upload --prune: vault \(vault.name) has no keep_days, keep_last or keep_daily/weekly/monthly/yearly; nothing pruned")
+                logger.warning(
+                    "upload --prune: vault \(vault.name) has no keep_days, keep_last or keep_daily/weekly/monthly/yearly; nothing pruned",
+                    metadata: ["operation": "prune", "vault": .string(vault.name)])
                 continue
             }
             do {
                 let session = try VaultAccess.session(vault, logger: logger)
                 let report = try Pruner(session: session, stateDir: config.stateDir, host: Runtime.hostname()).prune(policy: policy, dryRun: false)
-                for line in summary(report).split(separator: "\n") { logger.info("upload --prune: \(line)") }
+                for line in summary(report).split(separator: "\n") {
+                    logger.info(
+                        "upload --prune: \(line)",
+                        metadata: ["operation": "prune", "deleted": .stringConvertible(report.deleted.count), "kept": .stringConvertible(report.kept.count)])
+                }
             } catch let error as AgentError {
                 Output.diagnostic("error: \(error.code): prune after upload: \(error.message)\nhint: \(error.hint)")
                 Output.exitStatus = ExitStatus.worst([Output.exitStatus, error.exitStatus])

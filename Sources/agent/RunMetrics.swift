@@ -27,7 +27,7 @@ enum RunMetrics {
                     try recorder.record(vault: outcome.vault, ok: false, retries: outcome.retries, stalls: outcome.stalls, clockSkew: skew)
                 }
             } catch {
-                logger.warning("metrics_file \(file) not updated: \(error.description)")
+                logger.warning("metrics_file \(file) not updated: \(error.description)", metadata: ["path": .string(file), "vault": .string(outcome.vault)])
                 return
             }
         }

@@ -10,8 +10,8 @@ import Upload
 enum RunPings {
     /// The monitors of `vaults` (each vault's own `ping_url`, else the top-level one).
     static func monitors(config: AgentConfig, vaults: [String]) -> MonitorPings {
-        MonitorPings(urls: vaults.map { ($0, config.pingURL(forVault: $0)) }) { warning in
-            Logger(label: "offsite-agent").warning("\(warning)")
+        MonitorPings(urls: vaults.map { ($0, config.pingURL(forVault: $0)) }) { warning, fields in
+            Logger(label: "offsite-agent").warning("\(warning)", metadata: fields.mapValues { .string($0) })
         }
     }
 

@@ -13,6 +13,8 @@ enum Runtime {
     nonisolated(unsafe) static var loggingBootstrapped = false
     /// `--log-level`, recorded by `GlobalOptions.apply()`.
     nonisolated(unsafe) static var logLevel: Logger.Level = .info
+    /// `--log-format`, recorded by `GlobalOptions.apply()`; nil: the config's `log_format`.
+    nonisolated(unsafe) static var logFormat: LogFormat?
 
     static var environment: [String: String] { ProcessEnvironment.current() }
 
@@ -28,7 +30,7 @@ enum Runtime {
         }
         AgentLogHandler.quietStderr = quiet
         AgentLogHandler.defaultLevel = logLevel
-        AgentLogHandler.openLogFile(stateDir: config.stateDir)
+        openLogFile(config)
         agent_signals_install()
         var logger = Logger(label: "offsite-agent")
         logger.logLevel = logLevel
@@ -36,10 +38,15 @@ enum Runtime {
         S3Client.onClockSkew = { [logger] offset, endpoint, said in
             let way = offset > 0 ? "behind" : "ahead of"
             logger.warning(
-                "CLOCK_SKEW: this server's clock is \(ClockSkewText.describe(offset)) \(way) the storage server's at \(endpoint) (it answered \(said)); requests are signed with the server's time for the rest of this run. Fix: \(ClockSkewText.fix)"
-            )
+                "CLOCK_SKEW: this server's clock is \(ClockSkewText.describe(offset)) \(way) the storage server's at \(endpoint) (it answered \(said)); requests are signed with the server's time for the rest of this run. Fix: \(ClockSkewText.fix)",
+                metadata: ["code": "CLOCK_SKEW", "endpoint": .string(endpoint), "offset_seconds": .stringConvertible(offset), "answer": .string(said)])
         }
         return logger
+    }
+
+    /// `state_dir/agent.log` in `--log-format`, else the config's `log_format`.
+    static func openLogFile(_ config: AgentConfig) {
+        AgentLogHandler.openLogFile(stateDir: config.stateDir, format: logFormat ?? config.logFormat)
     }
 
     static var interrupted: Bool { agent_signals_caught() != 0 }

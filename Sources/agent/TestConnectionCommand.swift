@@ -3,6 +3,7 @@ import ArgumentParser
 import Metrics
 import Diagnostics
 import HTTPTransport
+import Logging
 
 struct TestConnectionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,10 +44,10 @@ struct TestConnectionCommand: ParsableCommand {
         let config = test.config
         if let failure = report.firstFailure, let config {
             // A failed test leaves its ERROR line in agent.log like any failed run.
-            AgentLogHandler.openLogFile(stateDir: config.stateDir)
+            Runtime.openLogFile(config)
             Output.logFailure(
                 AgentError(failure.code ?? .failed, "\(failure.id.rawValue): \(failure.explanation)", hint: failure.fix),
-                context: "test-connection, vault \(report.vault)")
+                context: "test-connection, vault \(report.vault)", metadata: ["vault": .string(report.vault), "operation": "test-connection"])
         }
         // The metrics file records the test too; a config that does not load has no metrics_file.
         if let config, let file = config.metricsFile, !report.vault.isEmpty {

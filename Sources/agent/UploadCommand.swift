@@ -59,7 +59,7 @@ struct UploadCommand: ParsableCommand {
 
         let session = UploadSession(config: config, global: global, jsonProgress: progress)
         for (id, error) in skipped {
-            session.logger.info("skipped: \(id): \(error.code) (\(error.message))")
+            session.logger.info("skipped: \(id): \(error.code) (\(error.message))", metadata: ["backup": .string(id), "code": .string(error.code.rawValue)])
         }
         if !resolved.isEmpty { pings.start() }
         for backup in resolved {

@@ -111,7 +111,7 @@ final class UploadSession {
         outcomes.append((backup, vault, .failure(error), retries, stalls))
         Output.diagnostic("error: \(error.code): \(backup) -> \(vault): \(error.message)")
         Output.diagnostic("hint: \(error.hint)")
-        Output.logFailure(error, context: "backup \(backup), vault \(vault)")
+        Output.logFailure(error, context: "backup \(backup), vault \(vault)", metadata: ["backup": .string(backup), "vault": .string(vault)])
     }
 
     /// Updates the Prometheus textfile (`metrics_file`), when the config names one.

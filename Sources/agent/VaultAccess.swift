@@ -13,6 +13,7 @@ enum VaultAccess {
         let config = try Runtime.loadConfig(global)
         let resolved = try config.vault(named: vault)
         Output.context = "vault \(resolved.name)"
+        Output.contextMetadata = ["vault": .string(resolved.name)]
         let logger = Runtime.start(config: config, quiet: quiet)
         return (config, resolved, try session(resolved, logger: logger))
     }

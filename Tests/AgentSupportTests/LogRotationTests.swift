@@ -4,8 +4,9 @@ import Logging
 import TestSupport
 import Testing
 
-/// The log file under state_dir: one timestamped line per event, rotated by size.
-struct LogRotationTests {
+/// The log file under state_dir: one timestamped line per event, rotated by size. Serialized: the
+/// log file is the process's one shared descriptor.
+@Suite(.serialized) struct LogRotationTests {
     @Test func logIsRotatedPastItsSizeKeepingThreeOldFiles() throws {
         let dir = try TemporaryDirectory()
         AgentLogHandler.quietStderr = true
@@ -33,5 +34,30 @@ struct LogRotationTests {
         for entry in current.split(separator: "\n") {
             #expect(entry.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ INFO "#, options: .regularExpression) != nil)
         }
+    }
+
+    /// `log_format = "json"`: every line of the file parses as a JSON object; stderr's line is unchanged.
+    @Test func theJSONLogFileHoldsOneObjectPerLine() throws {
+        let dir = try TemporaryDirectory()
+        AgentLogHandler.quietStderr = true
+        AgentLogHandler.openLogFile(stateDir: dir.path, format: .json)
+        defer {
+            close(AgentLogHandler.fileDescriptor)
+            AgentLogHandler.fileDescriptor = -1
+            AgentLogHandler.fileFormat = .text
+        }
+        var logger = Logger(label: "test") { AgentLogHandler(label: $0) }
+        logger[metadataKey: "vault"] = "main"
+        logger.info("uploaded a.tar -> p/b1/a.tar", metadata: ["key": "p/b1/a.tar", "path": "a.tar"])
+        logger.warning("line\nbreak \"quoted\"", metadata: ["part": .stringConvertible(2)])
+        AgentLogHandler.record(.error, "CONNECTION_REFUSED: refused; hint: check", metadata: ["code": "CONNECTION_REFUSED"])
+        let lines = try String(contentsOfFile: dir.path + "/agent.log", encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        let objects = try lines.map { try JSON.decode($0) }
+        #expect(objects.map { $0["level"]?.stringValue } == ["INFO", "WARNING", "ERROR"])
+        #expect(objects[0]["vault"]?.stringValue == "main" && objects[0]["key"]?.stringValue == "p/b1/a.tar")
+        #expect(objects[1]["msg"]?.stringValue == "line\nbreak \"quoted\"" && objects[1]["part"] == .int(2))
+        #expect(objects[2]["code"]?.stringValue == "CONNECTION_REFUSED")
+        for o in objects { #expect(o["ts"]?.stringValue?.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"#, options: .regularExpression) != nil) }
     }
 }
