@@ -64,7 +64,7 @@ extension S3Client {
     public func listObjectVersions(prefix: String) throws(S3Error) -> [ObjectVersion] {
         var versions: [ObjectVersion] = []
         var marker: (key: String?, version: String?) = (nil, nil)
-        for _ in 0..<Self.maxVersionPages {
+        for _ in 0..<Self.maxListingPages {
             var query: [(name: String, value: String?)] = [("versions", nil), ("prefix", prefix)]
             if let key = marker.key { query.append(("key-marker", key)) }
             if let version = marker.version { query.append(("version-id-marker", version)) }
@@ -75,10 +75,8 @@ extension S3Client {
             marker = (next.key, next.version)
         }
         throw S3Error(
-            failure: .invalidResponse(operation: "ListObjectVersions", detail: "still truncated after \(Self.maxVersionPages) pages under \(prefix)"), attempts: [])
+            failure: .invalidResponse(operation: "ListObjectVersions", detail: "still truncated after \(Self.maxListingPages) pages under \(prefix)"), attempts: [])
     }
-
-    static let maxVersionPages = 100_000
 
     /// One page of ListObjectVersions: its versions and delete markers, and the markers of the
     /// next page (nil on the last). A page that says it is truncated but gives no next key

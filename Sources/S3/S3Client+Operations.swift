@@ -67,13 +67,20 @@ extension S3Client {
         return all
     }
 
-    /// Pages of ListParts / ListMultipartUploads followed at most: far more than any real listing
-    /// (10,000 parts are 10 pages).
-    static let maxListPages = 10_000
+    /// Pages of any listing followed at most (ListObjectsV2, ListObjectVersions, ListParts,
+    /// ListMultipartUploads): one bound against a server whose markers never end. 100,000 pages
+    /// of 1,000 entries are 100 million keys — a vault of many-files backups can hold tens of
+    /// millions, so the object listings need this much. ListParts and ListMultipartUploads had
+    /// 10,000 until they shared it: no server that keeps S3's limits comes near either (10,000
+    /// parts are 10 pages), and ListParts also stops at part number 10,000 (`maxPartNumber`),
+    /// so its walk is no longer than before.
+    static let maxListingPages = 100_000
+    /// S3's highest part number: a ListParts marker beyond it ends the list.
+    static let maxPartNumber = 10_000
 
     /// Each page of the listing under `prefix`, following continuation tokens to the end. A
     /// listing that cannot be followed to its end (truncated without a token, a token repeated,
-    /// more than `maxVersionPages` pages) is an error, never a silently partial list or a loop.
+    /// more than `maxListingPages` pages) is an error, never a silently partial list or a loop.
     public func forEachListingPage(prefix: String, delimiter: String? = nil, _ body: (ObjectListing) -> Void) throws(S3Error) {
         try Self.followPages(under: prefix, fetch: { (token: String?) throws(S3Error) -> ObjectListing in
             try listObjectsV2(prefix: prefix, continuationToken: token, delimiter: delimiter)
@@ -82,7 +89,7 @@ extension S3Client {
 
     /// `forEachListingPage`'s walk over pages that `fetch` returns for a continuation token.
     static func followPages(
-        under prefix: String, maxPages: Int = maxVersionPages, fetch: (String?) throws(S3Error) -> ObjectListing, _ body: (ObjectListing) -> Void
+        under prefix: String, maxPages: Int = maxListingPages, fetch: (String?) throws(S3Error) -> ObjectListing, _ body: (ObjectListing) -> Void
     ) throws(S3Error) {
         var token: String?
         var seen: Set<String> = []
@@ -187,13 +194,13 @@ extension S3Client {
     }
 
     /// Every part the server holds for an upload, following `NextPartNumberMarker` while it moves
-    /// forward (part numbers ascend) and for at most `maxListPages` pages: a server whose markers
-    /// go round in circles ends the list instead of looping. A part missing from a list cut short
+    /// forward (part numbers ascend, up to `maxPartNumber`) and for at most `maxListingPages` pages: a
+    /// server whose markers go round in circles ends the list instead of looping. A part missing from a list cut short
     /// is only sent again.
     public func listParts(key: String, uploadID: String) throws(S3Error) -> [UploadedPart] {
         var parts: [UploadedPart] = []
         var marker: String?
-        for _ in 0..<Self.maxListPages {
+        for _ in 0..<Self.maxListingPages {
             var query: [(name: String, value: String?)] = [("uploadId", uploadID), ("max-parts", "1000")]
             if let marker { query.append(("part-number-marker", marker)) }
             let r = try run(Operation(name: "ListParts", method: "GET", key: key, query: query))
@@ -205,20 +212,20 @@ extension S3Client {
             let truncated = (root.value("IsTruncated") ?? "false").lowercased() == "true"
             let next = root.value("NextPartNumberMarker")
             guard truncated, let next, !next.isEmpty else { break }
-            guard let n = Int(next), n > Int(marker ?? "0") ?? 0 else { break }
+            guard let n = Int(next), n > Int(marker ?? "0") ?? 0, n < Self.maxPartNumber else { break }
             marker = String(n)
         }
         return parts
     }
 
     /// Multipart uploads in progress under `prefix`, following the markers until they end, repeat
-    /// or `maxListPages` pages were read.
+    /// or `maxListingPages` pages were read.
     public func listMultipartUploads(prefix: String) throws(S3Error) -> [MultipartUploadInfo] {
         var uploads: [MultipartUploadInfo] = []
         var keyMarker: String?
         var idMarker: String?
         var seen: Set<String> = []
-        for _ in 0..<Self.maxListPages {
+        for _ in 0..<Self.maxListingPages {
             var query: [(name: String, value: String?)] = [("uploads", nil), ("prefix", prefix)]
             if let keyMarker { query.append(("key-marker", keyMarker)) }
             if let idMarker { query.append(("upload-id-marker", idMarker)) }

@@ -84,6 +84,13 @@ def test_newer_journal_is_refused_by_name_and_kept(env, rclone):
     assert path.read_text() == text, "the newer agent's entry must be left as it was"
     assert not list(journal.glob("*.corrupt-*"))
 
+    # doctor names it as a newer agent's file (not "damaged", whose fix would not apply) and reads only.
+    r = env.run("doctor", "--json")
+    uploads = next(c for c in r.json["checks"] if c["id"] == "uploads")
+    assert uploads["status"] == "warn" and uploads["code"] == "JOURNAL_TOO_NEW", uploads
+    assert str(path) in uploads["explanation"] and "damaged" not in uploads["explanation"] + uploads["fix"], uploads
+    assert path.read_text() == text and not list(journal.glob("*.corrupt-*"))
+
 
 def test_a_newer_entry_does_not_stop_resume_all_from_finishing_the_others(env, rclone):
     """One newer agent's file must not make every timer run fail before it resumes anything
