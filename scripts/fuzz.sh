@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"json xml manifest journal toml config profile sigv4 age httpheaders"}
+TARGETS=${FUZZ_TARGETS:-"json xml manifest journal toml config profile sigv4 age httpheaders keys"}
 BUILD=.build/fuzz
 
 toolchain=$(dirname "$(readlink -f "$(command -v swiftc)")")/..

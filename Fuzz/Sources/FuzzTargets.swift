@@ -27,6 +27,7 @@ enum FuzzTargets {
         "sigv4": sigv4,
         "age": age,
         "httpheaders": httpHeaders,
+        "keys": keys,
     ]
 
     static func require(_ condition: Bool, _ message: @autoclosure () -> String) {
@@ -194,6 +195,32 @@ extension FuzzTargets {
         // U+FFFD takes 3 bytes where the server sent 1: the bound is on the bytes received.
         require(kept <= 3 * ResponseHeaderParser.maxBytes, "\(kept) bytes of headers kept")
         _ = HTTPResponse(status: 200, headers: parser.headers, body: [], bodyLength: 0, totalTime: 0).header("etag")
+    }
+}
+
+extension FuzzTargets {
+    /// Key files an admin points the agent at: age recipients and identities files, and the AWS
+    /// shared credentials file. What is read writes back to itself; a refused identity line is
+    /// never repeated in the message (it may be a damaged secret).
+    static func keys(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if case .success(let recipients) = AgeKeyList.recipients(text) {
+            for r in recipients { require(AgeRecipient(r.encoded) == r, "a recipient does not read back") }
+        }
+        switch AgeKeyList.identities(text) {
+        case .success(let identities):
+            for id in identities { require(AgeIdentity(id.secretEncoding)?.recipient == id.recipient, "an identity does not read back") }
+        case .failure(let error):
+            // Every refusal is one of the fixed sentences: nothing of the input (a damaged secret) is repeated.
+            let sentences = [
+                "line \(error.line) is a plugin identity, which this agent cannot use", "line \(error.line) is a damaged AGE-SECRET-KEY-1… identity",
+                "line \(error.line) is not an age X25519 identity", "it holds no AGE-SECRET-KEY-1… identity",
+            ]
+            require(sentences.contains(error.message), "an identity refusal says more than its fixed sentence: \(error.message.prefix(100))")
+        }
+        for (_, section) in SharedCredentialsFile.parse(text) {
+            for (key, _) in section { require(key == key.lowercased(), "a key is not lower-cased") }
+        }
     }
 }
 

@@ -88,7 +88,7 @@ public enum AgeKeyList {
         return .success(out)
     }
 
-    static func trimmed(_ s: Substring) -> String {
+    package static func trimmed(_ s: Substring) -> String {
         var t = s
         while let f = t.first, f == " " || f == "\t" || f == "\r" { t.removeFirst() }
         while let l = t.last, l == " " || l == "\t" || l == "\r" { t.removeLast() }

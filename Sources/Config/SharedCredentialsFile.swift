@@ -4,7 +4,7 @@ import Providers
 /// The AWS shared credentials file (`$AWS_SHARED_CREDENTIALS_FILE`, else `~/.aws/credentials`):
 /// INI sections named after profiles holding `aws_access_key_id`, `aws_secret_access_key` and
 /// optionally `aws_session_token`.
-enum SharedCredentialsFile {
+package enum SharedCredentialsFile {
     static func path(environment: [String: String]) -> String? {
         if let path = environment["AWS_SHARED_CREDENTIALS_FILE"], !path.isEmpty { return path }
         return LocalFiles.homeDirectory(environment: environment).map { $0 + "/.aws/credentials" }
@@ -41,7 +41,7 @@ enum SharedCredentialsFile {
     }
 
     /// Section name -> (lower-cased key -> value). Comments start with `#` or `;`.
-    static func parse(_ text: String) -> [String: [String: String]] {
+    package static func parse(_ text: String) -> [String: [String: String]] {
         var sections: [String: [String: String]] = [:]
         var current: String?
         for rawLine in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {

@@ -19,6 +19,21 @@ import Testing
         #expect(AgeRecipient(a.recipient.encoded) == a.recipient)
     }
 
+    /// Found by `make fuzz` (target keys, Fuzz/regressions/keys/): a damaged identity line is
+    /// refused by its line number and type, never repeated, even when it is the type's prefix alone.
+    @Test func aDamagedIdentityLineIsNamedNotRepeated() {
+        let damaged = "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEQ"
+        for (text, line) in [("# created\n# public key0 age1-KEY-1EGT9\nAGE-SECRET-KEY-", 3), ("\(damaged)\n", 1), ("#\nAGE-PLUGIN-YUBIKEY-1QQQQQQQQQQQQ\n", 2), ("AGE-SECRET-KEY-AGE-SECRET-KEY-1\nageyf", 1)] {
+            guard case .failure(let e) = AgeKeyList.identities(text) else {
+                Issue.record("accepted \(text)")
+                continue
+            }
+            #expect(e.line == line)
+            #expect(["line \(line) is a damaged AGE-SECRET-KEY-1… identity", "line \(line) is a plugin identity, which this agent cannot use"].contains(e.message), "\(e.message)")
+            #expect(!e.message.contains("GFPYYSJZ") && !e.message.contains("YUBIKEY-1QQQ"), "\(e.message)")
+        }
+    }
+
     @Test func malformedRecipientsAreRefusedWithTheirLine() {
         let good = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"
         guard case .success(let list) = AgeKeyList.recipients("# team\n\n\(good)\n  \(good)  \n") else {
