@@ -217,7 +217,9 @@ public final class RestoreEngine {
             let rate = seconds > 0 ? Int64(Double(downloaded) / seconds) : 0
             session.logger.info(
                 "Restored: \(results.count) files, \(total) bytes (\(Units.formatSize(total))) of backup \(backup) into \(target); downloaded \(Units.formatSize(downloaded)) in \(Units.formatDuration(seconds)) (\(Units.formatSize(rate))/s)",
-                metadata: ["backup": .string(backup)])
+                metadata: Units.transferredMetadata(files: results.count, bytes: total, seconds: seconds, rate: rate).merging([
+                    "backup": .string(backup), "target": .string(target), "downloaded": .stringConvertible(downloaded),
+                ]) { $1 })
         }
         return result
     }
@@ -401,7 +403,7 @@ public final class RestoreEngine {
             if w.chunks.count > 1 {
                 session.logger.info("restored \(line)", metadata: w.metadata(backup: backup))
             } else {
-                summary.add(bytes: w.file.plaintextSize, detail: line)
+                summary.add(bytes: w.file.plaintextSize, detail: line, metadata: w.metadata(backup: backup))
             }
         }
 

@@ -12,7 +12,8 @@ import time
 import pytest
 
 from conftest import bucket_keys, get_bytes, read_spawn_output
-from faultproxy import FaultProxy
+from faultproxy import FaultProxy, Rule
+from test_log_format import json_log
 
 MiB = 1 << 20
 HOST = socket.gethostname()
@@ -514,3 +515,52 @@ def test_restore_treats_an_unreadable_target_as_an_error(rclone):
         assert not (target / "data.tar").exists()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_restore_names_an_object_replaced_mid_restore_and_logs_its_fields(env, rclone):
+    """The object is replaced in the vault between two ranges of one file (the ETag changes): the
+    digest decides as always (fetched once more, then not put in place), and the report names the
+    replacement with both ETags. The JSON log's restore events carry path, key, backup and vault."""
+    proxy = FaultProxy(rclone.port)
+    # One GET at a time: range 0 is answered before range 1 replaces the object.
+    vault = env.add_vault("primary", rclone, endpoint=proxy.endpoint, concurrency=1)
+    env.write_config(log_format="json")
+    files = {"big.tar": content(11 * MiB, 10), "small.bin": content(1000, 11)}
+    env.make_backup("b1", files)
+    assert env.run("upload", "b1").code == 0
+    s3 = rclone.client()
+    old_etag = s3.head_object(Bucket=vault["bucket"], Key="host-a/b1/big.tar")["ETag"]
+    altered = bytearray(files["big.tar"])
+    altered[9 * MiB] ^= 0x01
+    big_key = "/" + vault["bucket"] + "/host-a/b1/big.tar"
+
+    def replace(_request):
+        s3.put_object(Bucket=vault["bucket"], Key="host-a/b1/big.tar", Body=bytes(altered))
+
+    proxy.add(Rule(lambda q: q.method == "GET" and q.path == big_key and q.headers.get("range", "").startswith(f"bytes={8 * MiB}-"),
+                   "before", before=replace))
+    r = env.run("restore", "b1", "--to", str(env.tmp / "out"), "--json")
+    assert r.code == 1, r
+    assert r.json["error"]["code"] == "VERIFY_MISMATCH", r
+    big = {f["path"]: f for f in r.json["files"]}["big.tar"]
+    new_etag = s3.head_object(Bucket=vault["bucket"], Key="host-a/b1/big.tar")["ETag"]
+    assert old_etag != new_etag
+    assert "replaced in the vault during the restore" in big["problem"], big
+    assert old_etag in big["problem"] and new_etag in big["problem"], big
+    assert not (env.tmp / "out" / "big.tar").exists()
+    assert (env.tmp / "out" / "small.bin").read_bytes() == files["small.bin"]
+
+    events = json_log(env)
+    again = next(e for e in events if e["level"] == "WARNING" and "downloading those bytes again" in e["msg"])
+    refused = next(e for e in events if e["level"] == "ERROR" and e["msg"].startswith("big.tar: ") and "not put in place" in e["msg"])
+    for e in (again, refused):
+        assert e["path"] == "big.tar" and e["key"] == "host-a/b1/big.tar" and e["backup"] == "b1" and e["vault"] == "primary", e
+
+    # With the object put back, a clean restore's summary carries its numbers as fields.
+    s3.put_object(Bucket=vault["bucket"], Key="host-a/b1/big.tar", Body=files["big.tar"])
+    r = env.run("restore", "b1", "--to", str(env.tmp / "clean"))
+    assert r.code == 0, r
+    summary = next(e for e in json_log(env) if e["msg"].startswith("Restored: "))
+    assert summary["backup"] == "b1" and summary["files"] == 3 and summary["target"] == str(env.tmp / "clean"), summary
+    assert summary["bytes"] == sum(len(v) for v in files.values()) + (env.backup_dir / "b1" / "backup.json").stat().st_size, summary
+    proxy.close()
