@@ -99,7 +99,8 @@ demo: build
 	AGENT_BIN=$(CURDIR)/$(BIN) $(PYTHON) scripts/demo.py
 
 # libFuzzer + AddressSanitizer over every parser of outside input (JSON, XML, manifest, journal,
-# config, provider profiles, SigV4 canonicalisation): FUZZ_SECONDS per target (default 60),
+# config, provider profiles, SigV4 canonicalisation, age header, HTTP response header lines, key
+# files): FUZZ_SECONDS per target (default 60),
 # FUZZ_TARGETS to pick; report in .build/fuzz-report.txt, crashing inputs in .build/fuzz-artifacts/.
 fuzz: setup profiles
 	SWIFT=$(SWIFT) ./scripts/fuzz.sh
