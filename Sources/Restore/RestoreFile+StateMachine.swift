@@ -23,7 +23,7 @@ struct RestoreFileStateMachine {
         case installing
         case finished
         /// Given up (never put in place): its `.partial` goes once its last GET is back.
-        case rejected(Rejection, inFlight: Int)
+        case rejected(Rejection, inFlight: Int32)
         /// Given up and its `.partial` removed.
         case discarded(Rejection)
         /// The restore stopped (a failure, an interruption): nothing more is fetched or installed;
@@ -41,16 +41,25 @@ struct RestoreFileStateMachine {
         var fetched = ChunkSet()
         /// Queued or in flight: never asked for twice at once.
         var wanted = ChunkSet()
-        var inFlight = 0
         /// Plain files: ranges before this one are hashed.
         var frontier = 0
-        /// Downloads of the file: a digest that differs is fetched once more, then rejected.
-        var downloads = 1
+        /// GETs of it not answered yet.
+        var inFlight: Int32 = 0
+        /// A digest that differs is fetched once more (then this is set), then rejected.
+        var downloadedTwice = false
         /// Encrypted files: whether a range that failed authentication was fetched again.
         var authRetried = false
-        /// The object's ETag as the first range of this run saw it, and the first other one seen.
-        var etag: String?
+        /// The object's ETags seen by this run (a reference: the progress of each of a backup's
+        /// files stays small, issue 19).
+        var etags: ObjectETags?
+    }
+
+    /// The ETag the first range of this run saw, and the first other one seen.
+    final class ObjectETags {
+        let first: String
         var replacedBy: String?
+
+        init(first: String) { self.first = first }
     }
 
     /// Why a file is given up.
@@ -174,13 +183,6 @@ struct RestoreFileStateMachine {
         }
     }
 
-    var rejection: Rejection? {
-        switch state {
-        case .rejected(let r, _), .discarded(let r): r
-        default: nil
-        }
-    }
-
     /// The ranges the journal records as written (none once settled).
     var journalRanges: [Int] { progress?.done.sorted() ?? [] }
 
@@ -246,7 +248,11 @@ struct RestoreFileStateMachine {
             p.done.insert(range)
             p.fetched.insert(range)
             if let etag, !etag.isEmpty {
-                if p.etag == nil { p.etag = etag } else if etag != p.etag, p.replacedBy == nil { p.replacedBy = etag }
+                if let seen = p.etags {
+                    if etag != seen.first, seen.replacedBy == nil { seen.replacedBy = etag }
+                } else {
+                    p.etags = ObjectETags(first: etag)
+                }
             }
             if !stopped { next = .hashNext }
         }
@@ -322,12 +328,12 @@ struct RestoreFileStateMachine {
             state = .installing
             return .install
         case .differs(let ranges, let what):
-            guard p.downloads < 2 else {
-                let replaced = p.replacedBy.map { (from: p.etag ?? "", to: $0) }
+            guard !p.downloadedTwice else {
+                let replaced = p.etags.flatMap { e in e.replacedBy.map { (from: e.first, to: $0) } }
                 return reject(.digestDiffers(what: what, replaced: replaced), inFlight: p.inFlight)
             }
             // Damaged in transit or on a disk? One more download of the ranges that differ.
-            p.downloads += 1
+            p.downloadedTwice = true
             p.done.subtract(ranges)
             let fresh = ranges.filter { !p.wanted.contains($0) }.sorted()
             p.wanted.formUnion(fresh)
@@ -398,7 +404,7 @@ struct RestoreFileStateMachine {
         return nil
     }
 
-    private mutating func reject(_ why: Rejection, inFlight: Int) -> Action {
+    private mutating func reject(_ why: Rejection, inFlight: Int32) -> Action {
         state = inFlight == 0 ? .discarded(why) : .rejected(why, inFlight: inFlight)
         return .reject(why, discardNow: inFlight == 0)
     }

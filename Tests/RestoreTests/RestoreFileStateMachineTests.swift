@@ -246,6 +246,14 @@ import Vault
         guard case .verify = Self.fetch(&m, [2, 3, 4]) else { Issue.record("no verify"); return }
     }
 
+    /// Issue 19: every file of a backup holds a machine for the whole restore, so it stays small
+    /// (the ETags are behind one reference, counters are narrow). Prints the figure it checks.
+    @Test func aMachineStaysSmall() {
+        let size = MemoryLayout<Machine>.size
+        print("RestoreFileStateMachine: \(size) bytes inline")
+        #expect(size <= 96)
+    }
+
     /// An encrypted file continued from the journal keeps its ranges only when the journal's
     /// copy of its header opens; otherwise it is fetched whole, header first.
     @Test func anEncryptedResumeKeepsItsRangesOnlyWhenTheRecordedHeaderOpens() {
