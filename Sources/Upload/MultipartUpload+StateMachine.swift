@@ -88,9 +88,15 @@ struct MultipartUploadStateMachine {
     /// Set when the bucket demanded Content-MD5: every part claimed afterwards carries it.
     private(set) var contentMD5Demanded = false
 
-    init(path: String, plan: PartPlan) {
+    /// Whether the server's part ETags are the MD5s of the parts' bytes (an MD5-ETag provider,
+    /// no SSE-KMS): then an object completed by an attempt whose answer was lost is recognised
+    /// by them even when the parts were sent without Content-MD5 (a signed SHA-256 only).
+    let partETagsAreMD5s: Bool
+
+    init(path: String, plan: PartPlan, partETagsAreMD5s: Bool = false) {
         self.path = path
         self.plan = plan
+        self.partETagsAreMD5s = partETagsAreMD5s
     }
 
     // MARK: events
@@ -263,10 +269,12 @@ struct MultipartUploadStateMachine {
     }
 
     /// The HEAD of the object after the upload was gone at Complete (nil: none, or no answer).
-    /// Only an object whose ETag proves it is made of our parts counts as ours.
+    /// Only an object whose ETag proves it is made of our parts counts as ours: the one our
+    /// parts' MD5s give, or (`partETagsAreMD5s`) the one the ETags the server gave them give.
     mutating func storedObject(size: Int64?, etag: String?) -> Action {
         guard case .checkingStoredObject(let parts, let expected) = state else { preconditionFailure("storedObject in \(state)") }
-        if let expected, let size, let etag, size == plan.fileSize, etag.lowercased() == expected.lowercased() {
+        let proof = expected ?? (partETagsAreMD5s ? Self.multipartETag(parts.map(\.etag)) : nil)
+        if let proof, let size, let etag, size == plan.fileSize, etag.lowercased() == proof.lowercased() {
             state = .finished
             return .adoptStoredObject(etag: etag, parts: parts)
         }
@@ -296,10 +304,19 @@ struct MultipartUploadStateMachine {
     /// The ETag S3 gives an object completed from these parts: the MD5 of their MD5s, `-count`;
     /// nil when a part's MD5 is unknown (sent with a SHA-256 or CRC-32C only).
     static func expectedETag(_ parts: [JournalEntry.Part]) -> String? {
-        guard !parts.isEmpty, parts.allSatisfy({ $0.md5 != nil }) else { return nil }
+        guard parts.allSatisfy({ $0.md5 != nil }) else { return nil }
+        return multipartETag(parts.map { $0.md5 ?? "" })
+    }
+
+    /// The MD5 of these MD5s (hex) `-count`; nil when one is not 32 hex digits.
+    static func multipartETag(_ md5s: [String]) -> String? {
+        guard !md5s.isEmpty else { return nil }
         var concatenated: [UInt8] = []
-        for p in parts { concatenated += Hex.decode(p.md5 ?? "") ?? [] }
-        return Digest.md5(concatenated).hexString + "-\(parts.count)"
+        for m in md5s {
+            guard m.utf8.count == 32, let bytes = Hex.decode(m), bytes.count == 16 else { return nil }
+            concatenated += bytes
+        }
+        return Digest.md5(concatenated).hexString + "-\(md5s.count)"
     }
 
     /// The parts a resumed upload adopts from ListParts: only those provably ours — recorded in

@@ -85,8 +85,9 @@ public final class UploadEngine {
         // A completed entry this attempt replaces: put back if the attempt fails before it sent
         // anything (a wrong port or bucket must not turn a finished upload into an interrupted one).
         var replaced: JournalEntry?
+        let loaded = journal.load(id)
         let start = UploadStart.decide(
-            journal.load(id), force: force, singleFile: backup.singleFile, pointsHere: pointsHere,
+            loaded, force: force, singleFile: backup.singleFile, pointsHere: pointsHere,
             unchanged: { $0.files.map(\.identity) == backup.allFiles.map(\.identity) })
         switch start {
         case .retargeted(let checkManifest, let abort):
@@ -95,7 +96,7 @@ public final class UploadEngine {
                 return alreadyOffsite(backup: backup, id: id, started: started)
             }
             warn("vault \(target.vault) now points to another bucket, endpoint or prefix than the interrupted upload \(id); starting this upload afresh")
-            for old in abort { abortQuietly(key: old.key, uploadID: old.uploadID) }
+            if case .entry(let old) = loaded { abortWhereRecorded(old, abort) }
             entry = newEntry(id: id, backup: backup)
         case .resume(let existing):
             entry = existing
@@ -567,8 +568,10 @@ public final class UploadEngine {
             recorded = nil
             recordedUploadID = nil
         }
+        // SSE-KMS parts' ETags are no MD5s; SSE-S3's are.
         var machine = MultipartUploadStateMachine(
-            path: file.path, plan: recorded ?? PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits))
+            path: file.path, plan: recorded ?? PartPlan.make(fileSize: size, requested: target.partSize, limits: target.limits),
+            partETagsAreMD5s: target.integrity.etagIsMD5 && target.serverSideEncryption?.lowercased().hasPrefix("aws:kms") != true)
         var action = machine.start(recordedUploadID: recordedUploadID)
         // The object's HEAD when the upload was gone at Complete.
         var storedObject: ObjectInfo?
@@ -1014,9 +1017,25 @@ public final class UploadEngine {
         }
     }
 
-    func abortQuietly(key: String, uploadID: String) {
+    /// Aborts an interrupted upload's multipart uploads where they were made: in the bucket its
+    /// entry names, when the endpoint is this vault's. On another endpoint they are left (it may
+    /// be gone, or want other credentials) and the warning says where.
+    private func abortWhereRecorded(_ old: JournalEntry, _ uploads: [(key: String, uploadID: String)]) {
+        guard !uploads.isEmpty else { return }
+        guard old.endpoint == target.location.endpointDescription else {
+            warn("the interrupted upload's \(uploads.count) unfinished multipart upload(s) stay in bucket \(old.bucket) at \(old.endpoint); `agent cleanup` with a vault pointing there removes them")
+            return
+        }
+        var location = target.location
+        location.bucket = old.bucket
+        let there = old.bucket == bucket ? client : S3Client(http: http, location: location, credentials: target.credentials, options: client.options, retry: client.retry)
+        there.currentCredentials = client.currentCredentials
+        for u in uploads { abortQuietly(key: u.key, uploadID: u.uploadID, client: there) }
+    }
+
+    func abortQuietly(key: String, uploadID: String, client: S3Client? = nil) {
         do {
-            try client.abortMultipartUpload(key: key, uploadID: uploadID)
+            try (client ?? self.client).abortMultipartUpload(key: key, uploadID: uploadID)
         } catch {
             if !error.failure.isUnknownUpload {
                 warn(

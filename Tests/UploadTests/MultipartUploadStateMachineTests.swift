@@ -114,6 +114,39 @@ import Testing
         #expect(etag == expected?.uppercased() && adopted == parts)
     }
 
+    /// Parts sent with a signed SHA-256 only (no MD5 of our own): where the server's part ETags
+    /// are MD5s, the object they give is recognised; where they are not (SSE-KMS), never.
+    @Test(arguments: [true, false])
+    func aLostCompleteAnswerWithoutOurMD5sIsAdoptedByThePartETagsOnlyWhereTheyAreMD5s(partETagsAreMD5s: Bool) {
+        var m = Machine(path: "big.tar", plan: Self.plan, partETagsAreMD5s: partETagsAreMD5s)
+        _ = m.start(recordedUploadID: nil)
+        _ = m.uploadCreated("u1", plan: Self.plan)
+        var etags: [String] = []
+        while let n = m.nextPart() {
+            var p = Self.part(n)
+            p.md5 = nil
+            etags.append(p.etag)
+            m.partStored(p)
+        }
+        guard case .complete(_, _, let expected) = m.partsSettled(interrupted: false) else { Issue.record("no complete"); return }
+        #expect(expected == nil)
+        _ = m.completeRefused(.uploadUnknown)
+        let objectETag = Digest.md5(etags.flatMap { Hex.decode($0) ?? [] }).hexString + "-3"
+        switch m.storedObject(size: 25, etag: objectETag) {
+        case .adoptStoredObject(let etag, _): #expect(partETagsAreMD5s && etag == objectETag)
+        case .startOver: #expect(!partETagsAreMD5s)
+        default: Issue.record("neither adopted nor started over")
+        }
+        // Another object's ETag is never adopted.
+        var other = Machine(path: "big.tar", plan: Self.plan, partETagsAreMD5s: true)
+        _ = other.start(recordedUploadID: nil)
+        _ = other.uploadCreated("u1", plan: Self.plan)
+        while let n = other.nextPart() { other.partStored(Self.part(n, md5: nil)) }
+        _ = other.partsSettled(interrupted: false)
+        _ = other.completeRefused(.uploadUnknown)
+        guard case .startOver = other.storedObject(size: 25, etag: "0123456789abcdef0123456789abcdef-3") else { Issue.record("adopted another object"); return }
+    }
+
     /// The same answer, but the object under the key is not ours (another size or ETag, or none):
     /// the file starts over with a new upload.
     @Test func noSuchUploadAtCompleteWithAnObjectNotOursStartsOver() {
