@@ -37,6 +37,8 @@ public final class RestoreEngine {
     /// For NO_SPACE messages: the target and the bytes the restore still had to write.
     private var spaceTarget = ""
     private var bytesStillNeeded: Int64 = 0
+    /// Bytes of ranges accepted this run: what NO_SPACE says is still to write shrinks with them.
+    private var acceptedThisRun: Int64 = 0
     /// Encrypted files: plaintext read back for re-sealing, and the stored bytes re-created from it.
     private lazy var ageScratch = AgeScratch(chunks: 8)
     private var resealBuffer: UnsafeMutableRawBufferPointer?
@@ -470,6 +472,7 @@ public final class RestoreEngine {
                             let action = w.machine.rangeArrived(chunk, etag: response.header("ETag"))
                             if counted {
                                 downloaded += length
+                                acceptedThisRun += length
                                 onProgress?(length)
                             }
                             perform(w, action)
@@ -766,9 +769,11 @@ public final class RestoreEngine {
         return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
-    /// The target and what the restore still has to write, for NO_SPACE.
+    /// The target and what the restore still has to write, for NO_SPACE: what was needed at the
+    /// start less the ranges accepted since (an encrypted range counts its stored bytes, a little
+    /// more than the plaintext written).
     private func space() -> StorageErrors.WriteTarget {
-        StorageErrors.WriteTarget(directory: spaceTarget, bytesNeeded: bytesStillNeeded, bytesFree: StorageErrors.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget))
+        StorageErrors.WriteTarget(directory: spaceTarget, bytesNeeded: max(0, bytesStillNeeded - acceptedThisRun), bytesFree: StorageErrors.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget))
     }
 
     private func writeFailure(_ what: String, _ code: Int32) -> AgentError {

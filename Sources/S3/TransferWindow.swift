@@ -63,6 +63,10 @@ public final class TransferWindow {
         }
     }
 
+    /// Tells `onProgress` of bytes the caller accepted after looking at an answer (a part whose
+    /// ETag was recorded, a PUT verified): for answers a 2xx alone does not prove.
+    public func progressed(_ bytes: Int64) { onProgress?(bytes) }
+
     /// Queues `work` to run from `run`, outside the transfer callbacks: it may make blocking
     /// requests of its own and change state a launch also changes, because nothing is launched
     /// while it runs (requests already in flight go on).

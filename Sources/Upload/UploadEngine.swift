@@ -399,6 +399,7 @@ public final class UploadEngine {
             if let notSent = put.notSent { return failed(notSent) }
             do {
                 if try finishSmall(&working, put) {
+                    window.progressed(put.stored.size)
                     let f = working.files[put.index]
                     summary.add(
                         bytes: put.stored.size, detail: "\(f.path) -> \(f.key) (\(Units.formatSize(put.stored.size)), 1 request)",
@@ -474,7 +475,7 @@ public final class UploadEngine {
                 let op = client.putObjectOperation(
                     key: file.key, body: stored.body(offset: 0, length: stored.size, tags: tags), payloadHash: payloadHash(digests),
                     headers: objectHeaders + lock.headers + integrityHeaders(digests))
-                window.send(op, reserved: true, progress: stored.size) { result, attempts in
+                window.send(op, reserved: true) { result, attempts in
                     put.result = result.mapError { S3Error(failure: $0, attempts: attempts) }
                     window.settle { settled(put) }
                 }
@@ -740,7 +741,7 @@ public final class UploadEngine {
             let op = client.uploadPartOperation(
                 key: file.key, uploadID: uploadID, partNumber: number, body: stored.body(offset: offset, length: length, tags: tags),
                 payloadHash: payloadHash(digests), headers: integrityHeaders(digests))
-            window.send(op, progress: length) { [self] result, attempts in
+            window.send(op) { [self] result, attempts in
                 switch result {
                 case .success(let response):
                     let etag = unquoteETag(response.header("ETag") ?? "")
@@ -756,6 +757,7 @@ public final class UploadEngine {
                         crc32c: digests.crc32c.map(CRC32C.hex))
                     m.partStored(part)
                     bytesSent += length
+                    window.progressed(length)
                     do throws(AgentError) {
                         try record(&working, index, .part(path: file.path, part))
                         try checkUnchanged(fd: fd, file: file)

@@ -35,10 +35,14 @@ import Testing
     }
 }
 
-/// The documented line stays as it was: the message says its metadata in words; none is appended.
+/// The documented line stays as it was: in the text log file (and on stderr) an event with
+/// metadata is `<ts> <LEVEL> <message>`, nothing appended; only the JSON format writes the fields.
 @Test func theHumanLineKeepsItsDocumentedFormat() {
-    let metadata: Logger.Metadata = ["vault": "main", "key": "web-01/b1/db.tar", "part": "3", "attempt": "1", "operation": "UploadPart"]
-    let message: Logger.Message = "UploadPart 3 of web-01/b1/db.tar: attempt 1/5 failed: HTTP 503 SlowDown; retrying in 0.6s"
-    #expect(AgentLogHandler.text(message, metadata) == "\(message)")
-    #expect(AgentLogHandler.text("uploaded", metadata.merging(["rate": "5"]) { $1 }) == "uploaded")
+    let metadata: Logger.Metadata = ["vault": "main", "key": "web-01/b1/db.tar", "part": "3", "attempt": "1", "operation": "UploadPart", "rate": "5"]
+    let message = "UploadPart 3 of web-01/b1/db.tar: attempt 1/5 failed: HTTP 503 SlowDown; retrying in 0.6s"
+    let ts = "2026-11-26T12:00:00Z"
+    #expect(AgentLogHandler.fileLine(.warning, message, metadata: metadata, at: ts, format: .text) == "\(ts) WARNING \(message)")
+    let json = AgentLogHandler.fileLine(.warning, message, metadata: metadata, at: ts, format: .json)
+    #expect(json.hasPrefix("{\"ts\": \"\(ts)\", \"level\": \"WARNING\", \"msg\": "))
+    for key in metadata.keys { #expect(json.contains("\"\(key)\": ")) }
 }

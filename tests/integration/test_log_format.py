@@ -61,8 +61,9 @@ def test_json_log_carries_vault_key_part_and_attempt_as_fields(env, rclone):
     assert summary["vault"] == "primary" and summary["backup"] == "b1"
 
     # A failed run's ERROR line carries its code, hint and what it worked on as fields.
+    broken_secret = new_secret()
     env.add_vault("broken", endpoint=f"http://127.0.0.1:{free_port()}", bucket="b", access_key_id="AKIAEXAMPLE000000000",
-                  secret_access_key=new_secret(), max_attempts=1)
+                  secret_access_key=broken_secret, max_attempts=1)
     env.write_config(log_format="json")
     env.make_backup("b2", {"a.tar": b"a"})
     r = env.run("upload", "b2", "--vault", "broken")
@@ -71,6 +72,11 @@ def test_json_log_carries_vault_key_part_and_attempt_as_fields(env, rclone):
     assert error["level"] == "ERROR" and error["code"] == "CONNECTION_REFUSED", error
     assert error["msg"].startswith("CONNECTION_REFUSED: ") and error["msg"].endswith("; hint: " + error["hint"]), error
     assert error["vault"] == "broken" and error["backup"] == "b2", error
+
+    # No secret reaches a field of the structured log: not the keys, not the failed vault's secret.
+    raw = (env.state_dir / "agent.log").read_text()
+    for secret in (rclone.secret_key, rclone.access_key, broken_secret, "AKIAEXAMPLE000000000"):
+        assert secret not in raw, "a secret reached agent.log"
 
 
 def test_log_format_option_overrides_the_config_and_a_bad_value_is_named(env, rclone):
