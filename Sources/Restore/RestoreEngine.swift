@@ -167,6 +167,9 @@ public final class RestoreEngine {
                         results.append(RestoreResult.File(path: file.path, size: file.plaintextSize, status: .already))
                         continue
                     }
+                    // Checked and complete, but its place is taken (a directory) or closed to us:
+                    // downloading it again would not help. It stays, for the run after the fix.
+                    throw writeFailure("cannot move the restored file into place at \(final)", errno)
                 }
                 journal.files[index].done = false
                 journal.files[index].chunks = []

@@ -564,3 +564,37 @@ def test_restore_names_an_object_replaced_mid_restore_and_logs_its_fields(env, r
     assert summary["backup"] == "b1" and summary["files"] == 3 and summary["target"] == str(env.tmp / "clean"), summary
     assert summary["bytes"] == sum(len(v) for v in files.values()) + (env.backup_dir / "b1" / "backup.json").stat().st_size, summary
     proxy.close()
+
+
+def test_a_verified_file_that_cannot_be_moved_into_place_is_kept_not_downloaded_again(env, rclone):
+    proxy = FaultProxy(rclone.port)
+    env.add_vault("primary", rclone, endpoint=proxy.endpoint)
+    env.write_config()
+    files = {"a/one.bin": content(1000, 13), "z/big.bin": content(12 * MiB, 14)}
+    env.make_backup("b1", files)
+    assert env.run("upload", "b1").code == 0
+    target = env.tmp / "restored"
+    # A directory (not empty) sits where z/big.bin belongs: the rename into place fails.
+    (target / "z" / "big.bin" / "inner").mkdir(parents=True)
+    r = env.run("restore", "b1", "--to", str(target), "--force", "--json")
+    assert r.code == 1 and r.json["error"]["code"] == "RESTORE_WRITE_FAILED", r
+    assert str(target / "z" / "big.bin") in r.json["error"]["message"], r
+
+    def big_gets():
+        with proxy.lock:
+            return [q for q in proxy.requests if q.method == "GET" and q.target.split("?")[0].endswith("/z/big.bin")]
+
+    before = len(big_gets())
+    assert before >= 2  # 12 MiB: more than one range
+    # The run again, with the directory still there: the same error, and the checked file is not fetched again.
+    r = env.run("restore", "b1", "--to", str(target), "--force", "--json")
+    assert r.code == 1 and r.json["error"]["code"] == "RESTORE_WRITE_FAILED", r
+    assert len(big_gets()) == before, "the verified file was downloaded again"
+    # Once it is out of the way, the file kept under .offsite-restore is moved in: no download.
+    shutil.rmtree(target / "z" / "big.bin")
+    r = env.run("restore", "b1", "--to", str(target), "--force", "--json")
+    assert r.code == 0, r
+    assert len(big_gets()) == before, "the verified file was downloaded again"
+    assert (target / "z" / "big.bin").read_bytes() == files["z/big.bin"]
+    assert (target / "a" / "one.bin").read_bytes() == files["a/one.bin"]
+    proxy.close()
