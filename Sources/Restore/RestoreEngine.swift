@@ -37,8 +37,9 @@ public final class RestoreEngine {
     /// For NO_SPACE messages: the target and the bytes the restore still had to write.
     private var spaceTarget = ""
     private var bytesStillNeeded: Int64 = 0
-    /// Bytes of ranges accepted this run: what NO_SPACE says is still to write shrinks with them.
-    private var acceptedThisRun: Int64 = 0
+    /// Bytes of ranges accepted this run (the restore's `bytes_downloaded`): what NO_SPACE says is
+    /// still to write shrinks with them.
+    private var downloaded: Int64 = 0
     /// Encrypted files: plaintext read back for re-sealing, and the stored bytes re-created from it.
     private lazy var ageScratch = AgeScratch(chunks: 8)
     private var resealBuffer: UnsafeMutableRawBufferPointer?
@@ -236,12 +237,12 @@ public final class RestoreEngine {
     /// the ranged GETs (`TransferWindow`), reading back and hashing, flushing, renaming, the journal.
     private func run(_ works: [Work], journal: inout RestoreJournal, target: String, backup: String) throws(AgentError) -> Int64 {
         var queue: [(work: Int, chunk: Int)] = []
+        downloaded = 0
         for (i, w) in works.enumerated() {
             for c in w.machine.start() { queue.append((i, c)) }
         }
         let window = TransferWindow(client: session.client, concurrency: session.concurrency)
         var failure: AgentError?
-        var downloaded: Int64 = 0
         var lastSave = monotonicSeconds()
         var summary = ManyFilesLog(verb: "restored", total: works.filter { $0.chunks.count <= 1 }.count, logger: session.logger)
         // The closures below outlive this call's inout access: they work on a copy.
@@ -475,7 +476,6 @@ public final class RestoreEngine {
                             let action = w.machine.rangeArrived(chunk, etag: response.header("ETag"))
                             if counted {
                                 downloaded += length
-                                acceptedThisRun += length
                                 onProgress?(length)
                             }
                             perform(w, action)
@@ -776,7 +776,7 @@ public final class RestoreEngine {
     /// start less the ranges accepted since (an encrypted range counts its stored bytes, a little
     /// more than the plaintext written).
     private func space() -> StorageErrors.WriteTarget {
-        StorageErrors.WriteTarget(directory: spaceTarget, bytesNeeded: max(0, bytesStillNeeded - acceptedThisRun), bytesFree: StorageErrors.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget))
+        StorageErrors.WriteTarget(directory: spaceTarget, bytesNeeded: max(0, bytesStillNeeded - downloaded), bytesFree: StorageErrors.freeBytes(spaceTarget.isEmpty ? "." : spaceTarget))
     }
 
     private func writeFailure(_ what: String, _ code: Int32) -> AgentError {
